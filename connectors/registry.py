@@ -1,0 +1,240 @@
+"""The connector registry: names -> connectors, with capabilities, loaded lazily.
+
+Built-in connectors register exactly like third-party ones: through the ``ferry.connectors``
+entry-point group (see pyproject.toml), each entry pointing at a module attribute holding a
+:class:`Connector`. The registry scans on first access, not at import time, and
+:data:`BUILTIN` lets the built-ins load even from a source tree that was not pip-installed.
+
+Endpoints on the command line are ``NAME:LOCATION`` (``meta:~/facebook.zip``,
+``generic:https://dest.example/dtp``) or a bare location, which each connector's ``sniff`` may
+claim (a ``.zip`` with a Meta layout, any fsspec URL as a folder).
+"""
+
+from __future__ import annotations
+
+import importlib
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import TYPE_CHECKING, Any
+
+from .errors import ConfigError
+from .models import Vertical
+
+if TYPE_CHECKING:
+    from .base import Exporter, Importer
+
+__all__ = [
+    "Capabilities",
+    "OAuthSpec",
+    "ConnectorContext",
+    "Connector",
+    "Endpoint",
+    "BUILTIN",
+    "register",
+    "unregister",
+    "get",
+    "all_connectors",
+    "parse_endpoint",
+]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a connector can do; callers check flags instead of catching NotImplementedError.
+
+    Attributes:
+        exports: verticals its exporter can list.
+        imports: verticals its importer accepts.
+        incremental: its cursors stay valid across runs, so a recurring transfer exports only
+            what is new since the last run (otherwise the ledger filters a full export).
+        can_find: its importer checks what the destination already holds (safe re-runs even
+            without the ledger).
+        ephemeral_bytes: its byte refs expire (signed URLs, async downloads), so the framework
+            stages bytes during export.
+    """
+
+    exports: frozenset[Vertical] = frozenset()
+    imports: frozenset[Vertical] = frozenset()
+    incremental: bool = False
+    can_find: bool = False
+    ephemeral_bytes: bool = False
+
+
+@dataclass(frozen=True)
+class OAuthSpec:
+    """How a connector authorizes (OAuth 2.0 authorization code + PKCE). No secrets here."""
+
+    authorization_endpoint: str | None = None
+    token_endpoint: str | None = None
+    revocation_endpoint: str | None = None
+    metadata_url: str | None = None  # RFC 8414 discovery, used when endpoints are not given
+    scopes: tuple[str, ...] = ()
+    client_id_param: str = "client_id"  # TikTok calls it client_key
+
+
+@dataclass
+class ConnectorContext:
+    """Everything a factory needs to build an exporter or importer; plain values only.
+
+    Attributes:
+        location: the part after ``NAME:`` (a path, URL or account hint).
+        options: free-form ``key=value`` options from the command line or deployment.
+        auth: a token provider from the credential store (``connectors.oauth``), or None.
+        staging_url: an fsspec URL the connector may use for temporary bytes.
+        storage_options: fsspec storage options (endpoint URLs for S3 and the like).
+    """
+
+    location: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    auth: Any = None
+    staging_url: str | None = None
+    storage_options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Connector:
+    """A registry entry.
+
+    Attributes:
+        name: short id used in endpoints (``meta``, ``folder``, ``generic``, ``tiktok``).
+        title: human name shown by ``ferry connectors list``.
+        capabilities: see :class:`Capabilities`.
+        services: names of services (as in the catalog's services table) it exports from or
+            imports into, so the portmap can say "runnable with ferry".
+        make_exporter / make_importer: factories taking a :class:`ConnectorContext`.
+        sniff_source / sniff_destination: claim a bare location (no ``NAME:`` prefix).
+        oauth: how to authorize, for connectors that need credentials.
+        priority: lower sniffs first (specific formats before the generic folder).
+    """
+
+    name: str
+    title: str
+    capabilities: Capabilities
+    services: tuple[str, ...] = ()
+    make_exporter: Callable[[ConnectorContext], "Exporter"] | None = None
+    make_importer: Callable[[ConnectorContext], "Importer"] | None = None
+    sniff_source: Callable[[str], bool] | None = None
+    sniff_destination: Callable[[str], bool] | None = None
+    oauth: OAuthSpec | None = None
+    priority: int = 50
+    description: str = ""
+
+    @property
+    def needs_credentials(self) -> bool:
+        return self.oauth is not None
+
+
+#: Built-in connectors, loaded through the same path as entry points ("module:attribute").
+BUILTIN: dict[str, str] = {
+    "meta": "connectors.meta:CONNECTOR",
+    "folder": "connectors.folder:CONNECTOR",
+    "generic": "connectors.generic:CONNECTOR",
+    "tiktok": "connectors.tiktok:CONNECTOR",
+}
+
+_lock = threading.Lock()
+_loaded: dict[str, Connector] | None = None
+_extra: dict[str, Connector] = {}
+_load_errors: dict[str, str] = {}
+
+
+def _load_target(target: str) -> Connector:
+    module_name, _, attr = target.partition(":")
+    module = importlib.import_module(module_name)
+    connector = getattr(module, attr)
+    if not isinstance(connector, Connector):
+        raise TypeError(f"{target} is a {type(connector).__name__}, not a Connector")
+    return connector
+
+
+def _scan() -> dict[str, Connector]:
+    targets = dict(BUILTIN)
+    for ep in entry_points(group="ferry.connectors"):
+        targets.setdefault(ep.name, ep.value)
+    found: dict[str, Connector] = {}
+    for name, target in targets.items():
+        try:
+            found[name] = _load_target(target)
+        except ModuleNotFoundError as exc:
+            # A built-in whose module is not written yet, or a plugin missing a dependency:
+            # remember why, so `ferry connectors list` can tell the user.
+            _load_errors[name] = f"{target}: {exc}"
+        except Exception as exc:  # a broken plugin must not take the others down
+            _load_errors[name] = f"{target}: {type(exc).__name__}: {exc}"
+    return found
+
+
+def _connectors() -> dict[str, Connector]:
+    global _loaded
+    if _loaded is None:
+        with _lock:
+            if _loaded is None:
+                _loaded = _scan()
+    return {**_loaded, **_extra}
+
+
+def register(connector: Connector) -> None:
+    """Add (or replace) a connector at run time; tests and embedding apps use this."""
+    _extra[connector.name] = connector
+
+
+def unregister(name: str) -> None:
+    _extra.pop(name, None)
+
+
+def load_errors() -> dict[str, str]:
+    """Connectors that failed to load, with why."""
+    _connectors()
+    return dict(_load_errors)
+
+
+def all_connectors() -> list[Connector]:
+    """Every loaded connector, sorted by name."""
+    return sorted(_connectors().values(), key=lambda c: c.name)
+
+
+def get(name: str) -> Connector:
+    """Return the connector called ``name`` or raise ConfigError listing the known ones."""
+    found = _connectors().get(name)
+    if found is None:
+        known = ", ".join(sorted(_connectors())) or "none"
+        raise ConfigError(f"unknown connector {name!r}; known connectors: {known}")
+    return found
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A parsed ``NAME:LOCATION`` command-line endpoint."""
+
+    connector: Connector
+    location: str
+
+    def __str__(self) -> str:
+        return f"{self.connector.name}:{self.location}"
+
+
+def parse_endpoint(text: str, *, role: str) -> Endpoint:
+    """Resolve a source (``role="source"``) or destination (``role="destination"``) string.
+
+    ``NAME:LOCATION`` picks the connector explicitly. Otherwise connectors are asked in priority
+    order whether they claim the bare location. Raises ConfigError naming the text when nothing
+    fits, or when the named connector cannot play the role.
+    """
+    if role not in ("source", "destination"):
+        raise ValueError(role)
+    connectors = _connectors()
+    name, sep, rest = text.partition(":")
+    if sep and name in connectors and not rest.startswith("//"):
+        connector = connectors[name]
+        maker = connector.make_exporter if role == "source" else connector.make_importer
+        if maker is None:
+            raise ConfigError(f"connector {name!r} cannot be a {role} (in {text!r})")
+        return Endpoint(connector, rest)
+    for connector in sorted(connectors.values(), key=lambda c: (c.priority, c.name)):
+        sniff = connector.sniff_source if role == "source" else connector.sniff_destination
+        if sniff is not None and sniff(text):
+            return Endpoint(connector, text)
+    known = ", ".join(f"{n}:" for n in sorted(connectors))
+    raise ConfigError(f"no connector can use {text!r} as a {role}; prefix it with one of {known}")

@@ -1,0 +1,88 @@
+"""ferry's configuration, read once by the CLI or a flow entry point and passed down.
+
+Sources, highest first: keyword arguments, ``FERRY_*`` environment variables, the TOML config
+file (``$FERRY_CONFIG`` or ``./ferry.toml``), the defaults below. Library code under
+``connectors/`` never reads any of this.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+__all__ = ["Settings", "load_settings"]
+
+
+def _config_file() -> Path:
+    return Path(os.environ.get("FERRY_CONFIG", "ferry.toml"))
+
+
+class Settings(BaseSettings):
+    """Where ferry keeps its state and how loud it is."""
+
+    model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
+
+    data_dir: Path = Field(
+        Path(".ferry"),
+        description="Folder for the SQLite job store, staging, the key file and Prefect's home.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the job store; default sqlite:///<data_dir>/ferry.db. "
+        "PostgreSQL works too: postgresql+psycopg://user@host/db.",
+    )
+    staging_url: str | None = Field(
+        None, description="fsspec URL for staged bytes; default <data_dir>/staging."
+    )
+    log_level: str = Field("WARNING", description="Console log level: DEBUG, INFO, WARNING, ERROR.")
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key that encrypts tokens at rest. Default: read or create <data_dir>/secret.key (0600).",
+    )
+    key_file: Path | None = Field(None, description="Path of the Fernet key file; default <data_dir>/secret.key.")
+    page_size: int = Field(200, ge=1, le=10_000, description="Items per exported page (one task batch).")
+    storage_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="fsspec storage options passed to every fsspec URL (e.g. {client_kwargs={endpoint_url=...}}).",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+        )
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'ferry.db').resolve()}"
+
+    @cached_property
+    def resolved_staging_url(self) -> str:
+        return self.staging_url or str((self.data_dir / "staging").resolve())
+
+    @cached_property
+    def resolved_key_file(self) -> Path:
+        return self.key_file or self.data_dir / "secret.key"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from overrides, environment and config file; creates ``data_dir``."""
+    settings = Settings(**overrides)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return settings
