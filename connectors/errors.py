@@ -7,6 +7,7 @@
     ├── RetryableError               the whole call may work later; ``retry_after`` seconds if known
     ├── ReauthRequired               the credential is dead: job goes to NEEDS_REAUTH, resumable
     ├── DestinationFull              the destination has no room: job goes to PAUSED, resumable
+    ├── SourceNotReady               the source is still preparing data: wait durably, resume later
     └── FatalError                   systemic failure (unreadable archive, unwritable destination):
                                      stop the job in a resumable state
 
@@ -24,6 +25,7 @@ __all__ = [
     "ReauthRequired",
     "DestinationFull",
     "FatalError",
+    "SourceNotReady",
 ]
 
 
@@ -78,3 +80,18 @@ class DestinationFull(FerryError):
 
 class FatalError(FerryError):
     """A systemic failure: the job stops, resumable, with this message shown to the user."""
+
+
+class SourceNotReady(FerryError):
+    """The source is preparing the data (TikTok's asynchronous export); come back later.
+
+    The framework saves ``cursor`` (which records e.g. the request id), marks the job PAUSED
+    with the reason "waiting for source", frees the worker and resumes after ``check_after``
+    seconds or when a webhook says the data is ready (``wake_key``).
+    """
+
+    def __init__(self, message: str, *, cursor, check_after: float = 60.0, wake_key: str | None = None):
+        super().__init__(message)
+        self.cursor = cursor
+        self.check_after = check_after
+        self.wake_key = wake_key
