@@ -1,0 +1,43 @@
+"""TikTok Data Portability API source (EEA and UK accounts): registration only.
+
+Modules: ``api`` (HTTP client), ``wire`` (DTOs), ``scopes`` (scope model), ``cursor``,
+``staging`` + ``lifecycle`` (the asynchronous data request), ``parse`` + one module per part of
+the download (``videos``, ``posts``, ``profile``, ``activity``, ``messages``, ``blobs``),
+``webhooks`` (signature check and event parsing), ``exporter`` and ``factory``.
+"""
+
+from __future__ import annotations
+
+from ..models import Vertical
+from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
+
+__all__ = ["CONNECTOR"]
+
+
+def _make_exporter(ctx: ConnectorContext):
+    from .factory import make_exporter
+
+    return make_exporter(ctx)
+
+
+CONNECTOR = Connector(
+    name="tiktok",
+    title="TikTok Data Portability API",
+    services=("TikTok",),
+    capabilities=Capabilities(
+        exports=frozenset({Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}),
+        ephemeral_bytes=True,
+    ),
+    make_exporter=_make_exporter,
+    oauth=OAuthSpec(
+        authorization_endpoint="https://www.tiktok.com/v2/auth/authorize/",
+        token_endpoint="https://open.tiktokapis.com/v2/oauth/token/",
+        revocation_endpoint="https://open.tiktokapis.com/v2/oauth/revoke/",
+        # The default one-off transfer of everything; use scopes.required_scopes(categories,
+        # ongoing) to ask for exactly what a given transfer needs.
+        scopes=("portability.all.single",),
+        client_id_param="client_key",
+    ),
+    description="Asks TikTok for a data request, waits durably while it is prepared, downloads "
+    "the zip into staging and exports videos, posts and every other section as JSON files.",
+)

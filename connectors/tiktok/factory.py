@@ -1,0 +1,84 @@
+"""Build a :class:`TikTokExporter` from a :class:`~connectors.registry.ConnectorContext`.
+
+Options (``ctx.options``, all optional; strings are accepted as they come from a command line):
+
+==================  ===========================================================================
+``categories``      comma list of all_data, activity, video, profile, direct_message (all_data)
+``data_format``     ``json`` (parsed into verticals) or ``text`` (every file a blob); json
+``ongoing``         true for a recurring transfer: requires ``.ongoing`` scopes; false
+``scopes``          the scopes the stored credential was granted (comma list). When known (here
+                    or as ``ctx.auth.scopes``), a category without its scope is a ConfigError
+                    raised here, before any HTTP call.
+``api_base``        API host; https://open.tiktokapis.com
+``poll_interval``   first wait (s) while TikTok prepares; doubles up to ``max_poll_interval``; 60
+``max_poll_interval`` ceiling of the wait (s); 3600
+``webhook``         true when ``ferry serve-webhooks`` receives TikTok's callbacks: polling then
+                    waits ``max_poll_interval`` as the fallback; false
+``max_rerequests``  how often an expired request is asked again; 3
+``page_size``       items per page; 200
+==================  ===========================================================================
+"""
+
+from __future__ import annotations
+
+from ..errors import ConfigError
+from ..registry import ConnectorContext
+from .api import DEFAULT_API_BASE, TikTokApi
+from .exporter import TikTokExporter
+from .lifecycle import LifecycleOptions
+from .scopes import check_granted, parse_categories
+from .staging import Staging
+
+__all__ = ["make_exporter", "lifecycle_options"]
+
+_FORMATS = ("json", "text")
+
+
+def _flag(options, key: str) -> bool:
+    value = options.get(key, False)
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    return bool(value)
+
+
+def _number(options, key: str, default: float, *, integer: bool = False) -> float:
+    value = options.get(key, default)
+    try:
+        number = int(value) if integer else float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"TikTok option {key!r} must be a number, not {value!r}") from None
+    if number < 0:
+        raise ConfigError(f"TikTok option {key!r} must not be negative")
+    return number
+
+
+def lifecycle_options(options) -> LifecycleOptions:
+    """Validate the request-related options (ConfigError naming the option)."""
+    data_format = str(options.get("data_format", "json")).lower()
+    if data_format not in _FORMATS:
+        raise ConfigError(f"TikTok option 'data_format' must be json or text, not {data_format!r}")
+    return LifecycleOptions(
+        categories=tuple(c.value for c in parse_categories(options.get("categories"))),
+        data_format=data_format,
+        poll_interval=_number(options, "poll_interval", 60.0),
+        max_poll_interval=_number(options, "max_poll_interval", 3600.0),
+        webhook=_flag(options, "webhook"),
+        max_rerequests=int(_number(options, "max_rerequests", 3, integer=True)),
+    )
+
+
+def make_exporter(ctx: ConnectorContext) -> TikTokExporter:
+    """The registry's factory. Raises ConfigError before any HTTP call when the input is wrong."""
+    options = ctx.options or {}
+    lifecycle = lifecycle_options(options)
+    granted = options.get("scopes") or getattr(ctx.auth, "scopes", None)
+    if granted:
+        check_granted(lifecycle.categories, granted, ongoing=_flag(options, "ongoing"))
+    if ctx.auth is None:
+        raise ConfigError("the TikTok connector needs an authorization: authorize ferry with TikTok first")
+    if not ctx.staging_url:
+        raise ConfigError("the TikTok connector needs a staging area (staging_url) for the download")
+    page_size = int(_number(options, "page_size", 200, integer=True)) or 200
+    api = TikTokApi(ctx.auth, base_url=str(options.get("api_base") or DEFAULT_API_BASE))
+    staging = Staging(ctx.staging_url, ctx.storage_options)
+    return TikTokExporter(api, staging, lifecycle, page_size=page_size)

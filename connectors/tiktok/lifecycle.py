@@ -1,0 +1,180 @@
+"""The data request's state machine, run one step per ``list_page`` call and never blocking.
+
+::
+
+    (none) --add--> pending --check: pending-----> SourceNotReady(check_after = backoff)
+                       |     --check: downloading-> download -> verify -> staged
+                       |     --check: expired-----> add again (rerequests + 1) -> pending
+                       |     --check: cancelled---> FatalError
+                       |     --check: <other>-----> FatalError naming the value
+    staged, zip gone --(same as pending: check, download again or re-request)
+
+Waiting is the framework's job: when TikTok is not ready this module raises
+:class:`~connectors.errors.SourceNotReady` carrying a :class:`TikTokCursor` in phase ``pending``,
+``check_after`` seconds (exponential backoff from ``poll_interval`` up to ``max_poll_interval``;
+with a webhook configured the fallback poll uses ``max_poll_interval`` straight away) and
+``wake_key = str(request_id)``, which is what the webhook receiver hands to its ``on_ready`` hook.
+An export task therefore holds a worker for one Check call, not for the hours TikTok takes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import FatalError, SourceNotReady
+from .api import TikTokApi
+from .cursor import Phase, TikTokCursor
+from .staging import RequestRecord, Staging
+from .wire import RequestStatus
+
+__all__ = ["LifecycleOptions", "RequestLifecycle", "Staged"]
+
+
+@dataclass(frozen=True)
+class LifecycleOptions:
+    """Knobs of the request life; plain values from the connector options.
+
+    Attributes:
+        categories: the Add call's ``category_selection_list``.
+        data_format: ``json`` (parsed into verticals) or ``text`` (every file as a blob).
+        poll_interval: first wait in seconds after a Check says pending; doubles each time.
+        max_poll_interval: ceiling of the wait; also the fallback poll when ``webhook`` is set.
+        webhook: a webhook receiver is configured, so polling is only the safety net.
+        max_rerequests: how many times an expired request may be replaced before giving up.
+    """
+
+    categories: tuple[str, ...] = ("all_data",)
+    data_format: str = "json"
+    poll_interval: float = 60.0
+    max_poll_interval: float = 3600.0
+    webhook: bool = False
+    max_rerequests: int = 3
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A request whose zip is in staging."""
+
+    request_id: int
+    rerequests: int
+
+
+class RequestLifecycle:
+    """Drives one job's data request; every method does at most a few HTTP calls."""
+
+    def __init__(self, api: TikTokApi, staging: Staging, options: LifecycleOptions, *, progress: Any = None) -> None:
+        self._api = api
+        self._staging = staging
+        self._opts = options
+        self._progress = progress
+
+    def ensure_staged(self, cursor: TikTokCursor | None) -> Staged:
+        """Return the staged download, or advance the request one step and raise.
+
+        Raises:
+            SourceNotReady: TikTok is still preparing; carries the cursor to resume from.
+            RetryableError: a transient HTTP failure or a truncated download (already discarded).
+            FatalError: the request was cancelled, has an unknown status, or expired too often.
+            ReauthRequired: the credential is dead or lacks the scope.
+        """
+        record = self._resolve(cursor)
+        if record is None:
+            return self._start(rerequests=0)  # raises SourceNotReady
+        if record.staged and self._staging.has_zip(record.request_id):
+            return Staged(record.request_id, record.rerequests)
+        info = self._api.check(record.request_id)
+        status = info.status
+        if status == RequestStatus.PENDING:
+            checks = record.checks + 1
+            self._staging.write(record.model_copy(update={"checks": checks, "staged": False}))
+            self._not_ready(record.request_id, checks, record.rerequests, "is still being prepared")
+        if status == RequestStatus.DOWNLOADING:
+            size = self._staging.receive(
+                record.request_id,
+                lambda sink: self._api.download(record.request_id, sink, progress=self._progress),
+            )
+            self._staging.write(record.model_copy(update={"staged": True, "size": size}))
+            return Staged(record.request_id, record.rerequests)
+        if status == RequestStatus.EXPIRED:
+            if record.rerequests >= self._opts.max_rerequests:
+                raise FatalError(
+                    f"TikTok data request {record.request_id} expired again after "
+                    f"{record.rerequests} new requests; start the transfer again later"
+                )
+            self._staging.discard(record.request_id)
+            return self._start(rerequests=record.rerequests + 1, replaced=record.request_id)
+        if status == RequestStatus.CANCELLED:
+            raise FatalError(
+                f"TikTok data request {record.request_id} was cancelled (outside this transfer?); "
+                "start a new transfer to ask again"
+            )
+        known = ", ".join(s.value for s in RequestStatus)
+        raise FatalError(
+            f"TikTok data request {record.request_id} has unknown status {status!r} (known: {known}); "
+            "the transfer stopped so nothing is guessed"
+        )
+
+    def discard_download(self, request_id: int) -> None:
+        """Forget a staged zip that turned out unreadable, so resuming downloads it again."""
+        self._staging.discard(request_id)
+        record = self._staging.read()
+        if record is not None and record.request_id == request_id:
+            self._staging.write(record.model_copy(update={"staged": False, "size": None}))
+
+    def cancel(self, cursor: TikTokCursor | None) -> int | None:
+        """Cancel the job's data request if it is pending or ready; return its id, else None.
+
+        Idempotent: a request already cancelled or expired is left alone. The staged zip (if any)
+        and the manifest are removed, so nothing of the request lingers in staging.
+        """
+        record = self._resolve(cursor)
+        if record is None:
+            return None
+        info = self._api.check(record.request_id)
+        cancelled = None
+        if info.status in (RequestStatus.PENDING, RequestStatus.DOWNLOADING):
+            self._api.cancel(record.request_id)
+            cancelled = record.request_id
+        self._staging.discard(record.request_id)
+        self._staging.forget()
+        return cancelled
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _resolve(self, cursor: TikTokCursor | None) -> RequestRecord | None:
+        """The request to work on: the manifest's when it is newer than the cursor's."""
+        record = self._staging.read()
+        if cursor is None:
+            return record
+        if record is not None and (record.request_id == cursor.request_id or record.rerequests > cursor.rerequests):
+            return record
+        return RequestRecord(
+            request_id=cursor.request_id,
+            staged=cursor.phase == Phase.STAGED,
+            rerequests=cursor.rerequests,
+            checks=cursor.checks,
+        )
+
+    def _start(self, *, rerequests: int, replaced: int | None = None) -> Staged:
+        request_id = self._api.add(list(self._opts.categories), self._opts.data_format)
+        self._staging.write(RequestRecord(request_id=request_id, rerequests=rerequests))
+        why = f"replaces expired request {replaced}" if replaced is not None else "was just requested"
+        self._not_ready(request_id, 0, rerequests, why)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def backoff(self, checks: int) -> float:
+        """Seconds to wait before the next Check after ``checks`` pending answers."""
+        if self._opts.webhook:
+            return self._opts.max_poll_interval
+        return min(self._opts.poll_interval * (2 ** min(checks, 30)), self._opts.max_poll_interval)
+
+    def _not_ready(self, request_id: int, checks: int, rerequests: int, why: str) -> None:
+        cursor = TikTokCursor(request_id=request_id, phase=Phase.PENDING, checks=checks, rerequests=rerequests)
+        wait = self.backoff(checks)
+        raise SourceNotReady(
+            f"TikTok data request {request_id} {why}; checking again in {wait:.0f} s",
+            cursor=cursor,
+            check_after=wait,
+            wake_key=str(request_id),
+        )
