@@ -1,0 +1,33 @@
+"""The transfer flow on a real Prefect server with the toy connector pair."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors import registry
+from tests.toy_connector import make_toy
+
+
+@pytest.fixture
+def toy_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
+    registry.register(make_toy(count=10, page_size=4, fail_ids={3}))
+    yield tmp_path
+    registry.unregister("toy")
+
+
+def test_transfer_moves_every_item_once_and_records_failures(toy_env, prefect_api, no_flow_heartbeat):
+    from flows.transfer import create_job, transfer
+
+    out = toy_env / "out"
+    job = create_job("toy:src", f"toy:{out}", ["photos"])
+    summary = transfer(job_id=job.id)
+    assert summary["state"] == "COMPLETE"
+    assert summary["imported"] == 2 + 9
+    assert summary["failed"] == 1
+    assert "missing file p3.jpg" in summary["errors"][0]["message"]
+    files = sorted(p.name for p in out.rglob("*.jpg"))
+    assert len(files) == 9
+    # resuming a complete job does nothing
+    again = transfer(job_id=job.id)
+    assert again["imported"] == summary["imported"]
