@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "connectors_cmd",
     "sample",
     "catalog",
+    "webhooks",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,70 @@
+"""``ferry serve-webhooks``: run the webhook receiver (TikTok "data ready" callbacks).
+
+The wake-up hook: if ``flows.wakeups`` defines ``on_source_ready(wake_key: str, payload: dict)``,
+it is called for each ready event (the flows resume the transfer waiting on ``wake_key``);
+otherwise each wake-up is appended as a JSON line to ``<data_dir>/webhooks/wakeups.jsonl``.
+Polling stays the fallback either way.
+"""
+
+from __future__ import annotations
+
+import typer
+
+#: "module:function" of the flows' wake-up hook, used when importable.
+ON_READY_TARGET = "flows.wakeups:on_source_ready"
+
+
+def _resolve_on_ready(data_dir):
+    """The flows' hook when it exists, else a recorder writing wakeups.jsonl under data_dir."""
+    import importlib
+    import json
+    import logging
+    import threading
+    import time
+
+    module_name, _, attr = ON_READY_TARGET.partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr), ON_READY_TARGET
+    except (ImportError, AttributeError):
+        pass
+    path = data_dir / "webhooks" / "wakeups.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    log = logging.getLogger("ferry.webhooks")
+
+    def record(wake_key: str, payload: dict) -> None:
+        line = json.dumps({"wake_key": wake_key, "received": time.time(), **payload}, sort_keys=True)
+        with lock, path.open("a", encoding="utf-8") as fh:
+            fh.write(line + "\n")
+        log.warning("source ready: %s", wake_key)
+
+    return record, str(path)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("serve-webhooks")
+    def serve_webhooks(
+        host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (put HTTPS in front)."),
+        port: int = typer.Option(8787, "--port", help="Port to listen on."),
+        client_key: str = typer.Option(
+            ..., "--client-key", envvar="FERRY_TIKTOK_CLIENT_KEY", help="TikTok app client key."
+        ),
+        client_secret: str = typer.Option(
+            ...,
+            "--client-secret",
+            envvar="FERRY_TIKTOK_CLIENT_SECRET",
+            help="TikTok app client secret (signs webhooks); prefer the environment variable.",
+            show_default=False,
+        ),
+    ) -> None:
+        """Receive TikTok's data-ready webhooks and wake the waiting transfers."""
+        import uvicorn
+
+        from ferry.settings import load_settings
+        from ferry.webhooks import WEBHOOK_PATH, create_webhook_app, static_secret_lookup
+
+        settings = load_settings()
+        on_ready, where = _resolve_on_ready(settings.data_dir)
+        web = create_webhook_app(on_ready, static_secret_lookup({client_key: client_secret}))
+        typer.echo(f"ferry webhooks on http://{host}:{port}{WEBHOOK_PATH}; wake-ups go to {where}")
+        uvicorn.run(web, host=host, port=port, log_level=settings.log_level.lower())
