@@ -156,7 +156,8 @@ def _scan() -> dict[str, Connector]:
     found: dict[str, Connector] = {}
     for name, target in targets.items():
         try:
-            found[name] = _load_target(target)
+            connector = _load_target(target)
+            found.setdefault(connector.name, connector)
         except ModuleNotFoundError as exc:
             # A built-in whose module is not written yet, or a plugin missing a dependency:
             # remember why, so `ferry connectors list` can tell the user.

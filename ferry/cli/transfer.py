@@ -1,7 +1,150 @@
-"""Placeholder: replaced by the module's owner."""
+"""``ferry transfer``, ``ferry resume``, ``ferry cancel`` and ``ferry demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
+from ._common import ExitCode, console, fail, friendly_errors, is_tty, load
+
+
+def _parse_options(values: list[str]) -> dict:
+    """``connector.key=value`` pairs -> ``{connector: {key: value}}``."""
+    options: dict[str, dict[str, str]] = {}
+    for raw in values:
+        key, sep, value = raw.partition("=")
+        connector, dot, name = key.partition(".")
+        if not sep or not dot or not connector or not name:
+            fail(f"--option {raw!r} must look like CONNECTOR.KEY=VALUE, e.g. meta.page_size=500")
+        options.setdefault(connector, {})[name] = value
+    return options
+
+
+def _where(destination: str) -> str:
+    from connectors.registry import parse_endpoint
+
+    endpoint = parse_endpoint(destination, role="destination")
+    location = endpoint.location
+    if "://" not in location:
+        return str(Path(location).expanduser().resolve())
+    return location
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    @friendly_errors
+    def transfer(
+        source: Annotated[str, typer.Argument(help="Where the data comes from: NAME:LOCATION (meta:~/facebook.zip) or a path/URL ferry recognises.")],
+        destination: Annotated[str, typer.Argument(help="Where it goes: a folder, an fsspec URL (s3://bucket/x) or NAME:LOCATION (generic:https://dest/dtp).")],
+        types: Annotated[list[str], typer.Option("--types", "-t", help="Data types: photos, videos, media, social-posts (posts), calendar (events), blobs (files). Comma-separated or repeated. Default: everything both sides support.")] = [],
+        source_credential: Annotated[Optional[str], typer.Option(help="Credential id for the source (see `ferry auth list`).")] = None,
+        destination_credential: Annotated[Optional[str], typer.Option(help="Credential id for the destination.")] = None,
+        option: Annotated[list[str], typer.Option("--option", "-o", help="Connector option CONNECTOR.KEY=VALUE (repeatable).")] = [],
+        progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
+        as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+    ) -> None:
+        """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
+        load()
+        from flows.transfer import create_job
+
+        job = create_job(
+            source,
+            destination,
+            types,
+            options=_parse_options(option),
+            source_credential_id=source_credential,
+            destination_credential_id=destination_credential,
+        )
+        if not as_json:
+            console.print(f"Job [bold]{job.id}[/]: {source} → {destination} ({', '.join(job.types)})")
+        _run_and_report(job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json)
+
+    @app.command()
+    @friendly_errors
+    def resume(
+        job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")],
+        force: Annotated[bool, typer.Option(help="Take the job over even if another runner's lease is still valid.")] = False,
+        retry_failed: Annotated[bool, typer.Option(help="Also retry items that failed (re-reads the source; delivered items are not sent again).")] = False,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+        as_json: Annotated[bool, typer.Option("--json")] = False,
+    ) -> None:
+        """Resume a stopped, failed, paused or killed transfer where it stopped."""
+        settings = load()
+        from flows.store import JobState, JobStore, Ledger, get_engine
+
+        engine = get_engine(settings.resolved_database_url)
+        store = JobStore(engine)
+        found = store.get(job)
+        if found.state == JobState.CANCELED:
+            fail(f"job {found.id} was canceled; start a new transfer instead")
+        if found.state == JobState.COMPLETE and not retry_failed:
+            console.print(f"Job {found.id} is already complete.")
+        if retry_failed:
+            Ledger(engine).reset_cursors(found.id)
+            if found.state == JobState.COMPLETE:
+                store.set_state(found.id, JobState.PAUSED, "retrying failed items")
+        _run_and_report(found.id, found.destination, progress=progress and is_tty() and not as_json, as_json=as_json, force=force)
+
+    @app.command()
+    @friendly_errors
+    def cancel(job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")]) -> None:
+        """Cancel a transfer: a running one stops after its current page; its credentials are revoked if unused."""
+        settings = load()
+        from flows.store import JobState, JobStore, get_engine
+
+        store = JobStore(get_engine(settings.resolved_database_url))
+        found = store.get(job)
+        if found.state.is_final:
+            fail(f"job {found.id} is already {found.state.value}")
+        store.set_state(found.id, JobState.CANCELED, "canceled by the user")
+        if found.lease_owner is None:
+            from flows.steps import revoke_credentials
+            from flows.runtime import close_runtime
+
+            try:
+                revoke_credentials(found.id)
+            finally:
+                close_runtime(found.id)
+        console.print(f"Job {found.id} canceled.")
+
+    @app.command()
+    @friendly_errors
+    def demo(
+        out: Annotated[Path, typer.Option(help="Folder that receives the transferred data.")] = Path("ferry-demo"),
+        photos: Annotated[int, typer.Option(help="Photos in the generated sample archive.")] = 40,
+        size_mb: Annotated[float, typer.Option(help="Total size of the sample photos in MB.")] = 20.0,
+        progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
+    ) -> None:
+        """Generate a sample Meta archive and transfer it into a local folder (SQLite job store)."""
+        settings = load()
+        from connectors.meta.sample import write_sample_archive
+
+        archive = settings.data_dir / "demo" / "facebook-sample.zip"
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        summary = write_sample_archive(archive, photos=photos, size_mb=size_mb, seed=7)
+        console.print(f"Sample archive: [bold]{archive}[/] ({getattr(summary, 'describe', lambda: '')()})")
+        from flows.transfer import create_job
+
+        destination = f"folder:{out.expanduser().resolve()}"
+        job = create_job(f"meta:{archive}", destination, [])
+        console.print(f"Job [bold]{job.id}[/]: {archive.name} → {out} ({', '.join(job.types)})")
+        _run_and_report(job.id, destination, progress=progress and is_tty(), as_json=False)
+
+
+def _run_and_report(job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False) -> None:
+    from .run_view import print_summary, run_with_progress
+
+    summary = run_with_progress(job_id, show_progress=progress, force=force)
+    if as_json:
+        console.print_json(json.dumps(summary))
+        from .run_view import EXIT_BY_STATE
+
+        code = EXIT_BY_STATE.get(summary["state"], ExitCode.FAILED)
+        if code == ExitCode.OK and summary["failed"]:
+            code = ExitCode.ITEM_FAILURES
+    else:
+        code = print_summary(summary, where=_where(destination))
+    raise typer.Exit(code)

@@ -1,0 +1,79 @@
+"""Shared CLI plumbing: one console, settings, quiet Prefect, errors as one line, exit codes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+class ExitCode:
+    """Exit codes of ``ferry`` commands (documented in the README)."""
+
+    OK = 0
+    ITEM_FAILURES = 1  # the transfer completed, some items failed (listed)
+    USAGE = 2  # bad input: fix the command or the file it names
+    FAILED = 3  # systemic failure; the job is resumable with `ferry resume`
+    PAUSED = 4  # paused: destination full, waiting for the source, or credential needs re-authorization
+    CANCELED = 5
+    INTERRUPTED = 130
+
+
+def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
+    err_console.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(code)
+
+
+def load(**overrides):
+    """Load settings and quiet Prefect defaults (PREFECT_HOME under the data dir)."""
+    from ferry.prefect_env import quiet_prefect_defaults
+    from ferry.settings import load_settings
+
+    try:
+        settings = load_settings(**overrides)
+    except Exception as exc:  # pydantic ValidationError from a bad FERRY_* value or ferry.toml
+        fail(f"bad configuration: {exc}")
+    quiet_prefect_defaults(settings.data_dir / "prefect", log_level=settings.log_level.upper())
+    return settings
+
+
+def friendly_errors(func):
+    """Turn ferry's own errors into one red line and an exit code instead of a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        from connectors.errors import ConfigError, FerryError
+
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except KeyboardInterrupt:
+            err_console.print("[yellow]interrupted[/]: the job can be resumed with `ferry resume`")
+            raise typer.Exit(ExitCode.INTERRUPTED)
+        except ConfigError as exc:
+            fail(str(exc), ExitCode.USAGE)
+        except FerryError as exc:
+            fail(str(exc), ExitCode.FAILED)
+        except LookupError as exc:  # JobNotFound and friends
+            fail(str(exc.args[0]) if exc.args else str(exc), ExitCode.USAGE)
+
+    return wrapper
+
+
+def human_bytes(n: int | float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n:.1f} TB"
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
