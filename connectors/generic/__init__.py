@@ -1,0 +1,133 @@
+"""DTP Generic Importer destination: ``generic:https://dest.example/dtp``.
+
+Registration only; the parts live in ``wire.py`` (payloads), ``multipart.py`` (file bodies),
+``client.py`` (HTTP, retries) and ``importer.py`` (ordering, outcomes). See
+docs/generic-importer.md.
+
+Options (``ctx.options``; all optional):
+
+    ==================== ========= ================================================================
+    export_service       str       X-DTP-Export-Service value (default: the job's export service)
+    server_retries       int       resends after 5xx / network errors (default 4)
+    rate_limit_retries   int       resends after 429 (default 5)
+    backoff              float     first back-off delay, seconds (default 1.0; doubles, jittered)
+    backoff_max          float     cap of one back-off delay (default 30)
+    max_retry_after      float     longest Retry-After honoured, seconds (default 300)
+    timeout              float     seconds per network operation (default 60)
+    idempotency_key      bool      ferry extension, default off: send ``Idempotency-Key: <item id>``
+    spool_dir            str       temp dir for bytes of unknown size (default: system temp)
+    ==================== ========= ================================================================
+
+Credentials: OAuth 2.0 per destination. The endpoints are not fixed for this connector; the
+OAuth client takes them from the destination's RFC 8414 metadata at
+:func:`oauth_metadata_url` or from explicit options ``authorization_endpoint``/``token_endpoint``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..errors import ConfigError
+from ..models import Vertical
+from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
+
+__all__ = ["CONNECTOR", "make_importer", "oauth_metadata_url", "parse_options"]
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _number(options: Mapping[str, Any], key: str, kind: type, default):
+    raw = options.get(key)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"generic: option {key}={raw!r} is not a {kind.__name__}") from None
+    if value < 0:
+        raise ConfigError(f"generic: option {key}={raw!r} must not be negative")
+    return value
+
+
+def _flag(options: Mapping[str, Any], key: str) -> bool:
+    raw = options.get(key, False)
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"generic: option {key}={raw!r} is not a boolean (true/false)")
+
+
+def parse_options(options: Mapping[str, Any]):
+    """Turn ``ctx.options`` into a RetryPolicy plus the other settings; ConfigError names the key."""
+    from .client import RetryPolicy
+
+    policy = RetryPolicy(
+        server_retries=_number(options, "server_retries", int, 4),
+        rate_limit_retries=_number(options, "rate_limit_retries", int, 5),
+        backoff_base=_number(options, "backoff", float, 1.0),
+        backoff_max=_number(options, "backoff_max", float, 30.0),
+        max_retry_after=_number(options, "max_retry_after", float, 300.0),
+        timeout=_number(options, "timeout", float, 60.0),
+    )
+    return policy, _flag(options, "idempotency_key")
+
+
+def _check_base_url(location: str) -> str:
+    parts = urlsplit(location)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"generic: {location!r} is not an http(s) base URL (e.g. generic:https://dest.example/dtp)")
+    if parts.query or parts.fragment:
+        raise ConfigError(f"generic: the base URL {location!r} must not have a query or fragment")
+    return location
+
+
+def oauth_metadata_url(base_url: str) -> str:
+    """Where a destination publishes its OAuth metadata (RFC 8414, at the origin's root)."""
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}/.well-known/oauth-authorization-server"
+
+
+def make_importer(ctx: ConnectorContext):
+    """Build a :class:`~connectors.generic.importer.GenericImporter` for ``ctx.location``.
+
+    Raises:
+        ConfigError: the location is not an http(s) URL, an option is malformed, or no
+            credential was given (``ctx.auth``).
+    """
+    from .client import GenericClient
+    from .importer import GenericImporter
+
+    base_url = _check_base_url(ctx.location)
+    policy, idempotency_keys = parse_options(ctx.options)
+    if ctx.auth is None:
+        raise ConfigError(f"generic: {base_url} needs a credential; authorize ferry with this destination first")
+    client = GenericClient(base_url, ctx.auth, policy=policy, idempotency_keys=idempotency_keys)
+    return GenericImporter(
+        client,
+        export_service=ctx.options.get("export_service") or None,
+        spool_dir=ctx.options.get("spool_dir") or None,
+    )
+
+
+CONNECTOR = Connector(
+    name="generic",
+    title="DTP Generic Importer destination",
+    services=("DTP Generic Importer",),
+    capabilities=Capabilities(
+        imports=frozenset(
+            {Vertical.MEDIA, Vertical.PHOTOS, Vertical.VIDEOS, Vertical.BLOBS, Vertical.CALENDAR, Vertical.SOCIAL_POSTS}
+        ),
+    ),
+    make_importer=make_importer,
+    oauth=OAuthSpec(),
+    priority=80,
+    description="Pushes items to any destination that implements DTP's Generic Importer API "
+    "(POST <base>/media, /blobs, /calendar, /social-posts), byte-compatible with DTP.",
+)
