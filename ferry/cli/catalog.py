@@ -1,7 +1,194 @@
-"""Placeholder: replaced by the module's owner."""
+"""``ferry catalog``: check, search, build and preview the portmap catalog.
+
+This module is the bridge between ferry's connector registry and the catalog: it reads
+``connectors.registry`` and hands the catalog plain :class:`catalog.ConnectorInfo` values, because
+the ``catalog`` package must not import ``connectors`` (an import-linter contract).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
+from ._common import console, err_console, fail
+
+catalog_app = typer.Typer(
+    help="The portmap catalog: solution pages that say how to move data between services.",
+    no_args_is_help=True,
+)
+
+DEFAULT_SOLUTIONS = Path("content/solutions")
+DEFAULT_SERVICES = Path("content/services.yaml")
+
+SolutionsOpt = Annotated[
+    Path, typer.Option("--solutions", "-s", help="Folder of solution pages (*.md).")
+]
+ServicesOpt = Annotated[Path, typer.Option("--services", help="The services table (YAML).")]
+
+
+def connector_infos() -> list[Any]:
+    """ferry's connectors as catalog-side plain data (what loads; broken plugins are skipped)."""
+    from catalog import ConnectorInfo
+
+    try:
+        from connectors import registry
+
+        found = registry.all_connectors()
+    except Exception as exc:  # the catalog still builds without "runnable" marks
+        err_console.print(f"[yellow]warning:[/] connector registry unavailable ({exc}); no ferry commands")
+        return []
+    return [
+        ConnectorInfo(
+            name=c.name,
+            title=c.title,
+            services=tuple(c.services),
+            exports=frozenset(str(v) for v in c.capabilities.exports),
+            imports=frozenset(str(v) for v in c.capabilities.imports),
+        )
+        for c in found
+    ]
+
+
+def _print_problems(problems: list[Any]) -> None:
+    from catalog import Severity
+
+    for p in problems:
+        colour = "red" if p.severity is Severity.ERROR else "yellow"
+        where = f"{p.file}:{p.line}" if p.line else p.file
+        console.print(f"{where}: [{colour}]{p.severity}[/]: {p.message} [dim]\\[{p.kind}][/]", soft_wrap=True)
+
+
+def _summary(problems: list[Any], files: int) -> str:
+    from catalog import count_by_kind
+
+    counts = count_by_kind(problems)
+    errors = sum(n for (sev, _), n in counts.items() if sev == "error")
+    warnings = sum(n for (sev, _), n in counts.items() if sev == "warning")
+    detail = ", ".join(f"{kind} {n}" for (_, kind), n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    return f"{files} pages: {errors} error(s), {warnings} warning(s)" + (f" ({detail})" if detail else "")
+
+
+@catalog_app.command("check")
+def check_cmd(
+    solutions: Annotated[Path, typer.Argument(help="Folder of solution pages.")] = DEFAULT_SOLUTIONS,
+    services: ServicesOpt = DEFAULT_SERVICES,
+    as_json: Annotated[bool, typer.Option("--json", help="Print problems as JSON.")] = False,
+) -> None:
+    """Check every page; exit 1 if there are errors (warnings alone exit 0)."""
+    from catalog import load_catalog
+
+    if not solutions.exists():
+        fail(f"solutions folder not found: {solutions}")
+    cat = load_catalog(solutions, services, connector_infos())
+    if as_json:
+        console.print_json(json.dumps([p.to_dict() for p in cat.problems]))
+    else:
+        _print_problems(cat.problems)
+        console.print(_summary(cat.problems, cat.files))
+    if not cat.ok:
+        raise typer.Exit(1)
+
+
+@catalog_app.command("search")
+def search_cmd(
+    text: Annotated[str | None, typer.Argument(help="Free words (typos tolerated).")] = None,
+    source: Annotated[str | None, typer.Option("--source", "--from", help="Source service or alias.")] = None,
+    destination: Annotated[
+        str | None, typer.Option("--destination", "--to", help="Destination service or alias.")
+    ] = None,
+    datatype: Annotated[str | None, typer.Option("--datatype", "-t", help="Data type, e.g. Photos.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many results.")] = 10,
+    solutions: SolutionsOpt = DEFAULT_SOLUTIONS,
+    services: ServicesOpt = DEFAULT_SERVICES,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Find solutions by source, destination, data type and words, best first."""
+    from catalog import Searcher, load_catalog
+
+    if not solutions.exists():
+        fail(f"solutions folder not found: {solutions}")
+    cat = load_catalog(solutions, services, connector_infos())
+    hits = Searcher.from_catalog(cat).search(
+        source=source, destination=destination, datatype=datatype, text=text, limit=limit
+    )
+    if as_json:
+        console.print_json(json.dumps([{"score": h.score, **h.solution} for h in hits]))
+        return
+    if not hits:
+        console.print("No solution matches.")
+        raise typer.Exit(1)
+    for hit in hits:
+        s = hit.solution
+        console.print(f"[bold]{s['title']}[/]  [dim]({hit.score:.2f}, {s['url']})[/]", soft_wrap=True)
+        console.print(f"  {s['datatype']}: {', '.join(s['sources'])} → {', '.join(s['destinations'])}", soft_wrap=True)
+        for pair in s["runnable"]:
+            console.print(f"  [green]$ {pair['command']}[/]", soft_wrap=True)
+
+
+@catalog_app.command("build")
+def build_cmd(
+    out: Annotated[Path, typer.Argument(help="Output folder for the static site.")],
+    solutions: SolutionsOpt = DEFAULT_SOLUTIONS,
+    services: ServicesOpt = DEFAULT_SERVICES,
+    strict: Annotated[
+        bool, typer.Option("--strict/--no-strict", help="Refuse to build when pages have errors.")
+    ] = True,
+) -> None:
+    """Build the static site into OUT (works offline, even from file://)."""
+    from catalog import CatalogBuildError, build_site
+
+    if not solutions.exists():
+        fail(f"solutions folder not found: {solutions}")
+    try:
+        report = build_site(solutions, services, out, connector_infos(), strict=strict)
+    except CatalogBuildError as exc:
+        _print_problems(exc.problems)
+        fail(f"not built: {len(exc.problems)} problem(s); fix the errors or use --no-strict", 1)
+    if report.problems:
+        _print_problems(report.problems)
+    console.print(
+        f"Built {report.pages} pages ({report.solutions} solutions, {report.runnable} runnable with ferry) "
+        f"into {out} in {report.seconds:.2f}s; open {out / 'index.html'}"
+    )
+
+
+@catalog_app.command("serve")
+def serve_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to build the preview into.")] = Path("site"),
+    solutions: SolutionsOpt = DEFAULT_SOLUTIONS,
+    services: ServicesOpt = DEFAULT_SERVICES,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port (0 picks a free one).")] = 8000,
+) -> None:
+    """Preview the site locally and rebuild it whenever a page or the services table changes."""
+    import threading
+
+    from catalog import PreviewServer
+
+    if not solutions.exists():
+        fail(f"solutions folder not found: {solutions}")
+
+    def on_build(report: Any) -> None:
+        if isinstance(report, Exception):
+            err_console.print(f"[red]rebuild failed:[/] {report}")
+            return
+        state = f"{report.errors} error(s), {report.warnings} warning(s)"
+        console.print(f"built {report.pages} pages in {report.seconds:.2f}s ({state})")
+
+    try:
+        server = PreviewServer(solutions, services, out, connector_infos(), host=host, port=port, on_build=on_build)
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+    with server:
+        console.print(f"Serving {out} at {server.url} (Ctrl+C to stop); watching {solutions} and {services}")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.print("stopped")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(catalog_app, name="catalog")
