@@ -1,0 +1,31 @@
+"""The ``folder`` connector: any fsspec folder (local path, ``s3://``, ``memory://``, ...).
+
+As a source it walks the folder in sorted order (:mod:`.exporter`); as a destination it writes
+albums, media with JSON sidecars, posts, events as ``.ics`` and blobs, atomically and verified
+(:mod:`.importer`, :mod:`.atomic`). This module only registers it.
+"""
+
+from ..models import Vertical
+from ..registry import Capabilities, Connector
+from .factory import make_exporter, make_importer, sniff_destination, sniff_source
+
+__all__ = ["CONNECTOR"]
+
+CONNECTOR = Connector(
+    name="folder",
+    title="Any fsspec folder (local, s3://, memory://, ...)",
+    services=("Local files", "Amazon S3", "Backblaze B2"),
+    capabilities=Capabilities(
+        exports=frozenset({Vertical.BLOBS, Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA}),
+        imports=frozenset(
+            {Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA, Vertical.SOCIAL_POSTS, Vertical.CALENDAR, Vertical.BLOBS}
+        ),
+        can_find=True,
+    ),
+    make_exporter=make_exporter,
+    make_importer=make_importer,
+    sniff_source=sniff_source,
+    sniff_destination=sniff_destination,
+    priority=90,
+    description="Reads or writes plain files under a local path or any fsspec URL; S3 options come from storage_options.",
+)
