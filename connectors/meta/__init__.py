@@ -1,0 +1,78 @@
+"""Meta "Download Your Information" archives (Facebook and Instagram, JSON) as a ferry source.
+
+Registration only; the exporter lives in :mod:`connectors.meta.exporter` and the sample-archive
+generator in :mod:`connectors.meta.sample`. Location: a ``.zip``, an extracted folder, or a
+folder holding the zip parts of a split export. Option ``page_size`` (default 200).
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+from ..errors import ConfigError
+from ..models import Vertical
+from ..registry import Capabilities, Connector, ConnectorContext
+from .exporter import MetaArchiveExporter
+
+__all__ = ["CONNECTOR", "MetaArchiveExporter", "make_exporter", "sniff_source"]
+
+_PART_PREFIXES = ("facebook-", "instagram-", "meta-")
+_MARKERS = (
+    "your_facebook_activity/", "your_activity_across_facebook/", "your_instagram_activity/",
+    "photos_and_videos/", "posts/your_posts", "content/posts_", "events/your_event_responses",
+)
+
+
+def _path(location: str) -> Path:
+    return Path(location.removeprefix("file://")).expanduser()
+
+
+def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
+    """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
+    raw = ctx.options.get("page_size", 200)
+    try:
+        page_size = int(raw)
+    except (TypeError, ValueError):
+        raise ConfigError(f"meta: option page_size must be an integer, got {raw!r}") from None
+    return MetaArchiveExporter(_path(ctx.location), page_size=page_size)
+
+
+def _has_marker(names: list[str]) -> bool:
+    return any(name.startswith(m) or f"/{m}" in name for name in names for m in _MARKERS)
+
+
+def sniff_source(location: str) -> bool:
+    """Claim a local ``.zip`` or folder that looks like a Meta export (never raises)."""
+    try:
+        path = _path(location)
+        if "://" in location.removeprefix("file://"):
+            return False
+        if path.is_file() and path.suffix.lower() == ".zip":
+            if path.name.lower().startswith(_PART_PREFIXES):
+                return True  # even a corrupt one: the meta connector gives the better error
+            with zipfile.ZipFile(path) as zf:
+                return _has_marker(zf.namelist()[:5000])
+        if path.is_dir():
+            if any(p.name.lower().startswith(_PART_PREFIXES) and p.suffix.lower() == ".zip" for p in path.iterdir()):
+                return True
+            return _has_marker([p.name + "/" for p in path.iterdir() if p.is_dir()] + [
+                f"{d}/{f.name}" for d in ("posts", "content", "events") if (path / d).is_dir() for f in (path / d).iterdir()
+            ])
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+    return False
+
+
+CONNECTOR = Connector(
+    name="meta",
+    title="Meta 'Download Your Information' archive",
+    services=("Facebook", "Instagram"),
+    capabilities=Capabilities(
+        exports=frozenset({Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.CALENDAR})
+    ),
+    make_exporter=make_exporter,
+    sniff_source=sniff_source,
+    priority=10,
+    description="Reads a Facebook or Instagram JSON export (zip, folder, or folder of zip parts) in place.",
+)
