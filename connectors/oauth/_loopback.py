@@ -1,0 +1,182 @@
+"""The loopback redirect receiver for ``ferry auth login`` (RFC 8252 §7.3).
+
+A stdlib ``http.server`` on 127.0.0.1 in a daemon thread receives the one redirect that carries
+``code`` and ``state`` (or ``error``). Why 127.0.0.1 and not ``localhost``: RFC 8252 §8.3 —
+``localhost`` may resolve elsewhere or to IPv6 and a firewall may intercept it.
+
+Why an allowlist: the redirect URI must be one the provider has registered for this client, or
+the provider refuses it (and an open redirect would leak the code). An allowlist entry with no
+port (``http://127.0.0.1/callback``) matches any port, as RFC 8252 §7.3 asks authorization
+servers to allow for loopback redirects; an entry with a port must match exactly.
+
+The request line (it contains the code) is never logged: ``log_message`` is silenced.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import threading
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Sequence
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import SecretStr
+
+from ..errors import ConfigError
+
+__all__ = ["DEFAULT_REDIRECT_URIS", "CallbackResult", "LoopbackCallback", "redirect_uri_allowed"]
+
+#: The default allowlist: the loopback callback path, on any port.
+DEFAULT_REDIRECT_URIS: tuple[str, ...] = ("http://127.0.0.1/callback",)
+
+
+def redirect_uri_allowed(redirect_uri: str, allowed: Sequence[str]) -> bool:
+    """True when ``redirect_uri`` matches an allowlist entry (see the module docstring)."""
+    got = urlsplit(redirect_uri)
+    for entry in allowed:
+        want = urlsplit(entry)
+        if (got.scheme, got.hostname, got.path or "/") != (want.scheme, want.hostname, want.path or "/"):
+            continue
+        if want.port is None or want.port == got.port:
+            return True
+    return False
+
+
+@dataclass(frozen=True)
+class CallbackResult:
+    """The code the provider redirected back with; ``state`` already checked."""
+
+    code: SecretStr
+    state: str
+
+
+_PAGE = """<!doctype html><meta charset="utf-8"><title>ferry</title>
+<body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body>"""
+
+
+class LoopbackCallback:
+    """Receive one OAuth redirect on 127.0.0.1.
+
+    Use as a context manager: the socket is bound on construction (so the port is known for
+    the redirect URI), serving starts on ``__enter__`` and stops on ``__exit__``.
+
+    Args:
+        port: the port to bind; 0 picks a free one.
+        path: the callback path.
+        allowed_redirect_uris: the allowlist (see the module docstring).
+
+    Raises:
+        ConfigError: the resulting redirect URI is not in the allowlist, or the port is taken.
+    """
+
+    def __init__(self, *, port: int = 0, path: str = "/callback", allowed_redirect_uris: Sequence[str] = DEFAULT_REDIRECT_URIS):
+        if not path.startswith("/"):
+            path = "/" + path
+        self.path = path
+        self._expected_state: str | None = None
+        self._result: CallbackResult | None = None
+        self._error: ConfigError | None = None
+        self._done = threading.Event()
+        try:
+            self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
+        except OSError as exc:
+            raise ConfigError(f"cannot listen on 127.0.0.1:{port} for the OAuth callback: {exc.strerror}") from None
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self.redirect_uri = f"http://127.0.0.1:{self.port}{self.path}"
+        if not redirect_uri_allowed(self.redirect_uri, allowed_redirect_uris):
+            self._server.server_close()
+            raise ConfigError(
+                f"redirect URI {self.redirect_uri} is not in the allowed redirect URIs "
+                f"({', '.join(allowed_redirect_uris) or 'none'}); use --redirect-port or register it"
+            )
+        self._thread: threading.Thread | None = None
+
+    def __repr__(self) -> str:
+        return f"LoopbackCallback({self.redirect_uri!r})"
+
+    def expect_state(self, state: str) -> None:
+        """Set the ``state`` the redirect must carry (from the authorization request)."""
+        self._expected_state = state
+
+    def __enter__(self) -> LoopbackCallback:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="ferry-oauth-callback", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join()
+            self._thread = None
+        self._server.server_close()
+
+    def wait(self, timeout: float | None = 300.0) -> CallbackResult:
+        """Block until the redirect arrives.
+
+        Raises:
+            ConfigError: the provider sent ``error`` (e.g. access_denied), ``state`` did not match
+                (possible CSRF: the code is discarded), or nothing arrived within ``timeout``.
+        """
+        if not self._done.wait(timeout):
+            raise ConfigError(f"no authorization arrived at {self.redirect_uri} within {timeout:.0f} s")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    # -- the handler ----------------------------------------------------------------------------
+
+    def _receive(self, query: dict[str, list[str]]) -> tuple[int, str, str]:
+        if self._done.is_set():
+            return 409, "Already done", "ferry has already received an answer; close this tab."
+        first = {k: v[0] for k, v in query.items() if v}
+        state = first.get("state", "")
+        if self._expected_state is None or not hmac.compare_digest(state.encode(), self._expected_state.encode()):
+            self._error = ConfigError("the OAuth callback's state does not match the request (possible CSRF); try again")
+            self._done.set()
+            return 400, "Authorization refused", "The answer did not match ferry's request. Run the login again."
+        if "error" in first:
+            code = first["error"]
+            description = first.get("error_description", "")
+            self._error = ConfigError(f"the provider refused the authorization: {code}" + (f" ({description})" if description else ""))
+            self._done.set()
+            return 400, "Authorization refused", f"The provider said: {code}."
+        if not first.get("code"):
+            self._error = ConfigError("the OAuth callback carried neither code nor error")
+            self._done.set()
+            return 400, "Authorization failed", "The answer had no code."
+        self._result = CallbackResult(code=SecretStr(first["code"]), state=state)
+        self._done.set()
+        return 200, "ferry is authorized", "You can close this tab and return to the terminal."
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+                parts = urlsplit(self.path)
+                if parts.path != owner.path:
+                    self._reply(404, "Not found", "This is ferry's OAuth callback.")
+                    return
+                self._reply(*owner._receive(parse_qs(parts.query)))
+
+            def _reply(self, status: int, title: str, text: str) -> None:
+                body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Referrer-Policy", "no-referrer")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args) -> None:  # the request line holds the code
+                return
+
+        return Handler

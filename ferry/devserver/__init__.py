@@ -1,0 +1,1 @@
+"""Reference servers for development and tests: OAuth authorization server, Generic Importer API."""
