@@ -35,6 +35,7 @@ class Kind(enum.StrEnum):
     UNKNOWN_DATATYPE = "unknown-datatype"
     DATATYPE_SPELLING = "datatype-spelling"
     UNKNOWN_SERVICE = "unknown-service"
+    SERVICE_SPELLING = "service-spelling"
     PLACEHOLDER_TEXT = "placeholder-text"
     PLACEHOLDER_LINK = "placeholder-link"
     EMPTY_LINK = "empty-link"

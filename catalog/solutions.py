@@ -53,9 +53,14 @@ def split_names(value: Any) -> tuple[list[str], int, list[str]]:
 
 def summarize(body: str, limit: int = 220) -> str:
     """First paragraph of ``body`` as plain text, cut at a word boundary."""
-    for token in _MD.parse(body):
-        if token.type == "inline" and token.children is not None and token.level == 1:
-            text = "".join(c.content for c in token.children if c.type in ("text", "code_inline", "softbreak"))
+    tokens = _MD.parse(body)
+    for prev, token in zip(tokens, tokens[1:]):
+        if prev.type == "paragraph_open" and token.type == "inline" and token.children is not None:
+            text = "".join(
+                " " if c.type in ("softbreak", "hardbreak") else c.content
+                for c in token.children
+                if c.type in ("text", "code_inline", "softbreak", "hardbreak")
+            )
             text = " ".join(text.split())
             if text:
                 return text if len(text) <= limit else text[: limit].rsplit(" ", 1)[0] + "…"
@@ -132,8 +137,11 @@ def _names_field(page: RawPage, meta: dict[str, Any], key: str, vocab: Vocabular
             tip = f" (did you mean '{hint}'?)" if hint else " (add it to services.yaml)"
             page.error(line, Kind.UNKNOWN_SERVICE, f"unknown service '{name}' in '{key}'{tip}")
             resolved.append(name)
-        elif service.name not in resolved:
-            resolved.append(service.name)
+        else:
+            if name not in (service.name, *service.aliases):
+                page.warn(line, Kind.SERVICE_SPELLING, f"write '{service.name}' (as in services.yaml), not '{name}'")
+            if service.name not in resolved:
+                resolved.append(service.name)
     return resolved
 
 
