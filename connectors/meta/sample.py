@@ -194,8 +194,10 @@ def write_sample_archive(
     _check(photos=photos, videos=videos, posts=posts, events=events, albums=albums, seed=seed)
     if parts < 1:
         raise ValueError(f"parts must be 1 or more, got {parts}")
-    if parts > 1 and (not zip or out.suffix.lower() == ".zip"):
-        raise ValueError("with parts > 1, write zips (zip=True) into a folder, not a .zip path")
+    if parts > 1 and not zip:
+        raise ValueError("parts > 1 needs zip output (a folder tree has no parts)")
+    if parts > 1 and out.suffix.lower() == ".zip":
+        raise ValueError(f"with parts > 1, OUT must be a folder to hold the parts, not {out.name}")
     if size_mb < 0 or video_mb < 0:
         raise ValueError("size_mb and video_mb must be zero or more")
     b = _Builder(seed, random.Random(f"ferry-sample/{seed}"))

@@ -1,7 +1,69 @@
-"""Placeholder: replaced by the module's owner."""
+"""``ferry sample-archive``: write a realistic fake Meta export to try ferry on (or test it with).
+
+A thin wrapper over :func:`connectors.meta.sample.write_sample_archive`; the heavy import happens
+inside the command so ``ferry --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def sample_archive(
+    out: Path = typer.Argument(..., metavar="OUT", help="Where to write: a .zip file, or a folder (for --folder or --parts > 1)."),
+    photos: int = typer.Option(20, "--photos", min=0, help="Photo files in all (Facebook albums + Instagram)."),
+    size_mb: float = typer.Option(2.0, "--size-mb", min=0, help="Total photo bytes, in MiB."),
+    videos: int = typer.Option(2, "--videos", min=0, help="Video files."),
+    posts: int = typer.Option(10, "--posts", min=0, help="Facebook posts (Instagram posts come on top)."),
+    events: int = typer.Option(5, "--events", min=0, help="Facebook events."),
+    albums: int = typer.Option(3, "--albums", min=0, help="Facebook albums."),
+    as_zip: bool = typer.Option(True, "--zip/--folder", help="Write zip part(s) or a plain folder tree."),
+    parts: int = typer.Option(1, "--parts", min=1, help="Split into this many zip parts (OUT is then a folder)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Same seed, same bytes."),
+    instagram: bool = typer.Option(True, "--instagram/--no-instagram", help="Add an Instagram tree."),
+) -> None:
+    """Write a sample Facebook/Instagram 'Download Your Information' archive (JSON, with Meta's quirks)."""
+    from connectors.meta.sample import write_sample_archive
+
+    try:
+        summary = write_sample_archive(
+            out, photos=photos, videos=videos, posts=posts, events=events, albums=albums,
+            size_mb=size_mb, zip=as_zip, seed=seed, instagram=instagram, parts=parts,
+        )
+    except (ValueError, OSError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+    console = Console()
+    table = Table(title=f"Sample Meta archive: {summary.path}", show_header=True)
+    table.add_column("vertical")
+    table.add_column("items", justify="right")
+    table.add_column("detail")
+    counts = summary.items_per_vertical()
+    table.add_row("photos", str(counts["photos"]),
+                  f"{summary.albums} albums, {summary.photos} photos ({_human(summary.photo_bytes)})")
+    table.add_row("videos", str(counts["videos"]),
+                  f"{summary.video_albums} albums, {summary.videos} videos ({_human(summary.video_bytes)})")
+    table.add_row("social-posts", str(counts["social-posts"]), "Facebook + Instagram posts")
+    table.add_row("calendar", str(counts["calendar"]), f"{summary.calendars} calendar, {summary.events} events")
+    console.print(table)
+    console.print(f"Files: {', '.join(str(f) for f in summary.files)} ({_human(summary.archive_bytes)} on disk)")
+    for uri, member in summary.missing_media:
+        console.print(f"[yellow]Known bad on purpose:[/] {uri} is referenced by {member} but not in the archive")
+    console.print(f"Try it: [bold]ferry transfer meta:{summary.path} …[/]")
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("sample-archive")(sample_archive)
