@@ -14,7 +14,7 @@ from typing import Any
 from ..models import File, stable_id
 from .parse import TikTokExport, blank, pointer
 
-__all__ = ["ROOT", "JSON_PREFIX", "render", "json_file", "split_section", "safe_name"]
+__all__ = ["ROOT", "JSON_PREFIX", "empty", "render", "json_file", "split_section", "safe_name"]
 
 ROOT = "/TikTok"
 JSON_PREFIX = "json:"
@@ -24,6 +24,13 @@ def safe_name(name: str) -> str:
     """A file-name-safe form of a section key (``"Who can see your following list::"``)."""
     cleaned = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in name).strip(" ._")
     return cleaned or "_"
+
+
+def empty(value: Any) -> bool:
+    """Blank, or an object whose every value is empty (``{"FansList": []}``): no data."""
+    if blank(value):
+        return True
+    return isinstance(value, dict) and all(empty(v) for v in value.values())
 
 
 def render(value: Any) -> bytes:
@@ -47,15 +54,15 @@ def json_file(folder: str, name: str, parts: tuple[str, ...], value: Any) -> Fil
 def split_section(export: TikTokExport, key: str, folder: str, *, skip: tuple[str, ...] = ()) -> list[File]:
     """One file per sub-section of top-level ``key`` (or one file when it is not an object).
 
-    Empty sub-sections (null, [], {}, "") are left out: they hold no data.
+    Empty sub-sections (null, [], {}, "", or objects of those) are left out: they hold no data.
     """
     value = export.doc.get(key)
-    if blank(value):
+    if empty(value):
         return []
     if not isinstance(value, dict):
         return [json_file(ROOT, f"{safe_name(key)}.json", (key,), value)]
     return [
         json_file(folder, f"{safe_name(sub)}.json", (key, sub), subvalue)
         for sub, subvalue in value.items()
-        if sub not in skip and not blank(subvalue)
+        if sub not in skip and not empty(subvalue)
     ]
