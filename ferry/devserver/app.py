@@ -1,0 +1,100 @@
+"""The reference destination: Generic Importer API + OAuth authorization server in one FastAPI app.
+
+``ferry serve-destination`` runs it; tests start it with
+:class:`~ferry.devserver.threaded.ThreadedServer`. Both halves share one
+:class:`~ferry.devserver.tokens.TokenRegistry`: the OAuth server issues and rotates tokens, the
+importer API checks ``Authorization: Bearer`` against it. Routes::
+
+    GET  /                                         what is served where (JSON)
+    POST {base_path}/media|blobs|calendar|social-posts
+    GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
+    GET  /oauth/authorize, POST /oauth/token, POST /oauth/revoke
+
+The app keeps its parts on ``app.state``: ``importer`` (:class:`ImporterAPI`: knobs, received
+requests, store), ``oauth`` (:class:`OAuthServer` or None) and ``tokens`` (the registry).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from fastapi import FastAPI, Request
+
+from .importer_api import ImporterAPI, ServerKnobs
+from .tokens import TokenRegistry
+
+__all__ = ["create_app"]
+
+
+def create_app(
+    storage_url: str,
+    *,
+    base_path: str = "/dtp",
+    storage_options: dict[str, Any] | None = None,
+    knobs: ServerKnobs | None = None,
+    clients: Iterable[Any] | None = None,
+    client_id: str | None = "ferry",
+    client_secret: str | None = None,
+    redirect_uris: tuple[str, ...] = ("http://127.0.0.1/callback",),
+    registry: TokenRegistry | None = None,
+    static_tokens: Mapping[str, str] | None = None,
+    validate_token: Callable[[str], str | None] | None = None,
+    auto_approve: bool = True,
+    account: str = "test-user",
+    oauth: bool = True,
+) -> FastAPI:
+    """Build the reference destination app.
+
+    Args:
+        storage_url: fsspec URL where received items are stored.
+        base_path: the Generic Importer base path (DTP's ``endpoint`` is ``<origin><base_path>``).
+        storage_options: fsspec options (S3 endpoint, keys).
+        knobs: test knobs of the importer API (quota, injected 429/5xx/malformed answers).
+        clients: OAuth clients (:class:`~ferry.devserver.oauth_server.RegisteredClient`); by
+            default one client ``client_id``/``client_secret`` with ``redirect_uris``.
+        registry: the token book (a new one by default).
+        static_tokens: fixed ``access token -> account`` pairs accepted besides issued tokens
+            (handy for ``ferry conformance --token-env``); never expire.
+        validate_token: replaces the token check entirely (``token -> account | None``).
+        auto_approve: the OAuth server approves without a consent page (tests, demos).
+        account: the account OAuth grants belong to.
+        oauth: mount the OAuth authorization server.
+    """
+    registry = registry or TokenRegistry()
+    fixed = dict(static_tokens or {})
+
+    def default_validate(token: str) -> str | None:
+        return fixed.get(token) or registry.validate(token)
+
+    app = FastAPI(title="ferry reference destination (DTP Generic Importer)", docs_url="/docs", redoc_url=None)
+    importer = ImporterAPI(
+        storage_url, validate_token=validate_token or default_validate, knobs=knobs, storage_options=storage_options
+    )
+    base = "/" + base_path.strip("/") if base_path.strip("/") else ""
+    app.include_router(importer.router(base))
+    app.state.importer = importer
+    app.state.tokens = registry
+    app.state.oauth = None
+    if oauth:
+        from .oauth_server import OAuthServer, RegisteredClient
+
+        if clients is None:
+            clients = [RegisteredClient(client_id or "ferry", client_secret, tuple(redirect_uris))]
+        server = OAuthServer(clients, registry=registry, auto_approve=auto_approve, account=account)
+        app.include_router(server.router)
+        app.state.oauth = server
+
+    @app.get("/", include_in_schema=False)
+    async def index(request: Request) -> dict:
+        origin = f"{request.url.scheme}://{request.url.netloc}"
+        answer: dict[str, Any] = {
+            "service": "ferry reference destination (DTP Generic Importer)",
+            "base_url": origin + base,
+            "endpoints": [f"{origin}{base}/{suffix}" for suffix in ("media", "blobs", "calendar", "social-posts")],
+        }
+        if app.state.oauth is not None:
+            answer["oauth_metadata"] = f"{origin}/.well-known/oauth-authorization-server"
+        return answer
+
+    return app

@@ -1,0 +1,352 @@
+"""The Generic Importer API of the reference destination: ``POST {base}/media|blobs|calendar|social-posts``.
+
+What it does for each request (SPEC §11, "what a conforming destination must do"):
+
+1. Authenticates the bearer token through ``validate_token(token) -> account | None``;
+   anything else is ``401 {"error":"invalid_token"}`` so a DTP worker (or ferry) refreshes.
+2. Parses ``application/json`` or ``multipart/related`` (the file part streams to storage),
+   validates the envelope strictly (:mod:`.importer_schema`) and answers ``400
+   {"error":"invalid_request","error_description":"<field>: <problem>"}`` when it is wrong.
+3. Answers ``413 {"error":"destination_full"}`` when the quota would be exceeded.
+4. Deduplicates (key derived from the payload, SPEC §7, per account): a repeat gets ``200``,
+   a new item ``201``; nothing is stored twice.
+
+Test knobs (:class:`ServerKnobs`, changeable while the server runs) inject 429s with
+``Retry-After``, 5xx answers, malformed (non-JSON) answers, a byte quota, and a broken-dedupe
+mode; every request is recorded in :attr:`ImporterAPI.received` (Authorization redacted).
+Error answers are sent only after the request body was read, so a client streaming a large
+upload sees the answer instead of a reset connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from .importer_multipart import MultipartError, RelatedReader, boundary_of
+from .importer_schema import PAYLOAD_TYPES, Envelope, EnvelopeError, dedupe_key, validate_envelope
+from .importer_store import DestinationStore, safe_segment
+
+__all__ = ["ServerKnobs", "ReceivedRequest", "ImporterAPI", "create_importer_router"]
+
+_MAX_JSON = 1024 * 1024
+
+
+@dataclass
+class ServerKnobs:
+    """Behaviours a test (or ``ferry conformance`` self-check) can switch on.
+
+    Attributes:
+        quota_bytes: total bytes the destination accepts; beyond -> 413 destination_full.
+        rate_limit_next: answer the next N requests 429 with ``Retry-After: retry_after``.
+        retry_after: the header value (delta seconds or an HTTP date).
+        server_errors_next: answer the next N requests with ``server_error_status``.
+        server_error_status: 500, 502, 503 ...
+        malformed_next: answer the next N requests with a non-JSON body and ``malformed_status``.
+        malformed_status: status of the malformed answers.
+        break_dedupe: answer repeats 409 instead of 2xx (a deliberately broken destination).
+        honour_idempotency_key: also dedupe on the ``Idempotency-Key`` header (ferry extension).
+    """
+
+    quota_bytes: int | None = None
+    rate_limit_next: int = 0
+    retry_after: str = "1"
+    server_errors_next: int = 0
+    server_error_status: int = 503
+    malformed_next: int = 0
+    malformed_status: int = 400
+    break_dedupe: bool = False
+    honour_idempotency_key: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def take(self, counter: str) -> bool:
+        """Use one of the injected answers named ``counter``; False when none is left."""
+        with self._lock:
+            left = getattr(self, counter)
+            if left <= 0:
+                return False
+            setattr(self, counter, left - 1)
+            return True
+
+
+@dataclass
+class ReceivedRequest:
+    """One recorded request (for assertions). ``headers`` has Authorization redacted."""
+
+    suffix: str
+    headers: dict[str, str]
+    account: str | None = None
+    status: int | None = None
+    payload_type: str | None = None
+    error: str | None = None
+    part_headers: list[dict[str, str]] = field(default_factory=list)
+    envelope: bytes | None = None
+    file_size: int | None = None
+    file_sha256: str | None = None
+    stored_as: str | None = None
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+
+def _error(status: int, error: str, description: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "error_description": description}, status_code=status, headers=headers)
+
+
+class _Refusal(Exception):
+    def __init__(self, response: Response):
+        self.response = response
+
+
+def _json_content_type(value: str) -> bool:
+    return value.split(";")[0].strip().lower() == "application/json"
+
+
+class ImporterAPI:
+    """State and routes of the reference Generic Importer.
+
+    Args:
+        store: a :class:`DestinationStore` or an fsspec URL for one.
+        validate_token: ``access_token -> account`` (None rejects); e.g. ``TokenRegistry.validate``.
+        knobs: test knobs (a fresh :class:`ServerKnobs` by default).
+        storage_options: fsspec options when ``store`` is a URL.
+    """
+
+    def __init__(
+        self,
+        store: DestinationStore | str,
+        *,
+        validate_token: Callable[[str], str | None],
+        knobs: ServerKnobs | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ):
+        self.store = store if isinstance(store, DestinationStore) else DestinationStore(store, storage_options)
+        self.validate_token = validate_token
+        self.knobs = knobs or ServerKnobs()
+        self.received: list[ReceivedRequest] = []
+        self.used_bytes = 0
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def router(self, prefix: str = "") -> APIRouter:
+        """An APIRouter with the four endpoints under ``prefix`` (e.g. ``/dtp``)."""
+        router = APIRouter(prefix=prefix.rstrip("/"), tags=["Generic Importer"])
+        for suffix in PAYLOAD_TYPES:
+            router.add_api_route(f"/{suffix}", self._endpoint(suffix), methods=["POST"], summary=f"Import {suffix} items")
+        return router
+
+    def _endpoint(self, suffix: str):
+        async def endpoint(request: Request) -> Response:
+            headers = {k.lower(): v for k, v in request.headers.items()}
+            if "authorization" in headers:
+                headers["authorization"] = headers["authorization"].split(" ")[0] + " <redacted>"
+            record = ReceivedRequest(suffix, headers)
+            self.received.append(record)
+            try:
+                response = await self._handle(request, suffix, record)
+            except _Refusal as refusal:
+                await _drain(request)
+                response = refusal.response
+            record.status = response.status_code
+            if response.status_code >= 400 and record.error is None:
+                try:
+                    record.error = json.loads(response.body).get("error")
+                except (ValueError, AttributeError):
+                    record.error = "(not json)"
+            return response
+
+        endpoint.__name__ = f"import_{suffix.replace('-', '_')}"
+        return endpoint
+
+    def _authenticate(self, request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        return self.validate_token(token.strip())
+
+    async def _handle(self, request: Request, suffix: str, record: ReceivedRequest) -> Response:
+        account = self._authenticate(request)
+        if account is None:
+            raise _Refusal(
+                _error(401, "invalid_token", "The access token is missing, unknown or expired",
+                       {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+            )  # fmt: skip
+        record.account = account
+        knobs = self.knobs
+        if knobs.take("rate_limit_next"):
+            raise _Refusal(_error(429, "rate_limited", "Too many requests", {"Retry-After": knobs.retry_after}))
+        if knobs.take("server_errors_next"):
+            raise _Refusal(_error(knobs.server_error_status, "server_error", "Injected server error"))
+        if knobs.take("malformed_next"):
+            body = b"<html><body><h1>Oops</h1>not a JSON answer</body></html>"
+            raise _Refusal(Response(body, status_code=knobs.malformed_status, media_type="text/html"))
+        content_type = request.headers.get("content-type", "")
+        try:
+            if _json_content_type(content_type):
+                return await self._json(request, suffix, account, record)
+            if content_type.split(";")[0].strip().lower() == "multipart/related":
+                return await self._multipart(request, suffix, account, record, content_type)
+        except (EnvelopeError, MultipartError) as exc:
+            raise _Refusal(_error(400, "invalid_request", str(exc))) from None
+        raise _Refusal(
+            _error(415, "unsupported_media_type", f"Content-Type must be application/json or multipart/related, got {content_type!r}")
+        )
+
+    def _check_quota(self, incoming: int) -> None:
+        quota = self.knobs.quota_bytes
+        if quota is not None and self.used_bytes + incoming > quota:
+            raise _Refusal(_error(413, "destination_full", f"The destination storage is full ({self.used_bytes} of {quota} bytes used)"))
+
+    async def _json(self, request: Request, suffix: str, account: str, record: ReceivedRequest) -> Response:
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > _MAX_JSON:
+                raise _Refusal(_error(400, "invalid_request", f"(body): a JSON body must be at most {_MAX_JSON} bytes"))
+        record.envelope = bytes(body)
+        try:
+            document = json.loads(body)
+        except ValueError as exc:
+            raise EnvelopeError("(body)", f"is not valid JSON: {exc}") from None
+        envelope = validate_envelope(document, suffix=suffix, multipart=False)
+        record.payload_type = envelope.kind
+        return await self._store(account, envelope, record, request, size=len(body))
+
+    async def _multipart(self, request: Request, suffix: str, account: str, record: ReceivedRequest, content_type: str) -> Response:
+        reader = RelatedReader(request.stream().__aiter__(), boundary_of(content_type))
+        first = await reader.next_part()
+        if first is None:
+            raise MultipartError("the body has no parts (expected the JSON envelope, then the file)")
+        record.part_headers.append(dict(first.items()))
+        if not _json_content_type(first.get("content-type", "")):
+            raise MultipartError(f"part 1 must be application/json, got {first.get('content-type')!r}")
+        raw = await reader.read_body(_MAX_JSON)
+        _check_length(first, len(raw), 1)
+        record.envelope = raw
+        try:
+            document = json.loads(raw)
+        except ValueError as exc:
+            raise EnvelopeError("(part 1)", f"is not valid JSON: {exc}") from None
+        envelope = validate_envelope(document, suffix=suffix, multipart=True)
+        record.payload_type = envelope.kind
+        second = await reader.next_part()
+        if second is None:
+            raise MultipartError("part 2 (the file bytes) is missing")
+        record.part_headers.append(dict(second.items()))
+        announced = second.get("content-length")
+        incoming = int(announced) if announced and announced.isdigit() else int(request.headers.get("content-length") or 0)
+        self._check_quota(incoming)
+        partial, handle = await run_in_threadpool(self.store.open_partial, account)
+        digest, size = hashlib.sha256(), 0
+        try:
+            try:
+                async for chunk in reader.stream_body():
+                    digest.update(chunk)
+                    size += len(chunk)
+                    await run_in_threadpool(handle.write, chunk)
+            finally:
+                await run_in_threadpool(handle.close)
+            _check_length(second, size, 2)
+            if await reader.next_part() is not None:
+                raise MultipartError("expected exactly two parts (envelope, file), found more")
+            await reader.finish()
+            record.file_size, record.file_sha256 = size, digest.hexdigest()
+            file_info = {"contentType": second.get("content-type") or "application/octet-stream", "size": size, "sha256": digest.hexdigest()}
+            return await self._store(account, envelope, record, request, size=size, partial=partial, file_info=file_info)
+        finally:
+            await run_in_threadpool(self.store.discard, partial)
+
+    async def _store(self, account, envelope: Envelope, record, request, *, size: int, partial=None, file_info=None) -> Response:
+        key = dedupe_key(envelope, file_info["sha256"] if file_info else None)
+        keys = [key]
+        idem = request.headers.get("idempotency-key")
+        if idem and self.knobs.honour_idempotency_key:
+            keys.append("idem-" + hashlib.sha256(idem.encode()).hexdigest())
+        job = {k: v for k, v in request.headers.items() if k.lower().startswith("x-dtp-")}
+        lock = self._locks.setdefault(account, asyncio.Lock())
+        async with lock:
+            existing = None
+            for candidate in keys:
+                existing = existing or await run_in_threadpool(self.store.seen, account, candidate)
+            if existing is not None and self.knobs.break_dedupe:
+                raise _Refusal(_error(409, "conflict", f"{existing} already exists"))
+            if existing is not None and not (envelope.kind == "File" and file_info and await self._changed(account, existing, file_info)):
+                record.stored_as = existing
+                return JSONResponse({"status": "duplicate", "id": existing}, status_code=200)
+            self._check_quota(size)
+            relative = existing or await run_in_threadpool(self._place, account, envelope, key)
+            if partial is not None:
+                await run_in_threadpool(self.store.commit, partial, account, relative)
+                sidecar = {"envelope": envelope.raw, **file_info, "headers": job}
+                await run_in_threadpool(self.store.put_json, account, relative + ".dtp.json", sidecar)
+            else:
+                await run_in_threadpool(self.store.put_json, account, relative, envelope.payload)
+            for candidate in keys:
+                await run_in_threadpool(self.store.remember, account, candidate, relative)
+            self.used_bytes += size
+            record.stored_as = relative
+            return JSONResponse({"status": "duplicate" if existing else "created", "id": relative}, status_code=200 if existing else 201)
+
+    async def _changed(self, account: str, relative: str, file_info: dict) -> bool:
+        sidecar = await run_in_threadpool(self.store.get_json, account, relative + ".dtp.json")
+        return not sidecar or sidecar.get("sha256") != file_info["sha256"]
+
+    def _place(self, account: str, envelope: Envelope, key: str) -> str:
+        """Choose the relative path of a new item (see importer_store's layout)."""
+        payload, kind = envelope.payload, envelope.kind
+        if kind == "Album":
+            return f"media/{safe_segment(payload['id'], '_album')}/album.json"
+        if kind in ("Photo", "Video"):
+            folder = f"media/{safe_segment(payload['albumId'], '_no_album')}"
+            name = safe_segment(payload["name"], f"{kind.lower()}-{key[:12]}")
+            return self.store.free_name(account, folder, name, key)
+        if kind == "Folder":
+            return "/".join(["blobs", *_segments(payload["path"]), ".folder.json"])
+        if kind == "File":
+            folder = "/".join(["blobs", *_segments(payload["folder"])])
+            return self.store.free_name(account, folder, safe_segment(payload["name"], f"file-{key[:12]}"), key)
+        if kind == "Calendar":
+            return f"calendar/{safe_segment(payload['id'], key[:16])}/calendar.json"
+        if kind == "CalendarEvent":
+            return f"calendar/{safe_segment(payload['calendarId'], '_no_calendar')}/events/{key[:24]}.json"
+        return f"social-posts/{safe_segment(payload['activity']['id'], key[:24])}.json"
+
+
+async def _drain(request: Request) -> None:
+    """Read and drop what is left of the body, so the client gets to read our answer."""
+    try:
+        async for _ in request.stream():
+            pass
+    except RuntimeError:  # already fully consumed
+        pass
+
+
+def _segments(path: str) -> list[str]:
+    return [safe_segment(part, "_") for part in path.split("/") if part]
+
+
+def _check_length(headers, actual: int, number: int) -> None:
+    announced = headers.get("content-length")
+    if announced is not None and (not announced.strip().isdigit() or int(announced) != actual):
+        raise MultipartError(f"part {number} Content-Length says {announced} but the part has {actual} bytes")
+
+
+def create_importer_router(
+    storage_url: str,
+    *,
+    validate_token: Callable[[str], str | None],
+    prefix: str = "",
+    knobs: ServerKnobs | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> tuple[APIRouter, ImporterAPI]:
+    """Build the four Generic Importer routes under ``prefix``; returns the router and its state."""
+    api = ImporterAPI(storage_url, validate_token=validate_token, knobs=knobs, storage_options=storage_options)
+    return api.router(prefix), api

@@ -1,0 +1,127 @@
+"""Where the reference destination keeps what it receives: any fsspec URL.
+
+Layout under ``<root>/<account>/`` (names made safe: no ``/``, ``..`` or control characters)::
+
+    media/<album id>/album.json                 Album payload
+    media/<album id | _no_album>/<name>         photo/video bytes
+    media/.../<name>.dtp.json                   sidecar: envelope, MIME type, size, sha256, X-DTP-*
+    blobs/<folder path>/.folder.json            Folder payload
+    blobs/<folder path>/<name> (+ .dtp.json)    File bytes and sidecar
+    calendar/<calendar id>/calendar.json        Calendar payload
+    calendar/<calendar id | _no_calendar>/events/<key>.json
+    social-posts/<activity id | key>.json
+    .dedupe/<key>                               dedupe marker: the stored path (SPEC §7)
+
+Bytes are written to ``.incoming/<uuid>.partial`` and moved into place only when complete, so a
+half-received upload never shows under its real name (rclone's ``.partial`` rule). All methods
+are synchronous (fsspec); the API runs them in a thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+import re
+import uuid
+from typing import IO, Any
+
+import fsspec
+
+__all__ = ["DestinationStore", "safe_segment"]
+
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
+
+
+def safe_segment(name: str | None, fallback: str) -> str:
+    """One path segment from an untrusted name (never empty, ``.`` or ``..``)."""
+    cleaned = _UNSAFE.sub("_", name or "").strip()[:200]
+    return fallback if cleaned in ("", ".", "..") else cleaned
+
+
+class DestinationStore:
+    """A folder tree in any fsspec filesystem.
+
+    Args:
+        url: fsspec URL of the root (``/tmp/dest``, ``memory://dest``, ``s3://bucket/prefix``).
+        storage_options: passed to fsspec (S3 endpoint, keys).
+    """
+
+    def __init__(self, url: str, storage_options: dict[str, Any] | None = None):
+        self.url = url
+        self.fs, self.root = fsspec.core.url_to_fs(url, **(storage_options or {}))
+        self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
+
+    def path(self, account: str, relative: str) -> str:
+        return posixpath.join(self.root, safe_segment(account, "_account"), relative)
+
+    def _ensure_parent(self, path: str) -> None:
+        if self._local:
+            self.fs.makedirs(posixpath.dirname(path), exist_ok=True)
+
+    # -- dedupe markers -------------------------------------------------------------------
+    def seen(self, account: str, key: str) -> str | None:
+        """The relative path stored for ``key``, or None when the key is new."""
+        marker = self.path(account, f".dedupe/{key}")
+        if not self.fs.exists(marker):
+            return None
+        with self.fs.open(marker, "rb") as handle:
+            return handle.read().decode("utf-8")
+
+    def remember(self, account: str, key: str, relative: str) -> None:
+        marker = self.path(account, f".dedupe/{key}")
+        self._ensure_parent(marker)
+        with self.fs.open(marker, "wb") as handle:
+            handle.write(relative.encode("utf-8"))
+
+    # -- documents ------------------------------------------------------------------------
+    def put_json(self, account: str, relative: str, document: Any) -> None:
+        path = self.path(account, relative)
+        self._ensure_parent(path)
+        with self.fs.open(path, "wb") as handle:
+            handle.write(json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"))
+
+    def get_json(self, account: str, relative: str) -> Any | None:
+        path = self.path(account, relative)
+        if not self.fs.exists(path):
+            return None
+        with self.fs.open(path, "rb") as handle:
+            return json.loads(handle.read())
+
+    def exists(self, account: str, relative: str) -> bool:
+        return self.fs.exists(self.path(account, relative))
+
+    # -- bytes ----------------------------------------------------------------------------
+    def open_partial(self, account: str) -> tuple[str, IO[bytes]]:
+        """A fresh ``.incoming/<uuid>.partial`` file open for writing, and its path."""
+        path = self.path(account, f".incoming/{uuid.uuid4().hex}.partial")
+        self._ensure_parent(path)
+        return path, self.fs.open(path, "wb")
+
+    def commit(self, partial: str, account: str, relative: str) -> None:
+        """Move a complete partial file to its real name (replacing an older version)."""
+        target = self.path(account, relative)
+        self._ensure_parent(target)
+        if self.fs.exists(target):
+            self.fs.rm(target)
+        self.fs.mv(partial, target)
+
+    def discard(self, partial: str) -> None:
+        try:
+            self.fs.rm(partial)
+        except FileNotFoundError:
+            pass
+
+    def free_name(self, account: str, folder: str, name: str, key: str) -> str:
+        """``folder/name``, or ``folder/stem (key8).ext`` when another item holds that name."""
+        relative = f"{folder}/{name}"
+        if not self.exists(account, relative):
+            return relative
+        stem, dot, ext = name.rpartition(".")
+        if not dot or not stem:
+            stem, ext = name, ""
+        return f"{folder}/{stem} ({key[:8]}){'.' + ext if ext else ''}"
+
+    def read_bytes(self, account: str, relative: str) -> bytes:
+        """Whole file content (tests and small files only)."""
+        with self.fs.open(self.path(account, relative), "rb") as handle:
+            return handle.read()
