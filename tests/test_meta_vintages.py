@@ -140,3 +140,27 @@ def test_instagram_vintages(tmp_path, prefix):
     assert [p.content for p in posts] == ["Praha ❤️", "carousel"]
     assert [a.type for a in posts[1].attachments] == ["IMAGE", "VIDEO"]
     assert isinstance(posts[0], SocialPost) and posts[0].published.year == 2021
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("IMG 0001 (kopie).jpg", "IMG 0001 (kopie).jpg"),
+        ('a:b?c*"d<e>|f.jpg', "a_b_c__d_e__f.jpg"),
+        ("tab\there.jpg", "tab_here.jpg"),
+        ("..", "fallback.jpg"),
+        ("ž" * 200 + ".jpg", "ž" * 88 + ".jpg"),  # cut to 180 UTF-8 bytes, extension kept
+    ],
+)
+def test_safe_file_name(name, expected):
+    from connectors.meta.media import safe_file_name
+
+    assert safe_file_name(name, "fallback.jpg") == expected
+
+
+def test_epoch_drops_nonsense():
+    from connectors.meta.media import epoch
+
+    assert epoch(0) is None and epoch(-62169958800) is None and epoch(True) is None and epoch("x") is None
+    assert epoch(1609459200).isoformat() == "2021-01-01T00:00:00+00:00"
+    assert epoch(1609459200000) == epoch(1609459200)  # milliseconds

@@ -131,14 +131,18 @@ class MetaArchive:
         self._zips: list[zipfile.ZipFile | None] = []
         self._roots: list[Path] = []
         self._closed = False
-        if location.is_file():
-            self._add_zip(location)
-        elif location.is_dir():
-            for part in find_parts(location):
-                self._add_zip(part)
-            self._add_folder(location)
-        else:
+        if not (location.is_file() or location.is_dir()):
             raise FatalError(f"Meta archive not found: {location}")
+        try:
+            if location.is_file():
+                self._add_zip(location)
+            else:
+                for part in find_parts(location):
+                    self._add_zip(part)
+                self._add_folder(location)
+        except BaseException:
+            self.close()  # a later part failed: release the parts already opened
+            raise
 
     # -- indexing ------------------------------------------------------------------------
     def _add_zip(self, path: Path) -> None:

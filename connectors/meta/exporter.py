@@ -21,6 +21,7 @@ Problem policy (documented contract):
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -109,9 +110,14 @@ class MetaArchiveExporter(Exporter):
         self._items: OrderedDict[tuple[Vertical, str], list[Item]] = OrderedDict()
         self._problems: list[tuple[str, str]] = []
         self._reported: set[tuple[str, str]] = set()
+        self._lock = threading.RLock()  # open_bytes may be called from several threads
 
     # -- opening -----------------------------------------------------------------------------
     def _open(self) -> MetaArchive:
+        with self._lock:
+            return self._open_locked()
+
+    def _open_locked(self) -> MetaArchive:
         if self._archive is None:
             archive = MetaArchive(self.location)
             layout = scan(archive.members)
@@ -295,6 +301,7 @@ class MetaArchiveExporter(Exporter):
         return found
 
     def close(self) -> None:
-        if self._archive is not None:
-            self._archive.close()
-            self._archive = None
+        with self._lock:
+            if self._archive is not None:
+                self._archive.close()
+                self._archive = None
