@@ -17,17 +17,22 @@ ON_READY_TARGET = "flows.wakeups:on_source_ready"
 def _resolve_on_ready(data_dir):
     """The flows' hook when it exists, else a recorder writing wakeups.jsonl under data_dir."""
     import importlib
-    import json
-    import logging
-    import threading
-    import time
 
     module_name, _, attr = ON_READY_TARGET.partition(":")
     try:
         return getattr(importlib.import_module(module_name), attr), ON_READY_TARGET
     except (ImportError, AttributeError):
-        pass
-    path = data_dir / "webhooks" / "wakeups.jsonl"
+        path = data_dir / "webhooks" / "wakeups.jsonl"
+        return wakeup_recorder(path), str(path)
+
+
+def wakeup_recorder(path):
+    """An ``on_ready`` hook that appends each wake-up as a JSON line to ``path`` (thread-safe)."""
+    import json
+    import logging
+    import threading
+    import time
+
     path.parent.mkdir(parents=True, exist_ok=True)
     lock = threading.Lock()
     log = logging.getLogger("ferry.webhooks")
@@ -36,9 +41,9 @@ def _resolve_on_ready(data_dir):
         line = json.dumps({"wake_key": wake_key, "received": time.time(), **payload}, sort_keys=True)
         with lock, path.open("a", encoding="utf-8") as fh:
             fh.write(line + "\n")
-        log.warning("source ready: %s", wake_key)
+        log.info("source ready: %s", wake_key)
 
-    return record, str(path)
+    return record
 
 
 def register(app: typer.Typer) -> None:
