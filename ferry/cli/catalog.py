@@ -53,12 +53,16 @@ def connector_infos() -> list[Any]:
 
 
 def _print_problems(problems: list[Any]) -> None:
+    from rich.markup import escape
+
     from catalog import Severity
 
     for p in problems:
         colour = "red" if p.severity is Severity.ERROR else "yellow"
         where = f"{p.file}:{p.line}" if p.line else p.file
-        console.print(f"{where}: [{colour}]{p.severity}[/]: {p.message} [dim]\\[{p.kind}][/]", soft_wrap=True)
+        console.print(
+            f"{escape(where)}: [{colour}]{p.severity}[/]: {escape(p.message)} [dim]\\[{p.kind}][/]", soft_wrap=True
+        )
 
 
 def _summary(problems: list[Any], files: int) -> str:
