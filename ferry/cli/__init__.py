@@ -28,6 +28,9 @@ COMMAND_MODULES = [
     "sample",
     "catalog",
     "webhooks",
+    "auth",
+    "serve",
+    "conformance",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,66 @@
+"""``ferry serve-destination``: run the reference DTP Generic Importer destination locally."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+
+def serve_destination(
+    storage_url: str = typer.Argument("./ferry-destination", help="fsspec URL where received items are stored."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to listen on."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    base_path: str = typer.Option("/dtp", "--base-path", help="Path of the Generic Importer base URL."),
+    client_id: str = typer.Option("ferry", "--client-id", help="OAuth client id the server accepts."),
+    client_secret_env: str = typer.Option(
+        "", "--client-secret-env", help="Environment variable holding the OAuth client secret (none: public client, PKCE only)."
+    ),
+    redirect_uri: list[str] = typer.Option(
+        ["http://127.0.0.1/callback"], "--redirect-uri", help="Allowed OAuth redirect URI (repeatable; loopback without port = any port)."
+    ),
+    static_token_env: str = typer.Option(
+        "", "--static-token-env", help="Environment variable holding a fixed access token to accept too (for ferry conformance)."
+    ),
+    quota_bytes: int = typer.Option(0, "--quota-bytes", min=0, help="Answer 413 destination_full beyond this many bytes (0: no quota)."),
+) -> None:
+    """Serve POST <base>/media, /blobs, /calendar, /social-posts plus an OAuth authorization server."""
+    import uvicorn
+    from rich.console import Console
+
+    from ferry.devserver.app import create_app
+    from ferry.devserver.importer_api import ServerKnobs
+
+    def secret_from(var: str, what: str) -> str | None:
+        if not var:
+            return None
+        value = os.environ.get(var)
+        if not value:
+            raise typer.BadParameter(f"{var} is not set", param_hint=what)
+        return value
+
+    client_secret = secret_from(client_secret_env, "--client-secret-env")
+    static_token = secret_from(static_token_env, "--static-token-env")
+    app = create_app(
+        storage_url,
+        base_path=base_path,
+        knobs=ServerKnobs(quota_bytes=quota_bytes or None),
+        client_id=client_id,
+        client_secret=client_secret,
+        redirect_uris=tuple(redirect_uri),
+        static_tokens={static_token: "static"} if static_token else None,
+    )
+    origin = f"http://{host}:{port}"
+    base = origin + ("/" + base_path.strip("/") if base_path.strip("/") else "")
+    console = Console()
+    console.print(f"Generic Importer base URL: [bold]{base}[/]  (storing into {storage_url})")
+    console.print(f"OAuth metadata:            {origin}/.well-known/oauth-authorization-server")
+    console.print(f"OAuth authorize / token:   {origin}/oauth/authorize  {origin}/oauth/token")
+    console.print(f"OAuth client id:           {client_id} ({'confidential' if client_secret else 'public, PKCE'})")
+    if static_token:
+        console.print(f"Static token accepted from ${static_token_env}; test with: ferry conformance {base} --token-env {static_token_env}")
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve-destination")(serve_destination)
