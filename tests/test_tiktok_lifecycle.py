@@ -237,3 +237,13 @@ def test_single_scope_allows_one_add_so_expiry_needs_new_consent(fake, tmp_path)
         fake.advance(cursor.request_id, "expired")
         with pytest.raises(ReauthRequired, match="scope_permission_missed"):
             exp.list_page(Vertical.VIDEOS, cursor)
+
+
+def test_download_refused_after_ready_is_retried_through_check(fake, tmp_path):
+    with exporter_for(fake, tmp_path) as exp:
+        cursor = not_ready(exp).cursor
+        fake.advance(cursor.request_id)
+        fake.fail_next("invalid_params", 400, call="download")  # expired between Check and Download
+        with pytest.raises(RetryableError, match="invalid_params.*checking the request again"):
+            exp.list_page(Vertical.VIDEOS, cursor)
+        assert len(exp.list_page(Vertical.VIDEOS, cursor).items) == 3

@@ -22,7 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import FatalError, SourceNotReady
+from ..errors import FatalError, RetryableError, SourceNotReady
 from .api import TikTokApi
 from .cursor import Phase, TikTokCursor
 from .staging import RequestRecord, Staging
@@ -90,10 +90,15 @@ class RequestLifecycle:
             self._staging.write(record.model_copy(update={"checks": checks, "staged": False}))
             self._not_ready(record.request_id, checks, record.rerequests, "is still being prepared")
         if status == RequestStatus.DOWNLOADING:
-            size = self._staging.receive(
-                record.request_id,
-                lambda sink: self._api.download(record.request_id, sink, progress=self._progress),
-            )
+            try:
+                size = self._staging.receive(
+                    record.request_id,
+                    lambda sink: self._api.download(record.request_id, sink, progress=self._progress),
+                )
+            except FatalError as exc:
+                # Check said ready but Download refused (it expired or was cancelled in between):
+                # retrying re-checks the status and takes the right branch.
+                raise RetryableError(f"{exc}; checking the request again") from None
             self._staging.write(record.model_copy(update={"staged": True, "size": size}))
             return Staged(record.request_id, record.rerequests)
         if status == RequestStatus.EXPIRED:

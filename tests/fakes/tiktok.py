@@ -191,7 +191,7 @@ class FakeTikTok:
         self._codes: dict[str, tuple[_Grant, str, str]] = {}  # code -> grant, redirect_uri, state
         self._access: dict[str, _Grant] = {}
         self._refresh: dict[str, _Grant] = {}
-        self._forced: deque[tuple[str, int, float | None]] = deque()
+        self._forced: deque[tuple[str, int, float | None, str | None]] = deque()
         self._truncate: deque[str] = deque()
         self._server: ThreadedServer | None = None
         self.app = self._build_app()
@@ -241,11 +241,12 @@ class FakeTikTok:
     def rate_limit_next(self, n: int = 1, retry_after: float = 7) -> None:
         """The next ``n`` data calls answer 429 rate_limit_exceeded with ``Retry-After``."""
         for _ in range(n):
-            self._forced.append(("rate_limit_exceeded", 429, retry_after))
+            self._forced.append(("rate_limit_exceeded", 429, retry_after, None))
 
-    def fail_next(self, code: str = "internal_error", http_status: int = 500) -> None:
-        """The next data call answers ``code`` (use http_status=200 for a body-only error)."""
-        self._forced.append((code, http_status, None))
+    def fail_next(self, code: str = "internal_error", http_status: int = 500, *, call: str | None = None) -> None:
+        """The next data call (or the next ``call``: add, check, cancel, download) answers
+        ``code``; use http_status=200 for a body-only error."""
+        self._forced.append((code, http_status, None, call))
 
     def truncate_next_download(self, mode: str = "cut") -> None:
         """``cut``: full Content-Length, half the body, connection closed. ``short_zip``: no
@@ -304,8 +305,10 @@ class FakeTikTok:
     def _gate(self, request: Request, name: str) -> tuple[_Grant | None, JSONResponse | None]:
         """Rate limit, forced errors and bearer check shared by the data calls."""
         self.calls.log.append(name)
-        if self._forced:
-            code, status, retry_after = self._forced.popleft()
+        forced = next((f for f in self._forced if f[3] in (None, name)), None)
+        if forced is not None:
+            self._forced.remove(forced)
+            code, status, retry_after, _ = forced
             headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
             return None, self._error(code, f"forced {code}", status, headers)
         if self.rate_limit is not None:
