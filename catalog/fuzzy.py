@@ -85,7 +85,7 @@ class FuzzyVocabulary:
         return scored[:limit]
 
 
-def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.7) -> str | None:
     """The choice closest to ``name`` (compared normalised), or None if nothing is near."""
     key = normalize(name)
     best: tuple[float, str] | None = None
@@ -94,7 +94,7 @@ def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.6) -> str | 
         score = similarity(key, choice_key)
         # A query that is a whole word of the choice ("Photos" in "Google Photos") is a strong hint.
         if key and (key in choice_key.split() or choice_key in key.split()):
-            score = max(score, 0.7)
+            score = max(score, 0.8)
         if score >= cutoff and (best is None or score > best[0]):
             best = (score, choice)
     return best[1] if best else None

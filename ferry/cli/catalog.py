@@ -69,10 +69,13 @@ def _summary(problems: list[Any], files: int) -> str:
     from catalog import count_by_kind
 
     counts = count_by_kind(problems)
-    errors = sum(n for (sev, _), n in counts.items() if sev == "error")
-    warnings = sum(n for (sev, _), n in counts.items() if sev == "warning")
-    detail = ", ".join(f"{kind} {n}" for (_, kind), n in sorted(counts.items(), key=lambda kv: -kv[1]))
-    return f"{files} pages: {errors} error(s), {warnings} warning(s)" + (f" ({detail})" if detail else "")
+    parts = []
+    for severity in ("error", "warning"):
+        total = sum(n for (sev, _), n in counts.items() if sev == severity)
+        kinds = sorted(((kind, n) for (sev, kind), n in counts.items() if sev == severity), key=lambda kn: (-kn[1], kn[0]))
+        detail = f" ({', '.join(f'{kind} {n}' for kind, n in kinds)})" if kinds else ""
+        parts.append(f"{total} {severity}(s){detail}")
+    return f"{files} pages: " + "; ".join(parts)
 
 
 @catalog_app.command("check")
