@@ -102,7 +102,9 @@ class LoopbackCallback:
         self._expected_state = state
 
     def __enter__(self) -> LoopbackCallback:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="ferry-oauth-callback", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="ferry-oauth-callback", daemon=True
+        )
         self._thread.start()
         return self
 

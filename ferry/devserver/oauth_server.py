@@ -17,11 +17,12 @@ Endpoints (``prefix`` is the issuer's path, empty by default):
 
 Test knobs live on :class:`OAuthServer`: ``access_token_lifetime``, :meth:`~OAuthServer.fail_next_refresh`,
 :meth:`~OAuthServer.fail_next_revoke`, :meth:`~OAuthServer.expire_access_tokens`,
-``refresh_count``, :meth:`~OAuthServer.revocation_count` and ``token_requests``.
+``refresh_delay``, ``refresh_count``, :meth:`~OAuthServer.revocation_count` and ``token_requests``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
@@ -142,6 +143,8 @@ class OAuthServer:
         self.serve_rfc8414 = serve_rfc8414
         self.serve_openid = serve_openid
         self.refresh_count = 0
+        #: Seconds each refresh answer is held back (widens race windows in concurrency tests).
+        self.refresh_delay = 0.0
         #: (grant_type, client auth method) of every token request, for checking what clients send.
         self.token_requests: list[tuple[str, str]] = []
         self._codes: dict[str, _Code] = {}
@@ -307,6 +310,8 @@ class OAuthServer:
                 if grant_type == "authorization_code":
                     answer = self._exchange(client, form)
                 elif grant_type == "refresh_token":
+                    if self.refresh_delay:
+                        await asyncio.sleep(self.refresh_delay)
                     answer = self._refresh(client, form)
                 else:
                     raise _OAuthError("unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
