@@ -119,7 +119,7 @@ def translate_write_errors(display: str) -> Iterator[None]:
     try:
         yield
     except PermissionError as exc:
-        raise FatalError(f"cannot write to {display}: permission denied ({_reason(exc)})") from exc
+        raise FatalError(f"cannot write to {display}: permission denied") from exc
     except OSError as exc:
         if exc.errno in _READ_ONLY_ERRNOS:
             raise FatalError(f"cannot write to {display}: {_reason(exc)}") from exc

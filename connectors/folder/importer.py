@@ -138,8 +138,13 @@ class FolderImporter(Importer):
                 continue
             if candidate in self.index.get(parent_path).dirs:
                 existing = self._read_record(rel, record_name, item.id)
-                if existing is None or existing.get("source_id") != item.id:
-                    continue  # someone else's folder
+                if existing is None:
+                    # No record: an empty folder is ours from a run that stopped before writing
+                    # the record; a folder with content belongs to someone else.
+                    if self._has_content(rel):
+                        continue
+                elif existing.get("source_id") != item.id:
+                    continue  # another album's folder
                 self._claims[rel] = item.id
                 written = self._put_document(item.id, rel, record_name, record)
                 return ItemOutcome.imported(item.id, rel) if written else ItemOutcome.skipped(item.id, rel)
@@ -288,6 +293,10 @@ class FolderImporter(Importer):
             self.writer.write_bytes(final, data, item_id=item_id, display=display)
         self.index.note_file(directory, name, len(data))
         return True
+
+    def _has_content(self, rel: str) -> bool:
+        state = self.index.get(self.location.path(rel))
+        return bool(state.files or state.dirs)
 
     def _read_record(self, folder: str, name: str, item_id: str) -> dict | None:
         path = f"{self.location.path(folder)}/{name}"
