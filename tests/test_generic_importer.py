@@ -1,0 +1,250 @@
+"""The generic connector against the reference destination on 127.0.0.1: headers, order, retries."""
+
+from __future__ import annotations
+
+import io
+import tracemalloc
+import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from connectors import registry
+from connectors.auth import StaticTokenSource
+from connectors.base import ImportContext, Outcome
+from connectors.errors import ConfigError, DestinationFull, ReauthRequired
+from connectors.generic.client import GenericClient, RetryPolicy
+from connectors.generic.importer import GenericImporter
+from connectors.generic.wire import envelope_bytes
+from connectors.models import CalendarEvent, File, Folder, MediaAlbum, Photo, Video
+from connectors.registry import ConnectorContext
+from tests.generic_support import JOB_ID, NeverValidTokens, PatternStream, RotatingTokens, SleepRecorder, start_destination
+
+WHEN = datetime(2024, 11, 27, 13, 16, 32, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def destination(tmp_path_factory):
+    with start_destination(tmp_path_factory.mktemp("generic-dest")) as running:
+        yield running
+
+
+@pytest.fixture
+def dest(destination):
+    destination.reset()
+    return destination
+
+
+@pytest.fixture
+def uid():
+    return uuid.uuid4().hex[:8]
+
+
+def make_importer(dest, tokens=None, *, sleep=None, **policy):
+    policy = RetryPolicy(**{"backoff_base": 0.01, "backoff_max": 0.05, **policy})
+    client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), policy=policy, sleep=sleep or SleepRecorder())
+    return GenericImporter(client)
+
+
+def ctx(data: dict[str, bytes] | None = None, **extra) -> ImportContext:
+    data = data or {}
+    return ImportContext(open_bytes=lambda item: io.BytesIO(data.get(item.id, b"0123456789ab")), job_id=JOB_ID, **extra)
+
+
+def photo(uid, n, *, album=None, size=None):
+    return Photo(id=f"{uid}-p{n}", album_id=album, title=f"{uid}-{n}.jpg", ref="r", file_name=f"{uid}-{n}.jpg",
+                 mime_type="image/jpeg", uploaded_time=WHEN, size=size)  # fmt: skip
+
+
+def test_page_goes_parents_first_with_dtp_headers(dest, uid):
+    album = MediaAlbum(id=f"{uid}-a", name="Trip")
+    items = [photo(uid, 1, album=album.id), Video(id=f"{uid}-v", album_id=album.id, ref="r", file_name="v.mp4", uploaded_time=WHEN),
+             album, File(id=f"{uid}-f", folder=f"/{uid}/sub", name="x.txt", ref="r"), Folder(id=f"{uid}-s", path=f"/{uid}/sub"),
+             Folder(id=f"{uid}-r", path=f"/{uid}")]  # fmt: skip
+    with make_importer(dest) as importer:
+        outcomes = list(importer.import_page(items, ctx(export_service="Google", recurring_id="rec-1")))
+    assert [o.status for o in outcomes] == [Outcome.IMPORTED] * 6
+    assert [o.item_id for o in outcomes] == [f"{uid}-{k}" for k in ("a", "v", "p1", "r", "s", "f")]
+    assert outcomes[0].destination_id == f"media/album/{uid}-a" and outcomes[2].bytes == 12
+    received = dest.api.received
+    assert [r.payload_type for r in received] == ["Album", "Video", "Photo", "Folder", "Folder", "File"]
+    for request in received:
+        assert request.header("x-dtp-export-service") == "Google"
+        assert request.header("x-dtp-job-id") == JOB_ID
+        assert request.header("x-dtp-recurring-job-id") == "rec-1"
+        assert request.header("authorization") == "Bearer <redacted>"
+        assert request.header("idempotency-key") is None  # extension off by default
+        assert request.status == 201
+    assert received[0].header("content-type") == "application/json"
+    assert received[0].envelope == envelope_bytes(album)
+    assert received[2].part_headers == [
+        {"Content-Type": "application/json", "Content-Length": str(len(envelope_bytes(items[0])))},
+        {"Content-Type": "image/jpeg", "Content-Length": "12"},
+    ]
+    assert received[2].envelope == envelope_bytes(items[0])
+    assert (dest.root / "alice" / "media" / f"{uid}-a" / f"{uid}-1.jpg").read_bytes() == b"0123456789ab"
+    assert (dest.root / "alice" / "blobs" / uid / "sub" / "x.txt").exists()
+
+
+def test_no_recurring_header_and_idempotency_key_when_enabled(dest, uid):
+    client = GenericClient(dest.url, StaticTokenSource("good-token"), idempotency_keys=True)
+    with GenericImporter(client, export_service="Meta") as importer:
+        list(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    request = dest.api.received[0]
+    assert request.header("x-dtp-recurring-job-id") is None
+    assert request.header("x-dtp-export-service") == "Meta"
+    assert request.header("idempotency-key") == f"{uid}-a"
+
+
+def test_repeat_is_answered_2xx_and_not_duplicated(dest, uid):
+    items = [MediaAlbum(id=f"{uid}-a"), photo(uid, 1, album=f"{uid}-a"), CalendarEvent(id=f"{uid}-e", title="x", start=WHEN)]
+    with make_importer(dest) as importer:
+        first = list(importer.import_page(items, ctx()))
+        second = list(importer.import_page(items, ctx()))
+    assert first == second
+    assert [r.status for r in dest.api.received] == [201, 201, 201, 200, 200, 200]
+    assert len(list((dest.root / "alice" / "media" / f"{uid}-a").iterdir())) == 3  # album.json, photo, sidecar
+
+
+def test_401_invalid_token_refreshes_once_then_retries(dest, uid):
+    tokens = RotatingTokens(dest.tokens)
+    dest.tokens.expire_access_tokens()
+    with make_importer(dest, tokens) as importer:
+        outcomes = list(importer.import_page([MediaAlbum(id=f"{uid}-a"), photo(uid, 1)], ctx()))
+    assert [o.status for o in outcomes] == [Outcome.IMPORTED] * 2
+    assert tokens.refreshes == 1
+    assert [r.status for r in dest.api.received] == [401, 201, 201]
+    assert dest.api.received[0].error == "invalid_token"
+
+
+def test_401_after_refresh_needs_reauth(dest, uid):
+    tokens = NeverValidTokens()
+    with make_importer(dest, tokens) as importer, pytest.raises(ReauthRequired, match="after a refresh") as caught:
+        list(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    assert tokens.refreshes == 1 and "bogus" not in str(caught.value)
+    assert [r.status for r in dest.api.received] == [401, 401]
+
+
+def test_413_pauses_and_resume_does_not_resend_done_items(dest, uid):
+    dest.api.knobs.quota_bytes = 25_000
+    data = {f"{uid}-p{n}": bytes([n]) * 10_000 for n in range(3)}
+    items = [photo(uid, n) for n in range(3)]
+    done = []
+    with make_importer(dest) as importer:
+        with pytest.raises(DestinationFull, match="destination_full"):
+            for outcome in importer.import_page(items, ctx(data)):
+                done.append(outcome)
+        assert [o.item_id for o in done] == [f"{uid}-p0", f"{uid}-p1"]
+        dest.api.knobs.quota_bytes = None  # the user freed space; the framework resumes with what is left
+        left = [item for item in items if item.id not in {o.item_id for o in done}]
+        resumed = list(importer.import_page(left, ctx(data)))
+    assert [o.status for o in resumed] == [Outcome.IMPORTED]
+    sent = [r.envelope for r in dest.api.received]
+    assert [sent.count(envelope_bytes(item)) for item in items] == [1, 1, 2]  # p2: refused once, then sent
+    assert [r.status for r in dest.api.received] == [201, 201, 413, 201]
+
+
+@pytest.mark.parametrize("style", ["seconds", "http-date"])
+def test_429_waits_retry_after(dest, uid, style):
+    dest.api.knobs.rate_limit_next = 2
+    dest.api.knobs.retry_after = "3" if style == "seconds" else format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    sleeps = SleepRecorder()
+    with make_importer(dest, sleep=sleeps) as importer:
+        outcomes = list(importer.import_page([photo(uid, 1)], ctx()))
+    assert outcomes[0].status is Outcome.IMPORTED
+    assert [r.status for r in dest.api.received] == [429, 429, 201]
+    low, high = (2.5, 3.0) if style == "seconds" else (25.0, 30.0)
+    assert len(sleeps.delays) == 2 and all(low <= delay <= high for delay in sleeps.delays)
+
+
+def test_429_too_long_or_too_often_is_a_retryable_failure(dest, uid):
+    dest.api.knobs.rate_limit_next = 10
+    dest.api.knobs.retry_after = "0"
+    with make_importer(dest, rate_limit_retries=2) as importer:
+        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    assert outcome.status is Outcome.FAILED and outcome.retryable and "429" in outcome.error
+    dest.api.knobs.retry_after = "3600"
+    with make_importer(dest) as importer:
+        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-b")], ctx()))
+    assert outcome.retryable and "asked to wait 3600 s" in outcome.error
+
+
+def test_5xx_backs_off_then_succeeds_or_fails_retryable(dest, uid):
+    dest.api.knobs.server_errors_next = 2
+    sleeps = SleepRecorder()
+    with make_importer(dest, sleep=sleeps, backoff_base=1.0, backoff_max=1.5) as importer:
+        assert next(importer.import_page([photo(uid, 1)], ctx())).status is Outcome.IMPORTED
+        assert 0.5 <= sleeps.delays[0] <= 1.0 and 0.75 <= sleeps.delays[1] <= 1.5  # jittered, doubled, capped
+        dest.api.knobs.server_errors_next = 10
+        outcome = next(importer.import_page([photo(uid, 2)], ctx()))
+    assert outcome.status is Outcome.FAILED and outcome.retryable
+    assert "Error (503) server_error - Injected server error" in outcome.error and "gave up after 5 attempts" in outcome.error
+
+
+def test_other_4xx_shows_error_description(dest, uid):
+    with make_importer(dest) as importer:
+        outcome = next(importer.import_page([Folder(id=f"{uid}-f", path="relative/path")], ctx()))
+    assert outcome.status is Outcome.FAILED and not outcome.retryable
+    assert "Error (400) invalid_request - payload.path: must be an absolute" in outcome.error
+    assert outcome.error.startswith("relative/path: ")  # the item's name comes first
+
+
+def test_malformed_answer_shows_status_and_snippet(dest, uid):
+    dest.api.knobs.malformed_next = 1
+    with make_importer(dest) as importer:
+        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    assert outcome.status is Outcome.FAILED and not outcome.retryable
+    assert "Unexpected response (400) '<html><body><h1>Oops</h1>not a JSON answer" in outcome.error
+
+
+def test_connection_errors_back_off_then_fail_retryable(uid):
+    from tests.conftest import free_port
+
+    sleeps = SleepRecorder()
+    client = GenericClient(f"http://127.0.0.1:{free_port()}/dtp", StaticTokenSource("t"), policy=RetryPolicy(server_retries=2), sleep=sleeps)
+    with GenericImporter(client) as importer:
+        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    assert outcome.retryable and "ConnectError" in outcome.error and len(sleeps.delays) == 2
+
+
+def test_size_mismatch_fails_the_item(dest, uid):
+    item = photo(uid, 1, size=20)  # announces 20 bytes, the stream has 12
+    with make_importer(dest) as importer:
+        outcome = next(importer.import_page([item], ctx()))
+    assert outcome.status is Outcome.FAILED and "ended after 12 of the announced 20 bytes" in outcome.error
+
+
+@pytest.mark.parametrize("known_size", [True, False])
+def test_large_upload_streams_with_flat_memory(dest, uid, known_size):
+    size = 50 * 1024 * 1024 if known_size else 8 * 1024 * 1024  # unknown sizes are spooled to disk first
+    item = File(id=f"{uid}-big", folder=f"/{uid}", name="big.bin", ref="r", size=size if known_size else None)
+    context = ImportContext(open_bytes=lambda _: io.BufferedReader(PatternStream(size)), job_id=JOB_ID)
+    with make_importer(dest) as importer:
+        tracemalloc.start()
+        try:
+            outcome = next(importer.import_page([item], context))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert outcome.status is Outcome.IMPORTED and outcome.bytes == size
+    assert peak < 4 * 1024 * 1024, f"peak traced memory {peak} bytes for a {size}-byte upload"
+    stored = dest.root / "alice" / "blobs" / uid / "big.bin"
+    assert stored.stat().st_size == size
+    assert dest.api.received[0].file_size == size
+
+
+def test_registry_factory_checks_location_options_and_auth(dest):
+    connector = registry.get("generic")
+    assert connector.make_importer is not None and connector.needs_credentials
+    importer = connector.make_importer(ConnectorContext(location=dest.url, options={"export_service": "X", "server_retries": "1"}, auth=StaticTokenSource("good-token")))
+    assert importer.client.policy.server_retries == 1 and importer.export_service == "X"
+    importer.close()
+    with pytest.raises(ConfigError, match="not an http"):
+        connector.make_importer(ConnectorContext(location="ftp://x", auth=StaticTokenSource("t")))
+    with pytest.raises(ConfigError, match="needs a credential"):
+        connector.make_importer(ConnectorContext(location=dest.url))
+    with pytest.raises(ConfigError, match="server_retries='many'"):
+        connector.make_importer(ConnectorContext(location=dest.url, options={"server_retries": "many"}, auth=StaticTokenSource("t")))
+    with pytest.raises(ConfigError, match="idempotency_key"):
+        connector.make_importer(ConnectorContext(location=dest.url, options={"idempotency_key": "maybe"}, auth=StaticTokenSource("t")))
