@@ -1,0 +1,81 @@
+"""Prefect events ferry emits, so operators can build Automations (alerts, re-runs) on them.
+
+Event names and resource ids are a public contract (docs/operators.md lists them):
+
+* ``ferry.transfer.item-failed`` on ``ferry.job.<job id>``: items of a run failed for good.
+  One event per run and vertical (not per item: a run with 10,000 bad items must not flood the
+  event bus); the payload carries the count and the first failed item ids.
+* ``ferry.transfer.needs-reauth`` on ``ferry.job.<job id>``: a run stopped because a credential
+  is dead; related resource ``ferry.credential.<id>``.
+* ``ferry.credential.reauth-needed`` on ``ferry.credential.<id>``: a refresh failed for good.
+* ``ferry.credential.reauthorized`` on ``ferry.credential.<id>``: new tokens are in place.
+* ``ferry.credential.expiring`` on ``ferry.credential.<id>``: access will end at a known time.
+
+Payloads never hold tokens. Emitting is best effort: a run must not fail because the event bus
+is unreachable, so errors are swallowed (Prefect logs them itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "ITEM_FAILED",
+    "JOB_NEEDS_REAUTH",
+    "CREDENTIAL_REAUTH_NEEDED",
+    "CREDENTIAL_REAUTHORIZED",
+    "CREDENTIAL_EXPIRING",
+    "job_resource",
+    "credential_resource",
+    "emit",
+    "emit_item_failures",
+]
+
+ITEM_FAILED = "ferry.transfer.item-failed"
+JOB_NEEDS_REAUTH = "ferry.transfer.needs-reauth"
+CREDENTIAL_REAUTH_NEEDED = "ferry.credential.reauth-needed"
+CREDENTIAL_REAUTHORIZED = "ferry.credential.reauthorized"
+CREDENTIAL_EXPIRING = "ferry.credential.expiring"
+
+#: Item ids carried in one item-failed event (the run report artifact has the full list).
+MAX_IDS_PER_EVENT = 50
+
+
+def job_resource(job_id: str, **labels: str) -> dict[str, str]:
+    return {"prefect.resource.id": f"ferry.job.{job_id}", "prefect.resource.role": "job", **labels}
+
+
+def credential_resource(credential_id: str, role: str = "credential") -> dict[str, str]:
+    return {"prefect.resource.id": f"ferry.credential.{credential_id}", "prefect.resource.role": role}
+
+
+def emit(event: str, resource: Mapping[str, str], payload: Mapping[str, Any] | None = None, related: Iterable[Mapping[str, str]] = ()) -> bool:
+    """Emit one Prefect event; returns False (and carries on) if it could not be sent."""
+    try:
+        from prefect.events import emit_event
+
+        sent = emit_event(event=event, resource=dict(resource), payload=dict(payload or {}), related=[dict(r) for r in related])
+    except Exception:  # best effort: monitoring never breaks a transfer
+        return False
+    return sent is not None
+
+
+def emit_item_failures(summary: Mapping[str, Any]) -> int:
+    """Emit ``ferry.transfer.item-failed`` per vertical with failures in a run summary.
+
+    Returns the number of events sent. ``summary`` is ``flows.transfer.summarize``'s dict.
+    """
+    by_vertical: dict[str, list[str]] = {}
+    for error in summary.get("errors", []):
+        by_vertical.setdefault(error.get("vertical") or "-", []).append(error["item_id"])
+    sent = 0
+    for vertical, figures in sorted(summary.get("per_vertical", {}).items()):
+        failed = int(figures.get("failed", 0))
+        if not failed:
+            continue
+        ids = by_vertical.get(vertical, [])[:MAX_IDS_PER_EVENT]
+        labels = {"ferry.source": str(summary["source"]), "ferry.destination": str(summary["destination"]), "ferry.vertical": vertical}
+        related = [{"prefect.resource.id": f"ferry.recurring.{summary['recurring_id']}", "prefect.resource.role": "recurring-transfer"}] if summary.get("recurring_id") else []
+        sent += emit(ITEM_FAILED, job_resource(summary["job_id"], **labels), {"failed": failed, "item_ids": ids, "vertical": vertical}, related)
+    return sent
