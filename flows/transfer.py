@@ -19,8 +19,10 @@ from prefect.cache_policies import NO_CACHE
 
 from connectors.errors import DestinationFull, FatalError, FerryError, ReauthRequired, SourceNotReady
 
-from . import steps
+from . import events, steps
+from .limits import destination_slot
 from .monitoring import publish_run_report
+from .reauth import job_of_flow_run, suspend_for_reauth
 from .runtime import close_runtime, get_runtime, validate_request
 from .store import JobState, LeaseLost, utcnow
 
@@ -50,7 +52,9 @@ def convert(job_id: str, page: steps.ExportedPage) -> steps.ExportedPage:
 
 @task(name="import", task_run_name="import-{page.vertical}", **_TASK)
 def import_(job_id: str, page: steps.ExportedPage) -> steps.PageResult:
-    return steps.import_page(job_id, page)
+    # one slot of the destination's Prefect limit (ferry-dest-<connector>) per page, if set up
+    with destination_slot(get_runtime(job_id).destination.connector.name):
+        return steps.import_page(job_id, page)
 
 
 @task(name="revoke", **_TASK)
@@ -86,6 +90,14 @@ def create_job(
         destination_credential_id=destination_credential_id,
         recurring_id=recurring_id,
     )
+
+
+def _engine():
+    from ferry.settings import load_settings
+
+    from .store import get_engine
+
+    return get_engine(load_settings().resolved_database_url)
 
 
 def _check_not_canceled(runtime) -> None:
@@ -136,7 +148,9 @@ def transfer(
     if job_id is None:
         if not (source and destination):
             raise FatalError("give either job_id, or source and destination")
-        job_id = create_job(
+        # a suspended (NEEDS_REAUTH) deployment run re-executes from the top: find its job again
+        resumed = job_of_flow_run(_engine(), str(flow_run.id) if flow_run.id else None)
+        job_id = resumed.id if resumed is not None else create_job(
             source,
             destination,
             types,
@@ -209,11 +223,15 @@ def _finish(runtime, final_state: JobState | None, reason: str | None) -> dict:
                 runtime.staging.clear()
         summary = summarize(runtime)
         publish_run_report(summary)
-        return summary
+        events.emit_item_failures(summary)
     finally:
         if runtime.lease_owner:
             store.release(job_id, runtime.lease_owner)
         close_runtime(job_id)
+    if final_state == JobState.NEEDS_REAUTH:
+        job = runtime.job
+        return suspend_for_reauth(summary, [c for c in (job.source_credential_id, job.destination_credential_id) if c])
+    return summary
 
 
 def _cancel_source(runtime) -> None:
