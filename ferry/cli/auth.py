@@ -1,0 +1,201 @@
+"""``ferry auth login|list|revoke``: OAuth credentials for connectors that need them."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from ._common import ExitCode, console, fail, friendly_errors, load
+
+
+def run_login(
+    settings,
+    connector: str,
+    *,
+    client_id: str,
+    client_secret: str | None = None,
+    metadata_url: str | None = None,
+    authorize_url: str | None = None,
+    token_url: str | None = None,
+    revoke_url: str | None = None,
+    scopes: list[str] | None = None,
+    redirect_port: int = 0,
+    redirect_path: str = "/callback",
+    allowed_redirect_uris: list[str] | None = None,
+    open_url=None,
+    label: str | None = None,
+    replace: str | None = None,
+    timeout: float = 300.0,
+):
+    """The body of ``ferry auth login``: authorize, exchange, store. Returns the CredentialInfo.
+
+    ``open_url`` receives the authorization URL (the command prints it and opens a browser;
+    tests follow it with httpx).
+    """
+    from connectors import registry
+    from connectors.oauth import DEFAULT_REDIRECT_URIS, OAuthClient, authorize_interactively, build_client_config, discover
+    from flows.credentials import CredentialStore
+
+    spec = registry.get(connector).oauth
+    metadata_url = metadata_url or (spec.metadata_url if spec else None)
+    metadata = discover(metadata_url) if metadata_url else None
+    config = build_client_config(
+        client_id=client_id,
+        client_secret=client_secret,
+        spec=spec,
+        metadata=metadata,
+        authorization_endpoint=authorize_url,
+        token_endpoint=token_url,
+        revocation_endpoint=revoke_url,
+        scopes=scopes or None,
+    )
+    store = CredentialStore.from_settings(settings)  # fails on a bad key before the user clicks anything
+    tokens = authorize_interactively(
+        OAuthClient(config),
+        open_url=open_url or (lambda url: None),
+        port=redirect_port,
+        path=redirect_path,
+        allowed_redirect_uris=allowed_redirect_uris or DEFAULT_REDIRECT_URIS,
+        timeout=timeout,
+    )
+    if replace:
+        return store.replace_tokens(replace, tokens, client=config)
+    return store.create(connector, tokens, config, label=label)
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "-"
+
+
+def register(app: typer.Typer) -> None:
+    auth = typer.Typer(help="Authorize ferry with OAuth 2.0 and manage the stored credentials.", no_args_is_help=True)
+    app.add_typer(auth, name="auth")
+
+    @auth.command("login")
+    @friendly_errors
+    def login(
+        connector: Annotated[str, typer.Argument(help="Connector to authorize (e.g. generic, tiktok).")],
+        client_id: Annotated[str, typer.Option(help="OAuth client id registered with the provider.")],
+        client_secret_env: Annotated[Optional[str], typer.Option(help="Name of the environment variable holding the client secret (never pass secrets as arguments).")] = None,
+        metadata_url: Annotated[Optional[str], typer.Option(help="Issuer or RFC 8414 metadata URL; endpoints are discovered from it.")] = None,
+        authorize_url: Annotated[Optional[str], typer.Option(help="Authorization endpoint (overrides discovery).")] = None,
+        token_url: Annotated[Optional[str], typer.Option(help="Token endpoint (overrides discovery).")] = None,
+        revoke_url: Annotated[Optional[str], typer.Option(help="RFC 7009 revocation endpoint (overrides discovery).")] = None,
+        scope: Annotated[list[str], typer.Option("--scope", help="Scope to request (repeatable); default: the connector's scopes.")] = [],
+        redirect_port: Annotated[int, typer.Option(help="Port of the 127.0.0.1 callback; 0 picks a free one.")] = 0,
+        redirect_path: Annotated[str, typer.Option(help="Path of the callback.")] = "/callback",
+        allowed_redirect_uri: Annotated[list[str], typer.Option("--allowed-redirect-uri", help="Redirect URI registered with the provider (repeatable); one without a port allows any port. Default: http://127.0.0.1/callback.")] = [],
+        no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")] = False,
+        label: Annotated[Optional[str], typer.Option(help="A name to recognise the credential by in `ferry auth list`.")] = None,
+        replace: Annotated[Optional[str], typer.Option(help="Re-authorize this credential id in place (keeps its id and jobs).")] = None,
+        timeout: Annotated[float, typer.Option(help="Seconds to wait for the authorization.")] = 300.0,
+    ) -> None:
+        """Authorize CONNECTOR in a browser and store the credential (prints its id)."""
+        import os
+
+        settings = load()
+        secret = None
+        if client_secret_env:
+            secret = os.environ.get(client_secret_env)
+            if not secret:
+                fail(f"environment variable {client_secret_env} (from --client-secret-env) is not set")
+
+        def show(url: str) -> None:
+            console.print("Open this URL to authorize ferry (waiting for the redirect to 127.0.0.1):")
+            console.print(url, soft_wrap=True, markup=False)
+            if not no_browser:
+                import webbrowser
+
+                webbrowser.open(url)
+
+        info = run_login(
+            settings,
+            connector,
+            client_id=client_id,
+            client_secret=secret,
+            metadata_url=metadata_url,
+            authorize_url=authorize_url,
+            token_url=token_url,
+            revoke_url=revoke_url,
+            scopes=scope,
+            redirect_port=redirect_port,
+            redirect_path=redirect_path,
+            allowed_redirect_uris=allowed_redirect_uri or None,
+            open_url=show,
+            label=label,
+            replace=replace,
+            timeout=timeout,
+        )
+        console.print(f"Stored credential [bold]{info.id}[/] for {info.connector} (access token expires {_when(info.access_expires_at)} UTC).")
+        console.print(f"Use it with --destination-credential {info.id} or --source-credential {info.id}.")
+
+    @auth.command("list")
+    @friendly_errors
+    def list_(
+        connector: Annotated[Optional[str], typer.Option(help="Only this connector's credentials.")] = None,
+        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    ) -> None:
+        """List stored credentials (never their tokens); ids are shown by their first 8 characters."""
+        settings = load()
+        from flows.credentials import CredentialStore
+
+        rows = CredentialStore.from_settings(settings).list(connector=connector)
+        if as_json:
+            import json
+
+            console.print_json(
+                json.dumps(
+                    [
+                        {
+                            "id": r.id,
+                            "connector": r.connector,
+                            "label": r.label,
+                            "status": r.status.value,
+                            "status_reason": r.status_reason,
+                            "scopes": list(r.scopes),
+                            "access_expires_at": r.access_expires_at.isoformat() if r.access_expires_at else None,
+                            "refresh_expires_at": r.refresh_expires_at.isoformat() if r.refresh_expires_at else None,
+                            "last_refreshed_at": r.last_refreshed_at.isoformat() if r.last_refreshed_at else None,
+                        }
+                        for r in rows
+                    ]
+                )
+            )
+            return
+        if not rows:
+            console.print("No credentials yet: `ferry auth login CONNECTOR --client-id ...` adds one.")
+            return
+        from rich.table import Table
+
+        table = Table()
+        for column in ("credential", "connector", "label", "status", "access expires", "refresh expires", "last refreshed"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            status = r.status.value + (f" ({r.status_reason})" if r.status_reason and r.status.value != "ACTIVE" else "")
+            table.add_row(r.id[:8], r.connector, r.label or "-", status, _when(r.access_expires_at), _when(r.refresh_expires_at), _when(r.last_refreshed_at))
+        console.print(table)
+
+    @auth.command("revoke")
+    @friendly_errors
+    def revoke(
+        credential: Annotated[str, typer.Argument(help="Credential id (or a unique prefix).")],
+        force: Annotated[bool, typer.Option(help="Revoke even while jobs or recurring transfers use it.")] = False,
+    ) -> None:
+        """Revoke a credential at the provider (RFC 7009) and delete its tokens."""
+        settings = load()
+        from flows.credentials import CredentialStore
+
+        store = CredentialStore.from_settings(settings)
+        info = store.get(credential)
+        if info.status.value == "REVOKED":
+            console.print(f"Credential {info.id} is already revoked.")
+            return
+        if store.revoke(info.id, force=force):
+            console.print(f"Revoked credential [bold]{info.id}[/] ({info.connector}).")
+            return
+        users = store.users(info.id)
+        if users:
+            names = ", ".join([*(f"job {j}" for j in users.job_ids), *(f"recurring {r}" for r in users.recurring_ids)])
+            fail(f"credential {info.id} is still used by {names}; finish or cancel them, or pass --force", ExitCode.USAGE)
+        console.print(f"Credential {info.id} was revoked by another process just now.")

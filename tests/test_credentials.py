@@ -1,0 +1,435 @@
+"""flows.credentials + flows.crypto against the reference OAuth server and real databases."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import threading
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from connectors.errors import ConfigError, ReauthRequired, RetryableError
+from connectors.oauth import OAuthClient, TokenSet, authorize_interactively, build_client_config
+from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
+from ferry.devserver.threaded import ThreadedServer
+from ferry.settings import load_settings
+from flows.credentials import CredentialStore, DbTokenSource
+from flows.crypto import CredentialKeyError, TokenCipher, cipher_from_settings, load_or_create_key_file
+from flows.store import Credential, CredentialStatus, JobState, JobStore, RecurringState, RecurringTransfer, get_engine
+
+SECRET = "client-secret-never-logged-5678"
+
+
+@pytest.fixture(scope="module")
+def oauth():
+    server = OAuthServer([RegisteredClient("ferry", SECRET)])
+    app = FastAPI()
+    app.include_router(server.router)
+    with ThreadedServer(app) as http:
+        yield server, http.url
+
+
+@pytest.fixture(autouse=True)
+def _reset_knobs(oauth):
+    server, _ = oauth
+    server.access_token_lifetime = 3600
+    server.refresh_delay = 0.0
+    yield
+
+
+def _config(base: str):
+    return build_client_config(
+        client_id="ferry",
+        client_secret=SECRET,
+        authorization_endpoint=f"{base}/oauth/authorize",
+        token_endpoint=f"{base}/oauth/token",
+        revocation_endpoint=f"{base}/oauth/revoke",
+        scopes=["media:write"],
+    )
+
+
+def _login(base: str) -> TokenSet:
+    def browser(url: str) -> None:
+        httpx.get(url, follow_redirects=True, timeout=10)
+
+    return authorize_interactively(OAuthClient(_config(base)), open_url=browser, timeout=10)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return load_settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def store(settings):
+    return CredentialStore.from_settings(settings)
+
+
+def _new_credential(store: CredentialStore, base: str):
+    tokens = _login(base)
+    return store.create("generic", tokens, _config(base), label="test"), tokens
+
+
+# -- the key ----------------------------------------------------------------------------------------
+
+
+def test_key_file_is_created_0600_and_reused(settings):
+    key_file = settings.resolved_key_file
+    assert not key_file.exists()
+    first = cipher_from_settings(settings)
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    second = cipher_from_settings(settings)
+    assert second.decrypt(first.encrypt({"a": 1}), what="x") == {"a": 1}
+    assert str(key_file) in repr(first)
+
+
+def test_key_file_open_to_others_is_refused(tmp_path):
+    path = tmp_path / "secret.key"
+    load_or_create_key_file(path)
+    os.chmod(path, 0o644)
+    with pytest.raises(CredentialKeyError, match=f"{path}.*chmod 600"):
+        load_or_create_key_file(path)
+
+
+def test_missing_key_file_without_create(tmp_path):
+    with pytest.raises(CredentialKeyError, match="does not exist"):
+        load_or_create_key_file(tmp_path / "nope.key", create=False)
+
+
+def test_wrong_key_gives_a_clear_error_without_the_key(oauth, tmp_path):
+    server, base = oauth
+    first = load_settings(data_dir=tmp_path / "a", database_url=f"sqlite:///{tmp_path}/shared.db")
+    info, _ = _new_credential(CredentialStore.from_settings(first), base)
+    other = load_settings(data_dir=tmp_path / "b", database_url=f"sqlite:///{tmp_path}/shared.db")
+    store = CredentialStore.from_settings(other)
+    assert store.get(info.id).status == CredentialStatus.ACTIVE  # clear columns stay readable
+    with pytest.raises(CredentialKeyError) as caught:
+        store.token_source(info.id).access_token()
+    message = str(caught.value)
+    assert str(other.resolved_key_file) in message and info.id in message
+    assert other.resolved_key_file.read_text().strip() not in message
+    assert first.resolved_key_file.read_text().strip() not in message
+
+
+def test_secret_key_setting_with_rotation(tmp_path):
+    from cryptography.fernet import Fernet
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    blob = cipher_from_settings(load_settings(data_dir=tmp_path, secret_key=old)).encrypt({"t": 1})
+    rotated = cipher_from_settings(load_settings(data_dir=tmp_path, secret_key=f"{new},{old}"))
+    assert rotated.decrypt(blob, what="x") == {"t": 1}
+    assert not (tmp_path / "secret.key").exists()
+    with pytest.raises(CredentialKeyError, match="secret_key.*not a valid Fernet key") as caught:
+        cipher_from_settings(load_settings(data_dir=tmp_path, secret_key="not-a-key"))
+    assert "not-a-key" not in str(caught.value)
+
+
+def test_only_ciphertext_at_rest(oauth, store):
+    _, base = oauth
+    info, tokens = _new_credential(store, base)
+    with Session(store.engine) as session:
+        row = session.get(Credential, info.id)
+        dump = repr(row.model_dump())
+    for secret in (*tokens.secrets(), SECRET):
+        assert secret not in dump
+
+
+# -- refresh ----------------------------------------------------------------------------------------
+
+
+def test_token_source_serves_the_stored_token(oauth, store):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    source = store.token_source(info.id[:8])  # unique prefixes work like job ids
+    assert isinstance(source, DbTokenSource)
+    assert source.access_token() == tokens.access_token.get_secret_value()
+    assert [c.id for c in store.list(connector="generic")] == [info.id]
+    assert store.get(info.id).scopes == ("media:write",)
+
+
+def test_expired_token_is_refreshed_proactively(oauth, store):
+    server, base = oauth
+    server.access_token_lifetime = 30  # inside the 60 s skew: stale as soon as it is issued
+    info, tokens = _new_credential(store, base)
+    server.access_token_lifetime = 3600
+    before = server.refresh_count
+    source = store.token_source(info.id)
+    fresh = source.access_token()
+    assert fresh != tokens.access_token.get_secret_value()
+    assert server.registry.validate(fresh) == "test-user"
+    assert source.access_token() == fresh and server.refresh_count == before + 1
+    row = store.get(info.id)
+    assert row.last_refreshed_at is not None and row.version == info.version + 1
+
+
+def test_refresh_on_401_persists_the_rotation(oauth, store, settings):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    old = store.token_source(info.id).access_token()
+    server.expire_access_tokens()
+    assert server.registry.validate(old) is None
+    new = store.token_source(info.id).refresh(old)
+    assert server.registry.validate(new) == "test-user"
+    before = server.refresh_count
+    # Another worker that was also rejected re-reads the store and does not refresh again.
+    other = CredentialStore(get_engine.__wrapped__(settings.resolved_database_url), store.cipher)
+    assert other.token_source(info.id).refresh(old) == new
+    assert server.refresh_count == before
+    stored = store.current_token(info.id)
+    assert server.registry.refresh_token_valid(stored.refresh_token.get_secret_value())
+    assert stored.refresh_token.get_secret_value() != tokens.refresh_token.get_secret_value()
+
+
+def _concurrent_refresh(oauth, stores: list[CredentialStore], mode: str):
+    server, base = oauth
+    if mode == "proactive":
+        server.access_token_lifetime = 30
+    info, tokens = _new_credential(stores[0], base)
+    server.access_token_lifetime = 3600
+    old = tokens.access_token.get_secret_value()
+    server.refresh_delay = 0.3  # both workers are inside refresh at once
+    before = server.refresh_count
+    barrier = threading.Barrier(len(stores))
+    results: list[str] = []
+    errors: list[BaseException] = []
+
+    def worker(store: CredentialStore) -> None:
+        source = store.token_source(info.id)
+        barrier.wait()
+        try:
+            results.append(source.refresh(old) if mode == "rejected" else source.access_token())
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(set(results)) == 1 and results[0] != old
+    assert server.refresh_count == before + 1  # the second worker used the first one's rotation
+    server.refresh_delay = 0.0
+    stored = stores[1].current_token(info.id)
+    assert stored.access_token.get_secret_value() == results[0]
+    assert server.registry.refresh_token_valid(stored.refresh_token.get_secret_value())
+    # The chain is intact: one more refresh works.
+    again = stores[1].token_source(info.id).refresh(results[0])
+    assert server.registry.validate(again)
+
+
+@pytest.mark.parametrize("mode", ["rejected", "proactive"])
+def test_two_workers_refreshing_at_once_on_sqlite(oauth, settings, mode):
+    url = settings.resolved_database_url
+    cipher = cipher_from_settings(settings)
+    stores = [CredentialStore(get_engine(url), cipher), CredentialStore(get_engine.__wrapped__(url), cipher)]
+    _concurrent_refresh(oauth, stores, mode)
+
+
+@pytest.mark.parametrize("mode", ["rejected", "proactive"])
+def test_two_workers_refreshing_at_once_on_postgresql(oauth, settings, pg_url, mode):
+    cipher = cipher_from_settings(settings)
+    stores = [CredentialStore(get_engine(pg_url), cipher), CredentialStore(get_engine.__wrapped__(pg_url), cipher)]
+    _concurrent_refresh(oauth, stores, mode)
+
+
+@pytest.mark.parametrize("error", ["invalid_grant", "session_invalidated"])
+def test_dead_refresh_moves_credential_and_jobs_to_needs_reauth(oauth, store, error):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    other, _ = _new_credential(store, base)
+    jobs = JobStore(store.engine)
+    waiting = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
+    paused = jobs.create(source="generic:y", destination="folder:z", types=["photos"], source_credential_id=info.id)
+    jobs.set_state(paused.id, JobState.PAUSED, "waiting")
+    done = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
+    jobs.set_state(done.id, JobState.COMPLETE)
+    unrelated = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=other.id)
+    server.fail_next_refresh(error)
+    source = store.token_source(info.id)
+    with pytest.raises(ReauthRequired, match=error):
+        source.refresh(tokens.access_token.get_secret_value())
+    dead = store.get(info.id)
+    assert dead.status == CredentialStatus.NEEDS_REAUTH and error in dead.status_reason
+    assert jobs.get(waiting.id).state == JobState.NEEDS_REAUTH and error in jobs.get(waiting.id).state_reason
+    assert jobs.get(paused.id).state == JobState.NEEDS_REAUTH
+    assert jobs.get(done.id).state == JobState.COMPLETE
+    assert jobs.get(unrelated.id).state == JobState.NEW
+    before = server.refresh_count
+    with pytest.raises(ReauthRequired, match="NEEDS_REAUTH"):
+        store.token_source(info.id).refresh("anything")
+    assert server.refresh_count == before  # a dead credential does not hammer the token endpoint
+    # Re-authorization in place keeps the id and reactivates it.
+    fresh = _login(base)
+    replaced = store.replace_tokens(info.id, fresh)
+    assert replaced.id == info.id and replaced.status == CredentialStatus.ACTIVE
+    assert store.token_source(info.id).access_token() == fresh.access_token.get_secret_value()
+
+
+# -- revocation -------------------------------------------------------------------------------------
+
+
+def test_revoke_exactly_once_when_called_twice(oauth, store):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    before = len(server.registry.revocation_hints)
+    assert store.revoke_if_unused(info.id) is True
+    assert store.revoke_if_unused(info.id) is False
+    access, refresh = tokens.access_token.get_secret_value(), tokens.refresh_token.get_secret_value()
+    assert server.revocation_count(access) == 1 and server.revocation_count(refresh) == 1
+    assert server.registry.revocation_hints[before:] == ["refresh_token", "access_token"]
+    revoked = store.get(info.id)
+    assert revoked.status == CredentialStatus.REVOKED and revoked.revoked_at is not None
+    with pytest.raises(ReauthRequired, match="REVOKED"):
+        store.token_source(info.id).access_token()
+
+
+def test_revoke_exactly_once_under_concurrency(oauth, store, settings):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    stores = [store] + [CredentialStore(get_engine.__wrapped__(settings.resolved_database_url), store.cipher) for _ in range(3)]
+    barrier = threading.Barrier(len(stores))
+    results: list[bool] = []
+
+    def worker(s: CredentialStore) -> None:
+        barrier.wait()
+        results.append(s.revoke_if_unused(info.id))
+
+    threads = [threading.Thread(target=worker, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert server.revocation_count(tokens.access_token.get_secret_value()) == 1
+    assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 1
+
+
+def test_no_revocation_while_a_job_or_recurring_transfer_uses_it(oauth, store):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    jobs = JobStore(store.engine)
+    job = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
+    jobs.set_state(job.id, JobState.FAILED, "resumable")
+    with Session(store.engine) as session:
+        recurring = RecurringTransfer(name="nightly", source="meta:x", destination="generic:y", source_credential_id=info.id)
+        session.add(recurring)
+        session.commit()
+        recurring_id = recurring.id
+    assert store.revoke_if_unused(info.id) is False
+    assert store.users(info.id).job_ids == (job.id,)
+    jobs.set_state(job.id, JobState.COMPLETE)
+    assert store.revoke_if_unused(info.id) is False  # the recurring transfer still needs it
+    with Session(store.engine) as session:
+        session.get(RecurringTransfer, recurring_id).state = RecurringState.CANCELED
+        session.commit()
+    assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 0
+    assert store.revoke_if_unused(info.id) is True
+
+
+def test_failed_revocation_gives_the_claim_back(oauth, store):
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    server.fail_next_revoke(503, retry_after=2)
+    with pytest.raises(RetryableError):
+        store.revoke_if_unused(info.id)
+    assert store.get(info.id).status == CredentialStatus.ACTIVE
+    assert store.revoke_if_unused(info.id) is True
+    assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 1
+
+
+# -- secrets stay secret ----------------------------------------------------------------------------
+
+
+def test_no_token_or_secret_in_logs_errors_or_reprs(oauth, store, caplog, tmp_path):
+    server, base = oauth
+    caplog.set_level(logging.DEBUG)
+    info, tokens = _new_credential(store, base)
+    source = store.token_source(info.id)
+    seen = [*tokens.secrets(), SECRET]
+    server.expire_access_tokens()
+    refreshed = source.refresh(tokens.access_token.get_secret_value())
+    seen.append(refreshed)
+    seen.extend(store.current_token(info.id).secrets())
+    texts = [repr(store), repr(source), repr(info), repr(store.get(info.id)), repr(store.cipher), repr(store.client_for(info.id))]
+    server.fail_next_refresh("invalid_grant")
+    with pytest.raises(ReauthRequired) as dead:
+        source.refresh(refreshed)
+    texts.append(str(dead.value))
+    store.replace_tokens(info.id, _login(base))
+    seen.extend(store.current_token(info.id).secrets())
+    store.revoke_if_unused(info.id)
+    wrong = CredentialStore(store.engine, TokenCipher([__import__("cryptography.fernet").fernet.Fernet.generate_key()], origin="key file elsewhere"))
+    with pytest.raises(CredentialKeyError) as bad_key:
+        wrong.client_for(info.id)
+    texts.append(str(bad_key.value))
+    texts.extend(record.getMessage() for record in caplog.records)
+    texts.extend(str(record.exc_info) for record in caplog.records if record.exc_info)
+    assert any("refreshed credential" in t for t in texts)  # the logs did say something
+    for text in texts:
+        for secret in seen:
+            assert secret not in text
+
+
+# -- the CLI ----------------------------------------------------------------------------------------
+
+
+def test_cli_list_and_revoke(oauth, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ferry.cli import app
+
+    server, base = oauth
+    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "cli"))
+    store = CredentialStore.from_settings(load_settings())
+    info, tokens = _new_credential(store, base)
+    job = JobStore(store.engine).create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["auth", "list"])
+    assert listed.exit_code == 0, listed.output
+    assert info.id[:8] in listed.output and "ACTIVE" in listed.output
+    as_json = runner.invoke(app, ["auth", "list", "--json"])
+    assert info.id in as_json.output
+    for secret in (*tokens.secrets(), SECRET):
+        assert secret not in listed.output + as_json.output
+    refused = runner.invoke(app, ["auth", "revoke", info.id[:8]])
+    assert refused.exit_code == 2 and job.id in refused.output
+    forced = runner.invoke(app, ["auth", "revoke", info.id, "--force"])
+    assert forced.exit_code == 0 and "Revoked" in forced.output
+    assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 1
+    again = runner.invoke(app, ["auth", "revoke", info.id])
+    assert again.exit_code == 0 and "already revoked" in again.output
+    missing = runner.invoke(app, ["auth", "revoke", "no-such-id"])
+    assert missing.exit_code == 2 and "ferry auth list" in missing.output
+
+
+def test_login_command_body_discovers_and_stores(oauth, tmp_path):
+    from connectors import registry
+    from connectors.registry import Capabilities, Connector, OAuthSpec
+    from ferry.cli.auth import run_login
+
+    server, base = oauth
+    registry.register(Connector(name="oauth-test", title="t", capabilities=Capabilities(), oauth=OAuthSpec(metadata_url=base, scopes=("a", "b"))))
+    try:
+        settings = load_settings(data_dir=tmp_path / "login")
+        info = run_login(
+            settings,
+            "oauth-test",
+            client_id="ferry",
+            client_secret=SECRET,
+            open_url=lambda url: httpx.get(url, follow_redirects=True),
+            label="mine",
+            timeout=10,
+        )
+        assert info.label == "mine" and info.scopes == ("a", "b")
+        store = CredentialStore.from_settings(settings)
+        assert server.registry.validate(store.token_source(info.id).access_token()) == "test-user"
+        with pytest.raises(ConfigError, match="not in the allowed redirect URIs"):
+            run_login(settings, "oauth-test", client_id="ferry", client_secret=SECRET, redirect_port=0,
+                      allowed_redirect_uris=["http://127.0.0.1:1/callback"], timeout=1)
+    finally:
+        registry.unregister("oauth-test")
