@@ -1,0 +1,274 @@
+"""``ferry recurring create|list|show|pause|resume|cancel``: transfers on a schedule.
+
+A recurring transfer has a stable id (sent to Generic Importer destinations as
+X-DTP-Recurring-Job-Id) and shares one ledger across its runs, so each run imports only new or
+changed items. With ``--deploy`` (or later ``ferry recurring deploy``) its schedule is added to
+the ``recurring-transfer`` Prefect deployment, where workers run it and operators can edit it in
+the UI; pause/resume toggle that schedule.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from ._common import console, fail, friendly_errors, human_bytes, load
+
+recurring_app = typer.Typer(help="Recurring transfers: create, list, show, pause, resume, cancel.", no_args_is_help=True)
+
+STATE_STYLE = {"ACTIVE": "green", "PAUSED": "yellow", "CANCELED": "dim"}
+
+
+def _engine():
+    settings = load()
+    from flows.store import get_engine
+
+    return get_engine(settings.resolved_database_url)
+
+
+def _store():
+    from flows.recurring import RecurringStore
+
+    return RecurringStore(_engine())
+
+
+def _prefect_schedule(rec) -> str:
+    """What Prefect says about the schedule, or why it cannot say."""
+    if not rec.deployment_id:
+        return "not deployed"
+    try:
+        from flows.schedules import schedule_state
+
+        state = schedule_state(rec)
+    except Exception as exc:  # server unreachable: show the stored schedule, say why
+        return f"unknown (Prefect: {type(exc).__name__})"
+    if state is None:
+        return "no schedule in Prefect"
+    return ("active" if state["active"] else "paused") + f" ({state['schedule']})"
+
+
+@recurring_app.command("create")
+@friendly_errors
+def create(
+    name: Annotated[str, typer.Argument(help="A unique name for the recurring transfer.")],
+    source: Annotated[str, typer.Argument(help="Source endpoint NAME:LOCATION.")],
+    destination: Annotated[str, typer.Argument(help="Destination endpoint NAME:LOCATION.")],
+    types: Annotated[list[str], typer.Option("--types", "-t", help="Data types (comma-separated or repeated); default: all both sides support.")] = [],
+    cron: Annotated[Optional[str], typer.Option(help="Cron schedule, UTC (e.g. '0 2 * * *').")] = None,
+    every: Annotated[Optional[str], typer.Option(help="Interval schedule: 30m, 6h, 1d, ...")] = None,
+    source_credential: Annotated[Optional[str], typer.Option(help="Credential id for the source.")] = None,
+    destination_credential: Annotated[Optional[str], typer.Option(help="Credential id for the destination.")] = None,
+    option: Annotated[list[str], typer.Option("--option", "-o", help="Connector option CONNECTOR.KEY=VALUE (repeatable).")] = [],
+    deploy: Annotated[bool, typer.Option("--deploy/--no-deploy", help="Add its schedule to the recurring-transfer Prefect deployment now.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Store a recurring transfer (and, with --deploy, schedule it in Prefect)."""
+    from flows.recurring import create_recurring, parse_schedule
+
+    from .transfer import _parse_options
+
+    settings = load()
+    schedule = parse_schedule(cron=cron, every=every)
+    rec = create_recurring(
+        name,
+        source,
+        destination,
+        types,
+        schedule=schedule,
+        options=_parse_options(option),
+        source_credential_id=source_credential,
+        destination_credential_id=destination_credential,
+        settings=settings,
+    )
+    if deploy:
+        _deploy(rec)
+        rec = _store().get(rec.id)
+    if as_json:
+        console.print_json(json.dumps(rec.model_dump(mode="json")))
+        return
+    console.print(f"Recurring transfer [bold]{rec.name}[/] id [bold]{rec.id}[/]: {rec.source} → {rec.destination} ({', '.join(rec.types)}), {rec.schedule}")
+    if not deploy:
+        console.print(f"Schedule it on the Prefect server with `ferry recurring deploy {rec.id[:8]}`.")
+
+
+def _deploy(rec) -> None:
+    from flows.recurring import RecurringStore
+    from flows.schedules import deploy_schedule
+
+    from connectors.errors import ConfigError
+
+    try:
+        deployment_id = deploy_schedule(rec, active=rec.state.value == "ACTIVE")
+    except ConfigError:
+        raise
+    except Exception as exc:
+        fail(f"could not reach the Prefect server to schedule {rec.name!r} ({type(exc).__name__}: {exc}); is PREFECT_API_URL set?", 3)
+    RecurringStore(_engine()).update(rec.id, deployment_id=deployment_id)
+    console.print(f"Scheduled in Prefect (deployment recurring-transfer, schedule ferry-{rec.id}).")
+
+
+@recurring_app.command("deploy")
+@friendly_errors
+def deploy_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")]) -> None:
+    """Create or update the recurring transfer's schedule on the Prefect deployment."""
+    rec = _store().get(recurring)
+    if rec.state.value == "CANCELED":
+        fail(f"recurring transfer {rec.name!r} is canceled")
+    _deploy(rec)
+
+
+@recurring_app.command("list")
+@friendly_errors
+def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Every recurring transfer with its state, schedule and last run."""
+    store = _store()
+    recs = store.list()
+    rows = []
+    for rec in recs:
+        runs = store.runs(rec.id, limit=1000)
+        last = runs[0] if runs else None
+        rows.append((rec, runs, last))
+    if as_json:
+        console.print_json(json.dumps([
+            {**rec.model_dump(mode="json", exclude={"options"}), "runs": len(runs), "last_run": last.model_dump(mode="json", include={"id", "state", "items_imported", "items_failed", "created_at"}) if last else None}
+            for rec, runs, last in rows
+        ]))
+        return
+    if not recs:
+        console.print("No recurring transfers. Create one with `ferry recurring create NAME SOURCE DEST --every 1d`.")
+        return
+    table = Table()
+    for column in ("id", "name", "state", "schedule", "source", "destination", "runs", "last run", "imported (all runs)"):
+        table.add_column(column, overflow="fold")
+    for rec, runs, last in rows:
+        style = STATE_STYLE.get(rec.state.value, "")
+        table.add_row(
+            rec.id[:8],
+            rec.name,
+            f"[{style}]{rec.state.value}[/]",
+            rec.schedule or "-",
+            rec.source,
+            rec.destination,
+            str(len(runs)),
+            f"{last.state.value} {last.created_at:%Y-%m-%d %H:%M}" if last else "-",
+            str(sum(r.items_imported for r in runs)),
+        )
+    console.print(table)
+
+
+@recurring_app.command("show")
+@friendly_errors
+def show_cmd(
+    recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")],
+    limit: Annotated[int, typer.Option(help="How many runs to show.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One recurring transfer and its run history (newest first)."""
+    store = _store()
+    rec = store.get(recurring)
+    runs = store.runs(rec.id, limit=limit)
+    if as_json:
+        console.print_json(json.dumps({
+            **rec.model_dump(mode="json"),
+            "prefect_schedule": _prefect_schedule(rec),
+            "runs": [r.model_dump(mode="json", exclude={"options", "lease_owner", "lease_expires_at"}) for r in runs],
+        }))
+        return
+    console.print(f"[bold]{rec.name}[/] ({rec.id})")
+    console.print(f"  {rec.source} → {rec.destination}  types: {', '.join(rec.types)}")
+    console.print(f"  state: {rec.state.value}   schedule: {rec.schedule or '-'}   in Prefect: {_prefect_schedule(rec)}")
+    creds = [c for c in (rec.source_credential_id, rec.destination_credential_id) if c]
+    if creds:
+        console.print(f"  credentials: {', '.join(creds)}")
+    if not runs:
+        console.print("  no runs yet")
+        return
+    table = Table(title="Runs")
+    for column in ("job", "state", "imported", "skipped", "failed", "bytes", "started (UTC)", "finished (UTC)", "reason"):
+        table.add_column(column, overflow="fold")
+    for job in runs:
+        table.add_row(
+            job.id[:8],
+            job.state.value,
+            str(job.items_imported),
+            str(job.items_skipped),
+            str(job.items_failed),
+            human_bytes(job.bytes_moved),
+            f"{job.started_at:%Y-%m-%d %H:%M:%S}" if job.started_at else "-",
+            f"{job.finished_at:%Y-%m-%d %H:%M:%S}" if job.finished_at else "-",
+            job.state_reason or "",
+        )
+    console.print(table)
+
+
+def _set_state(recurring: str, state: str) -> None:
+    from flows.store import RecurringState
+
+    store = _store()
+    rec = store.get(recurring)
+    if rec.state == RecurringState.CANCELED:
+        fail(f"recurring transfer {rec.name!r} is canceled")
+    store.update(rec.id, state=RecurringState(state))
+    note = ""
+    if rec.deployment_id:
+        from flows.schedules import set_schedule_active
+
+        try:
+            found = set_schedule_active(rec, state == "ACTIVE")
+            note = " and its Prefect schedule " + ("resumed" if state == "ACTIVE" else "paused") if found else " (no schedule found in Prefect)"
+        except Exception as exc:
+            note = f" (Prefect not updated: {type(exc).__name__}: {exc})"
+    console.print(f"Recurring transfer {rec.name} is {state}{note}.")
+
+
+@recurring_app.command("pause")
+@friendly_errors
+def pause_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")]) -> None:
+    """Pause: no new runs (its Prefect schedule is paused) until resumed."""
+    _set_state(recurring, "PAUSED")
+
+
+@recurring_app.command("resume")
+@friendly_errors
+def resume_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")]) -> None:
+    """Resume a paused recurring transfer (its Prefect schedule too)."""
+    _set_state(recurring, "ACTIVE")
+
+
+@recurring_app.command("cancel")
+@friendly_errors
+def cancel_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")]) -> None:
+    """Cancel for good: remove the schedule, cancel an unfinished run, revoke unused credentials."""
+    from flows.store import JobState, RecurringState
+
+    settings = load()
+    store = _store()
+    rec = store.get(recurring)
+    if rec.state == RecurringState.CANCELED:
+        fail(f"recurring transfer {rec.name!r} is already canceled")
+    store.update(rec.id, state=RecurringState.CANCELED)
+    if rec.deployment_id:
+        try:
+            from flows.schedules import remove_schedule
+
+            remove_schedule(rec)
+        except Exception as exc:
+            console.print(f"[yellow]warning:[/] Prefect schedule not removed ({type(exc).__name__}: {exc}); the runs it starts will skip")
+    for job in store.runs(rec.id, limit=1000):
+        if not job.state.is_final and job.lease_owner is None:
+            store.jobs.set_state(job.id, JobState.CANCELED, "recurring transfer canceled")
+    revoked = []
+    creds = [c for c in (rec.source_credential_id, rec.destination_credential_id) if c]
+    if creds:
+        from flows.credentials import CredentialStore
+
+        credentials = CredentialStore.from_settings(settings)
+        revoked = [c for c in creds if credentials.revoke_if_unused(c)]
+    console.print(f"Recurring transfer {rec.name} canceled." + (f" Revoked credential(s): {', '.join(revoked)}." if revoked else ""))
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(recurring_app, name="recurring")
