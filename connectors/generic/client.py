@@ -26,6 +26,7 @@ from __future__ import annotations
 import enum
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -38,7 +39,7 @@ import httpx
 from ..errors import DestinationFull, ItemError, ReauthRequired, RetryableError, RetryableItemError
 from .multipart import MultipartBody
 
-__all__ = ["RetryPolicy", "JobHeaders", "Pacer", "Verdict", "Answer", "classify", "retry_after_seconds", "GenericClient"]
+__all__ = ["RetryPolicy", "JobHeaders", "Pacer", "Verdict", "Answer", "classify", "retry_after_seconds", "nodelay_transport", "GenericClient"]
 
 _SNIPPET = 200
 _MAX_ERROR_BODY = 64 * 1024
@@ -182,6 +183,15 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
+def nodelay_transport() -> httpx.HTTPTransport:
+    """An httpx transport with TCP_NODELAY.
+
+    Why: httpx writes the request head and body separately; on a kept-alive connection Nagle's
+    algorithm plus the server's delayed ACK would add ~40 ms to every item.
+    """
+    return httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+
+
 class GenericClient:
     """Sends one item per request to a Generic Importer destination, sequentially.
 
@@ -211,7 +221,7 @@ class GenericClient:
         self.pacer = Pacer(policy, sleep=sleep)
         self._sleep = sleep
         self._http = httpx.Client(
-            transport=transport,
+            transport=transport or nodelay_transport(),
             timeout=httpx.Timeout(policy.timeout),
             follow_redirects=False,
             headers={"User-Agent": "ferry-generic-importer/0.1"},
@@ -233,12 +243,13 @@ class GenericClient:
             headers["Content-Type"] = "application/json"
             content = body
         with self._http.stream("POST", url, content=content, headers=headers) as response:
+            # Read the (small) answer, so the connection can carry the next item; a body
+            # larger than the bound is cut off and the connection closed.
             received = bytearray()
-            if not 200 <= response.status_code < 300:
-                for block in response.iter_bytes():
-                    received += block
-                    if len(received) >= _MAX_ERROR_BODY:
-                        break
+            for block in response.iter_bytes():
+                received += block
+                if len(received) >= _MAX_ERROR_BODY:
+                    break
             return response.status_code, bytes(received), response.headers
 
     def send(self, suffix: str, body: bytes | MultipartBody, *, job: JobHeaders, item_id: str) -> int:

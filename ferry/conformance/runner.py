@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from connectors.generic.client import nodelay_transport
 from connectors.generic.multipart import ByteSource, MultipartBody
 from connectors.generic.wire import endpoint_of, envelope_bytes, file_mime_type, is_file_item
 from connectors.models import Item
@@ -72,7 +73,7 @@ class _Sender:
         self.base_url = base_url.rstrip("/") + "/"
         self.token = token
         self.headers = {"X-DTP-Export-Service": export_service, "X-DTP-Job-Id": str(uuid.uuid4())}
-        self.http = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport)
+        self.http = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport or nodelay_transport())
 
     def send_item(self, item: Item, *, token: str | None = None) -> httpx.Response:
         headers = {**self.headers, "Authorization": f"Bearer {token if token is not None else self.token}"}
