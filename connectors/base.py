@@ -146,6 +146,9 @@ class ImportContext:
         parents: destination ids of containers (albums, folders, calendars) imported in earlier
             pages, keyed by item id; the framework restores it from the ledger on resume, so a
             child in a later page can still find its parent.
+        destination_of: where an item delivered earlier in this transfer (any page, any run of a
+            recurring transfer) landed, or None. Lets a post name its media's path even when the
+            media were imported by a previous, interrupted process.
     """
 
     open_bytes: Callable[[Item], IO[bytes]]
@@ -154,6 +157,7 @@ class ImportContext:
     export_service: str = "ferry"
     progress: Progress = field(default_factory=NullProgress)
     parents: dict[str, str] = field(default_factory=dict)
+    destination_of: Callable[[str], str | None] = field(default=lambda item_id: None)
 
 
 class Importer(ABC):

@@ -158,6 +158,7 @@ def import_page(job_id: str, page: ExportedPage) -> PageResult:
         export_service=getattr(runtime.exporter, "service_name", "ferry"),
         progress=runtime.progress,
         parents=runtime.parents,
+        destination_of=lambda item_id: ledger.delivered(job.ledger_scope, [item_id]).get(item_id, (None, None))[1],
     )
     result = PageResult(vertical)
     pending: list[ItemOutcome] = []

@@ -253,7 +253,13 @@ class FolderImporter(Importer):
     # -- metadata documents ---------------------------------------------------------------
 
     def _post(self, post: SocialPost, ctx: ImportContext) -> ItemOutcome:
-        known = {**self._placed, **ctx.parents}
+        known = {}
+        for attachment in post.attachments:
+            media_id = attachment.media_id
+            if media_id:
+                path = self._placed.get(media_id) or ctx.parents.get(media_id) or ctx.destination_of(media_id)
+                if path:
+                    known[media_id] = path
         name = dated_name(post.published, post.id, ".json")
         written = self._put_document(post.id, POSTS_DIR, name, sidecar.post_document(post, known))
         rel = f"{POSTS_DIR}/{name}"
