@@ -34,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import IO, Any
@@ -93,6 +94,7 @@ class AtomicWriter:
         self.fs = fs
         self.strategy = strategy
         self.chunk_size = max(64 << 10, int(chunk_size))
+        self._local = threading.local()
 
     # -- public ---------------------------------------------------------------------------
 
@@ -211,8 +213,7 @@ class AtomicWriter:
         readinto = getattr(source, "readinto", None)
         if readinto is None:
             return self._pump_read(source, write, hasher, on_bytes, item_id, display)
-        buffer = bytearray(self.chunk_size)
-        view = memoryview(buffer)
+        view = self._buffer()
         total = 0
         while True:
             n = _guarded(readinto, view, item_id, display)
@@ -223,6 +224,14 @@ class AtomicWriter:
             write(chunk)
             total += n
             on_bytes(n)
+
+    def _buffer(self) -> memoryview:
+        """One copy buffer per thread, reused across files: allocating (and zeroing) megabytes
+        per file would cost more than copying a small file."""
+        view = getattr(self._local, "view", None)
+        if view is None:
+            view = self._local.view = memoryview(bytearray(self.chunk_size))
+        return view
 
     def _pump_read(self, source, write, hasher, on_bytes, item_id, display) -> int:
         """Copy with ``read``: each chunk is a fresh bytes object the sink may keep."""
