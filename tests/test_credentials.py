@@ -433,3 +433,35 @@ def test_login_command_body_discovers_and_stores(oauth, tmp_path):
                       allowed_redirect_uris=["http://127.0.0.1:1/callback"], timeout=1)
     finally:
         registry.unregister("oauth-test")
+
+
+def test_ferry_auth_login_end_to_end(oauth, tmp_path):
+    """The real command in a subprocess: print the URL, receive the redirect, store, print the id."""
+    import subprocess
+    import sys
+
+    server, base = oauth
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FERRY_")}
+    env.update(FERRY_DATA_DIR=str(tmp_path / "e2e"), DEST_SECRET=SECRET, COLUMNS="300")
+    command = [sys.executable, "-c", "from ferry.cli import app; app(prog_name='ferry')", "auth", "login", "generic", "--metadata-url", base, "--client-id", "ferry",
+               "--client-secret-env", "DEST_SECRET", "--no-browser", "--label", "e2e", "--timeout", "30"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if line.startswith("http"):
+                httpx.get(line.strip(), follow_redirects=True, timeout=10)
+                break
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    output = "".join(lines) + out
+    assert proc.returncode == 0, output + err
+    credential_id = output.split("Stored credential ")[1].split()[0]
+    store = CredentialStore.from_settings(load_settings(data_dir=tmp_path / "e2e"))
+    tokens = store.current_token(credential_id)
+    assert store.get(credential_id).label == "e2e"
+    for secret in (*tokens.secrets(), SECRET):
+        assert secret not in output + err

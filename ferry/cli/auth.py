@@ -25,7 +25,6 @@ def run_login(
     allowed_redirect_uris: list[str] | None = None,
     open_url=None,
     label: str | None = None,
-    replace: str | None = None,
     timeout: float = 300.0,
 ):
     """The body of ``ferry auth login``: authorize, exchange, store. Returns the CredentialInfo.
@@ -59,8 +58,6 @@ def run_login(
         allowed_redirect_uris=allowed_redirect_uris or DEFAULT_REDIRECT_URIS,
         timeout=timeout,
     )
-    if replace:
-        return store.replace_tokens(replace, tokens, client=config)
     return store.create(connector, tokens, config, label=label)
 
 
@@ -88,10 +85,13 @@ def register(app: typer.Typer) -> None:
         allowed_redirect_uri: Annotated[list[str], typer.Option("--allowed-redirect-uri", help="Redirect URI registered with the provider (repeatable); one without a port allows any port. Default: http://127.0.0.1/callback.")] = [],
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")] = False,
         label: Annotated[Optional[str], typer.Option(help="A name to recognise the credential by in `ferry auth list`.")] = None,
-        replace: Annotated[Optional[str], typer.Option(help="Re-authorize this credential id in place (keeps its id and jobs).")] = None,
         timeout: Annotated[float, typer.Option(help="Seconds to wait for the authorization.")] = 300.0,
     ) -> None:
-        """Authorize CONNECTOR in a browser and store the credential (prints its id)."""
+        """Authorize CONNECTOR in a browser and store a new credential (prints its id).
+
+        To re-authorize an existing credential in place (same id, its transfers resume), use
+        `ferry reconnect`.
+        """
         import os
 
         settings = load()
@@ -124,7 +124,6 @@ def register(app: typer.Typer) -> None:
             allowed_redirect_uris=allowed_redirect_uri or None,
             open_url=show,
             label=label,
-            replace=replace,
             timeout=timeout,
         )
         console.print(f"Stored credential [bold]{info.id}[/] for {info.connector} (access token expires {_when(info.access_expires_at)} UTC).")
