@@ -343,3 +343,28 @@ def test_concurrent_logins_get_distinct_ports(oauth):
     for thread in threads:
         thread.join()
     assert len({t.access_token.get_secret_value() for t in results}) == 3
+
+
+def test_public_names_are_curated():
+    import types
+
+    import connectors.oauth as package
+
+    public = {n for n, v in vars(package).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
+    assert public - {"annotations"} == set(package.__all__)
+
+
+def test_token_registry_validate_and_expire():
+    from ferry.devserver.tokens import TokenRegistry
+
+    registry = TokenRegistry(access_lifetime=60)
+    answer = registry.issue("alice", client_id="c", scope=("x",))
+    assert registry.validate(answer["access_token"]) == "alice"
+    assert registry.validate("unknown") is None
+    registry.expire_access_tokens()
+    assert registry.validate(answer["access_token"]) is None
+    rotated = registry.rotate(answer["refresh_token"], client_id="c")
+    assert registry.validate(rotated["access_token"]) == "alice"
+    assert registry.rotate(answer["refresh_token"], client_id="c") is None  # replay: grant revoked
+    assert registry.validate(rotated["access_token"]) is None
+    assert "at_" not in repr(registry)
