@@ -351,11 +351,14 @@ class CredentialStore:
             row = self._row(session, credential_id)
             return self._active_token(row)
 
-    def refresh_token(self, credential_id: str, *, rejected: str | None = None, skew: float | None = None) -> TokenSet:
+    def refresh_token(
+        self, credential_id: str, *, rejected: str | None = None, skew: float | None = None, force: bool = False
+    ) -> TokenSet:
         """Refresh under the row lock unless another worker already did (see the module docstring).
 
         Refreshes when the stored access token is ``rejected`` or, without ``rejected``, when it
-        expires within ``skew`` seconds; otherwise returns the stored token untouched.
+        expires within ``skew`` seconds (or always, with ``force``: keep-alive refreshes of
+        tokens without a known expiry); otherwise returns the stored token untouched.
 
         Raises:
             ReauthRequired: the credential is not ACTIVE, or the refresh failed for good (the
@@ -369,7 +372,7 @@ class CredentialStore:
             if rejected is not None:
                 needed = tokens.access_token.get_secret_value() == rejected
             else:
-                needed = tokens.expires_within(skew)
+                needed = force or tokens.expires_within(skew)
             if not needed:
                 return tokens
             version = row.version

@@ -465,3 +465,14 @@ def test_ferry_auth_login_end_to_end(oauth, tmp_path):
     assert store.get(credential_id).label == "e2e"
     for secret in (*tokens.secrets(), SECRET):
         assert secret not in output + err
+
+
+def test_forced_refresh_for_tokens_without_expiry(oauth, store):
+    server, base = oauth
+    tokens = _login(base)
+    undated = TokenSet(access_token=tokens.access_token, refresh_token=tokens.refresh_token)  # no expires_at
+    info = store.create("generic", undated, _config(base))
+    assert store.refresh_token(info.id, skew=10**9) == store.current_token(info.id)  # nothing to go by
+    fresh = store.refresh_token(info.id, force=True)
+    assert fresh.access_token.get_secret_value() != tokens.access_token.get_secret_value()
+    assert server.registry.refresh_token_valid(store.current_token(info.id).refresh_token.get_secret_value())
