@@ -31,6 +31,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from .importer_multipart import MultipartError, RelatedReader, boundary_of
 from .importer_schema import PAYLOAD_TYPES, Envelope, EnvelopeError, dedupe_key, validate_envelope
@@ -155,6 +156,11 @@ class ImporterAPI:
             except _Refusal as refusal:
                 await _drain(request)
                 response = refusal.response
+            except ClientDisconnect:
+                # The client gave up mid-body (e.g. its file was shorter than announced); no
+                # one will read an answer, and the partial upload was already removed.
+                record.error = "client_disconnected"
+                return Response(status_code=400)
             record.status = response.status_code
             if response.status_code >= 400 and record.error is None:
                 try:
