@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
         option: Annotated[list[str], typer.Option("--option", "-o", help="Connector option CONNECTOR.KEY=VALUE (repeatable).")] = [],
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
+        wait: Annotated[bool, typer.Option("--wait/--no-wait", help="When the source prepares data asynchronously (TikTok), keep this process waiting and finish the transfer; otherwise exit 4 and let `ferry wake` or a webhook resume it.")] = False,
     ) -> None:
         """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
         load()
@@ -60,7 +61,30 @@ def register(app: typer.Typer) -> None:
         )
         if not as_json:
             console.print(f"Job [bold]{job.id}[/]: {source} → {destination} ({', '.join(job.types)})")
-        _run_and_report(job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json)
+        _run_and_report(job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait)
+
+    @app.command()
+    @friendly_errors
+    def wake(
+        loop: Annotated[bool, typer.Option("--loop", help="Keep checking until no transfer is waiting.")] = False,
+        interval: Annotated[float, typer.Option(help="Seconds between checks with --loop.")] = 30.0,
+    ) -> None:
+        """Resume transfers whose source said it would be ready by now (polling fallback to webhooks)."""
+        import time
+
+        settings = load()
+        from flows.store import JobStore, get_engine
+        from flows.wakeups import wake_due_jobs, waiting_jobs
+
+        store = JobStore(get_engine(settings.resolved_database_url))
+        while True:
+            for job_id in wake_due_jobs(settings, via_deployment=False):
+                console.print(f"resumed {job_id[:8]}: {store.get(job_id).state.value}")
+            left = waiting_jobs(store)
+            if not loop or not left:
+                break
+            console.print(f"{len(left)} transfer(s) still waiting; next check in {interval:.0f} s")
+            time.sleep(interval)
 
     @app.command()
     @friendly_errors
@@ -147,6 +171,22 @@ def register(app: typer.Typer) -> None:
             raise
 
 
+def _wait_and_resume(job_id: str, *, progress: bool) -> dict:
+    import time
+
+    from ferry.settings import load_settings
+    from flows.store import JobStore, get_engine, utcnow
+
+    from .run_view import run_with_progress
+
+    job = JobStore(get_engine(load_settings().resolved_database_url)).get(job_id)
+    wake_at = job.wake_at.replace(tzinfo=utcnow().tzinfo) if job.wake_at and job.wake_at.tzinfo is None else job.wake_at
+    delay = max(0.0, (wake_at - utcnow()).total_seconds()) if wake_at else 0.0
+    console.print(f"{job.state_reason}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
+    time.sleep(delay)
+    return run_with_progress(job_id, show_progress=progress)
+
+
 def _only_expected_failures(job_id: str, expected: set[str]) -> bool:
     from ferry.settings import load_settings
     from flows.store import Ledger, get_engine
@@ -155,10 +195,12 @@ def _only_expected_failures(job_id: str, expected: set[str]) -> bool:
     return bool(errors) and all(error.item_id in expected for error in errors)
 
 
-def _run_and_report(job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False) -> None:
+def _run_and_report(job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False, wait: bool = False) -> None:
     from .run_view import print_summary, run_with_progress
 
     summary = run_with_progress(job_id, show_progress=progress, force=force)
+    while wait and summary["state"] == "PAUSED" and (summary.get("reason") or "").startswith("waiting for source"):
+        summary = _wait_and_resume(job_id, progress=progress)
     if as_json:
         console.print_json(json.dumps(summary))
         from .run_view import EXIT_BY_STATE
