@@ -316,7 +316,7 @@ class FolderImporter(Importer):
     # -- helpers --------------------------------------------------------------------------
 
     def _parent_of(self, item: Item, parent_id: str, ctx: ImportContext, what: str) -> str:
-        found = ctx.parents.get(parent_id) or self._placed.get(parent_id)
+        found = ctx.parents.get(parent_id) or self._placed.get(parent_id) or ctx.destination_of(parent_id)
         if found is None:
             raise RetryableItemError(
                 item.id, f"{item.display_name}: its {what} {parent_id} is not at the destination yet"
