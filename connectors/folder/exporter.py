@@ -85,7 +85,8 @@ class FolderExporter(Exporter):
         self.location = location
         self.fs = location.fs
         self.page_size = page_size
-        self._walks: dict[tuple[Vertical, str], tuple[tuple[str, Item], Iterator[tuple[str, Item]]]] = {}
+        # Per vertical: the cursor path the walk stopped at, the next (path, item), the walk.
+        self._walks: dict[Vertical, tuple[str, tuple[str, Item], Iterator[tuple[str, Item]]]] = {}
         self._root_checked = False
 
     # -- Exporter -------------------------------------------------------------------------
@@ -104,9 +105,9 @@ class FolderExporter(Exporter):
             raise ConfigError(f"a folder source exports {have}, not {vertical}")
         after = cursor.after if isinstance(cursor, FolderCursor) else None
         self._check_root()
-        kept = self._walks.pop((vertical, after), None) if after is not None else None
-        if kept is not None:
-            pending, walk = kept
+        kept = self._walks.pop(vertical, None)
+        if kept is not None and after is not None and kept[0] == after:
+            _, pending, walk = kept
             entries = [pending] + _take(walk, self.page_size - 1)
         else:
             walk = self._items(vertical, after)
@@ -116,7 +117,7 @@ class FolderExporter(Exporter):
         if not following:
             return Page(items=items, next=None)
         last = entries[-1][0]
-        self._walks[(vertical, last)] = (following[0], walk)
+        self._walks[vertical] = (last, following[0], walk)
         return Page(items=items, next=FolderCursor(after=last))
 
     def open_bytes(self, item: Item) -> IO[bytes]:
