@@ -1,0 +1,217 @@
+"""ferry on the real stack: Prefect server on PostgreSQL, prefect.yaml deployed, process workers.
+
+Everything runs as operators run it: ``prefect deploy --all`` from the repository root, workers
+started as subprocesses (``prefect worker start``), flow runs executed by those workers in their
+own processes, the job store in its own PostgreSQL database. The module shares one stack
+(tests/prefect_stack.py); workers are started per test and stopped with SIGTERM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from tests.prefect_stack import FERNET_KEY, shared_stack, wait_until
+
+
+@pytest.fixture(scope="module")
+def stack(request):
+    return shared_stack(request.config)
+
+
+@pytest.fixture
+def stack_env(stack, monkeypatch):
+    """This process talks to the stack like the workers do (FERRY_* and PREFECT_API_URL)."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.store.engine import get_engine
+
+    monkeypatch.setenv("FERRY_DATABASE_URL", stack.database_url)
+    monkeypatch.setenv("FERRY_DATA_DIR", str(stack.data_dir))
+    monkeypatch.setenv("FERRY_SECRET_KEY", FERNET_KEY)
+    monkeypatch.setenv("PREFECT_API_URL", stack.api_url)
+    with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
+        yield get_engine(stack.database_url)
+
+
+@pytest.fixture
+def workers(stack):
+    started = []
+
+    def start(*names: str, limit: int | None = None):
+        for name in names:
+            started.append(stack.worker(name, limit=limit))
+
+    yield start
+    for proc in started:
+        stack.stop_worker(proc)
+
+
+def _jobs(engine, **where):
+    from flows.store import Job
+
+    with Session(engine) as session:
+        query = select(Job)
+        for key, value in where.items():
+            query = query.where(getattr(Job, key) == value)
+        return list(session.exec(query).all())
+
+
+def _run_deployment(name: str, parameters: dict):
+    from prefect.deployments import run_deployment
+
+    return run_deployment(name, parameters=parameters, timeout=0)
+
+
+def _flow_run_state(flow_run_id):
+    from prefect.client.orchestration import get_client
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_run(flow_run_id).state
+
+
+def _write_files(folder: Path, start: int, count: int) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(start, start + count):
+        (folder / f"file-{i:03d}.bin").write_bytes(hashlib.sha256(str(i).encode()).digest() * 64)
+
+
+def test_scheduled_recurring_transfer_second_run_imports_only_new_items(stack, stack_env, workers, tmp_path):
+    from typer.testing import CliRunner
+
+    from ferry.cli import app
+    from flows.recurring import RecurringStore
+    from flows.schedules import schedule_state
+    from flows.store import Ledger
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _write_files(src, 0, 6)
+    runner = CliRunner()
+    created = runner.invoke(app, ["recurring", "create", "nightly-files", f"folder:{src}", f"folder:{dst}", "--types", "blobs", "--every", "10s", "--deploy", "--json"])
+    assert created.exit_code == 0, created.output
+    rec = RecurringStore(stack_env).get("nightly-files")
+    assert rec.deployment_id and schedule_state(rec)["active"] is True
+    workers("w-recurring")
+
+    first = wait_until(lambda: [j for j in _jobs(stack_env, recurring_id=rec.id) if j.state.value == "COMPLETE"], what="first scheduled run", stack=stack)
+    assert first[0].items_imported == 6 and first[0].ledger_scope == rec.id
+    _write_files(src, 6, 2)  # two new files for the next runs
+
+    def later_imports():
+        jobs = [j for j in _jobs(stack_env, recurring_id=rec.id) if j.id != first[0].id and j.state.value == "COMPLETE"]
+        return jobs if sum(j.items_imported for j in jobs) >= 2 else None
+
+    later = wait_until(later_imports, what="a later run importing the new files", stack=stack)
+    paused = runner.invoke(app, ["recurring", "pause", rec.id[:8]])
+    assert paused.exit_code == 0 and "paused" in paused.output, paused.output
+    assert schedule_state(rec)["active"] is False
+
+    # later runs imported only the two new files; the six old ones were recognised by the ledger
+    assert sum(j.items_imported for j in later) == 2
+    entries = Ledger(stack_env).entries(rec.id)
+    assert len(entries) == 8 and {e.outcome for e in entries} == {"imported"}
+    assert sorted(p.name for p in dst.rglob("*.bin")) == [f"file-{i:03d}.bin" for i in range(8)]
+    shown = runner.invoke(app, ["recurring", "show", "nightly-files", "--json"])
+    assert shown.exit_code == 0 and '"prefect_schedule": "paused' in shown.output
+    canceled = runner.invoke(app, ["recurring", "cancel", "nightly-files"])
+    assert canceled.exit_code == 0 and schedule_state(rec) is None
+
+
+def test_two_workers_four_transfers_deliver_each_item_once(stack, stack_env, workers, tmp_path):
+    from connectors.meta.sample import write_sample_archive
+    from flows.limits import destination_limit_name, ensure_limit
+    from flows.store import Ledger
+    from flows.transfer import create_job
+
+    archive = tmp_path / "facebook.zip"
+    write_sample_archive(archive, photos=12, videos=1, posts=4, events=2, albums=2, size_mb=0.3, video_mb=0.05, seed=3)
+    ensure_limit(destination_limit_name("folder"), 2)  # at most two pages imported into folders at once
+    jobs = [create_job(f"meta:{archive}", f"folder:{tmp_path / f'out-{n}'}", ["photos", "videos"], options={"meta": {"page_size": "4"}}) for n in range(4)]
+    workers("w-a", "w-b")
+    runs = [_run_deployment("transfer/transfer", {"job_id": job.id}) for job in jobs]
+    # a second run of the same job at once: the job lease lets only one of them work on it
+    duplicate = _run_deployment("transfer/transfer", {"job_id": jobs[0].id})
+
+    def all_done():
+        states = {j.id: j.state.value for j in _jobs(stack_env) if j.id in {x.id for x in jobs}}
+        return all(s == "COMPLETE" for s in states.values()) and len(states) == 4
+
+    wait_until(all_done, timeout=180, what="four transfers on two workers", stack=stack)
+    wait_until(lambda: all(_flow_run_state(r.id).is_final() for r in runs + [duplicate]), what="flow runs final", stack=stack)
+    ledger = Ledger(stack_env)
+    for n, job in enumerate(jobs):
+        entries = ledger.entries(job.id)
+        media = [e for e in entries if e.kind in ("photo", "video") and e.outcome == "imported"]
+        assert len(entries) == len({e.item_id for e in entries})  # one ledger row per item
+        assert len(media) >= 12  # the sample's photos (it also carries deliberately broken entries)
+        files = [p for p in (tmp_path / f"out-{n}").rglob("*") if p.is_file() and p.suffix.lower() in (".jpg", ".mp4")]
+        assert len(files) == len(media)  # every delivered item written once, nothing twice
+        row = _jobs(stack_env, id=job.id)[0]
+        assert row.items_imported + row.items_failed == len(entries)
+
+
+def test_reauth_pauses_the_run_and_reconnect_resumes_it_without_duplicates(stack, stack_env, workers, tmp_path):
+    from connectors.meta.sample import write_sample_archive
+    from ferry.cli.auth import run_login
+    from ferry.cli.reconnect import expiring_credentials, reconnect_one
+    from ferry.devserver.app import create_app
+    from ferry.devserver.threaded import ThreadedServer
+    from ferry.settings import load_settings
+    from flows.credentials import CredentialStore
+    from flows.store import CredentialStatus
+    from flows.transfer import create_job
+
+    import httpx
+
+    settings = load_settings()
+    archive = tmp_path / "facebook.zip"
+    write_sample_archive(archive, photos=10, videos=0, posts=0, events=0, albums=1, size_mb=0.2, seed=5)
+    accepted = {"n": 0}
+    holder = {}
+
+    def validate(token: str):
+        account = holder["app"].state.tokens.validate(token)
+        if account is not None:
+            accepted["n"] += 1
+            if accepted["n"] == 5:  # the grant dies after a few items: 401 now, and refresh refused
+                holder["app"].state.oauth.expire_access_tokens()
+                holder["app"].state.oauth.fail_next_refresh("invalid_grant")
+                return None
+        return account
+
+    holder["app"] = create_app(str(tmp_path / "dest"), validate_token=validate, redirect_uris=("http://127.0.0.1/callback",))
+
+    def follow(url: str) -> None:
+        httpx.get(url, follow_redirects=True, timeout=10)
+
+    with ThreadedServer(holder["app"]) as server:
+        info = run_login(settings, "generic", client_id="ferry", metadata_url=f"{server.url}/.well-known/oauth-authorization-server", open_url=follow)
+        job = create_job(f"meta:{archive}", f"generic:{server.url}/dtp", ["photos"], options={"meta": {"page_size": "3"}}, destination_credential_id=info.id)
+        workers("w-auth")
+        run = _run_deployment("transfer/transfer", {"job_id": job.id})
+
+        wait_until(lambda: _flow_run_state(run.id).is_paused(), what="the run to be paused for re-authorization", stack=stack)
+        stopped = _jobs(stack_env, id=job.id)[0]
+        assert stopped.state.value == "NEEDS_REAUTH" and 0 < stopped.items_imported < 10
+        credentials = CredentialStore.from_settings(settings)
+        assert credentials.get(info.id).status == CredentialStatus.NEEDS_REAUTH
+        assert [c["id"] for c in expiring_credentials(stack_env, 30 * 86400)] == [info.id]
+
+        resumed = reconnect_one(settings, info.id, open_url=follow)
+        assert resumed == [(job.id, f"flow run {run.id} resumed")]
+        wait_until(lambda: _jobs(stack_env, id=job.id)[0].state.value == "COMPLETE", what="the resumed run", stack=stack)
+        wait_until(lambda: _flow_run_state(run.id).is_completed(), what="the flow run to complete", stack=stack)
+
+        done = _jobs(stack_env, id=job.id)[0]
+        assert done.items_imported >= 10 and done.items_failed == 0 and done.items_imported > stopped.items_imported
+        delivered = [r for r in holder["app"].state.importer.received if r.status and r.status < 300 and r.envelope]
+        assert len(delivered) == len({r.envelope for r in delivered}) == done.items_imported  # each item once
+        # the job was the credential's only user: revoked exactly once, and never again
+        assert credentials.get(info.id).status == CredentialStatus.REVOKED
+        revocations = sum(holder["app"].state.tokens.revocations.values())
+        assert revocations == 2  # refresh token, then access token: one revocation
+        assert credentials.revoke_if_unused(info.id) is False
+        assert sum(holder["app"].state.tokens.revocations.values()) == revocations
