@@ -7,11 +7,12 @@ hundreds of items costs one task run per step (Prefect's ~10 ms per task, never 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
 from connectors.base import ImportContext, ItemOutcome, Outcome
-from connectors.errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired
+from connectors.errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, SourceNotReady
 from connectors.models import BYTE_ITEM_KINDS, Item
 
 from .runtime import JobRuntime, get_runtime
@@ -23,6 +24,7 @@ __all__ = ["ExportedPage", "PageResult", "authorize_job", "export_page", "conver
 #: videos before photos as DTP does.
 KIND_ORDER = {"album": 0, "calendar": 0, "folder": 0, "video": 1, "photo": 2, "file": 2, "event": 2, "post": 3}
 FLUSH_SECONDS = 2.0
+log = logging.getLogger(__name__)
 RETRY_DELAYS = (0.5, 2.0)
 
 
@@ -34,6 +36,8 @@ class ExportedPage:
     done: bool = False
     problems: list[tuple[str, str]] = field(default_factory=list)
     converter_state: dict = field(default_factory=dict)
+    #: set when the source is still preparing data: {"cursor", "check_after", "wake_key", "message"}
+    waiting: dict | None = None
 
 
 @dataclass
@@ -85,7 +89,19 @@ def export_page(job_id: str, vertical: str) -> ExportedPage:
         return ExportedPage(vertical, done=True)
     exporter = runtime.exporter
     cursor = exporter.cursor_model.model_validate_json(saved.cursor_json) if saved and saved.cursor_json else None
-    page = exporter.list_page(route.source, cursor)
+    try:
+        page = exporter.list_page(route.source, cursor)
+    except SourceNotReady as exc:
+        # Not a failure: the task completes and the flow parks the job (see flows.wakeups).
+        return ExportedPage(
+            vertical,
+            waiting={
+                "cursor": exc.cursor.model_dump_json(),
+                "check_after": exc.check_after,
+                "wake_key": exc.wake_key,
+                "message": str(exc),
+            },
+        )
     if cursor is None and page.total_hint:
         runtime.progress.expect(items=page.total_hint)
     result = ExportedPage(
@@ -250,7 +266,11 @@ def revoke_credentials(job_id: str) -> list[str]:
 
     store = CredentialStore.from_settings(runtime.settings)
     for credential_id in ids:
-        if store.revoke_if_unused(credential_id):
-            revoked.append(credential_id)
+        try:
+            if store.revoke_if_unused(credential_id):
+                revoked.append(credential_id)
+        except FerryError as exc:
+            # The transfer itself is done; credential maintenance retries the revocation later.
+            log.warning("could not revoke credential %s yet: %s", credential_id, exc)
     return revoked
 

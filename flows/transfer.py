@@ -111,6 +111,8 @@ def _run_vertical(runtime, job_id: str, vertical: str) -> None:
     while True:
         _check_not_canceled(runtime)
         page = export(job_id, vertical)
+        if page.waiting is not None:
+            raise SourceNotReady(page.waiting["message"], cursor=page.waiting, check_after=page.waiting["check_after"], wake_key=page.waiting["wake_key"])
         if page.done and not page.items and page.next_cursor is None and not page.problems:
             # nothing left, or an empty final page: mark it done and stop
             runtime.ledger.save_cursor(job_id, vertical, None, done=True, converter_state=page.converter_state)
@@ -178,7 +180,8 @@ def transfer(
     except TransferCanceled:
         final_state, reason = JobState.CANCELED, "canceled by the user"
     except SourceNotReady as exc:
-        runtime.ledger.save_cursor(job_id, _current_vertical(runtime), exc.cursor.model_dump_json())
+        cursor = exc.cursor["cursor"] if isinstance(exc.cursor, dict) else exc.cursor.model_dump_json()
+        runtime.ledger.save_cursor(job_id, _current_vertical(runtime), cursor)
         store.set_state(
             job_id,
             JobState.PAUSED,

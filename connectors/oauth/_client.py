@@ -196,7 +196,9 @@ class OAuthClient:
     def _session(self) -> OAuth2Client:
         cfg = self.config
         method: Any = cfg.auth_method
-        if cfg.client_id_param != "client_id" and method != "client_secret_basic":
+        if cfg.client_id_param != "client_id":
+            # A server that renames client_id (TikTok's client_key) takes it only in the form
+            # body; HTTP Basic would send the standard name and be refused as invalid_client.
             method = ("renamed_client_id", self._renamed_id_auth)
         session = OAuth2Client(
             client_id=cfg.client_id,
@@ -218,6 +220,8 @@ class OAuthClient:
         pairs = [(self.config.client_id_param, client.client_id)]
         if client.client_secret:
             pairs.append(("client_secret", client.client_secret))
+        if isinstance(body, bytes):  # Authlib passes bytes on the revocation path
+            body = body.decode("utf-8")
         body = "&".join(filter(None, [body, urlencode(pairs)]))
         if "Content-Length" in headers:
             headers["Content-Length"] = str(len(body))
