@@ -1,0 +1,173 @@
+"""Credential upkeep for recurring transfers, in process: maintenance, expiry notices, reconnect.
+
+The OAuth provider is ferry's reference destination (ferry/devserver) on 127.0.0.1; the job
+store is SQLite. The deployment-level behaviour (suspended runs resumed by a re-login) is in
+test_deployments_stack.py.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import update
+from sqlmodel import Session
+
+from tests.prefect_stack import FERNET_KEY
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    from ferry.devserver.app import create_app
+    from ferry.devserver.threaded import ThreadedServer
+    from ferry.settings import load_settings
+
+    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("FERRY_SECRET_KEY", FERNET_KEY)
+    app = create_app(str(tmp_path / "dest"))
+    with ThreadedServer(app) as server:
+        yield load_settings(), app, server
+
+
+def _login(settings, server, label="main"):
+    from ferry.cli.auth import run_login
+
+    return run_login(
+        settings,
+        "generic",
+        client_id="ferry",
+        metadata_url=f"{server.url}/.well-known/oauth-authorization-server",
+        open_url=lambda url: httpx.get(url, follow_redirects=True, timeout=10),
+        label=label,
+    )
+
+
+def _set(engine, credential_id, **values):
+    from flows.store import Credential
+
+    with Session(engine) as session:
+        session.exec(update(Credential).where(Credential.id == credential_id).values(**values))
+        session.commit()
+
+
+def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
+    from flows.credentials import CredentialStore
+    from flows.maintenance import maintain_credentials
+    from flows.recurring import create_recurring
+    from flows.store import CredentialStatus, JobState, JobStore, utcnow
+
+    settings, app, server = env
+    store = CredentialStore.from_settings(settings)
+    soon, idle, dead, unused = (_login(settings, server, label) for label in ("soon", "idle", "dead", "unused"))
+    destination = f"generic:{server.url}/dtp"
+    for n, cred in enumerate((soon, idle, dead)):
+        create_recurring(f"r{n}", "folder:/tmp", destination, ["blobs"], schedule="interval: 3600", destination_credential_id=cred.id, settings=settings)
+    waiting = JobStore(store.engine).create(source="folder:/tmp", destination=destination, types=["blobs"], destination_credential_id=dead.id)
+    JobStore(store.engine).set_state(waiting.id, JobState.PAUSED, "destination full")
+    now = utcnow()
+    _set(store.engine, soon.id, access_expires_at=now + timedelta(hours=3))
+    _set(store.engine, idle.id, access_expires_at=now + timedelta(days=30), last_refreshed_at=now - timedelta(days=8))
+    _set(store.engine, dead.id, access_expires_at=now + timedelta(hours=1))
+    app.state.oauth.access_token_lifetime = 7 * 86400  # refreshed tokens last beyond the next pass
+    before = app.state.oauth.refresh_count
+
+    # "soon" and "idle" refresh fine; the provider refuses "dead" for good (a test knob on the
+    # provider, armed right before that credential's turn)
+    original = store.refresh_token
+
+    def refresh(credential_id, **kw):
+        if credential_id == dead.id:
+            app.state.oauth.fail_next_refresh("invalid_grant")
+        return original(credential_id, **kw)
+
+    store.refresh_token = refresh
+    report = {row["credential"]: row for row in maintain_credentials(store, refresh_within=timedelta(hours=26), keepalive=timedelta(days=7))}
+    assert report[soon.id]["action"] == "refreshed" and "access token expires" in report[soon.id]["why"]
+    assert report[idle.id]["action"] == "refreshed" and "keep-alive" in report[idle.id]["why"]
+    assert report[dead.id]["action"] == "dead" and "invalid_grant" in report[dead.id]["why"]
+    assert report[unused.id]["action"] == "revoked"
+    assert app.state.oauth.refresh_count == before + 3
+    assert store.get(dead.id).status == CredentialStatus.NEEDS_REAUTH
+    assert JobStore(store.engine).get(waiting.id).state == JobState.NEEDS_REAUTH  # paused, with the reason
+    assert "invalid_grant" in JobStore(store.engine).get(waiting.id).state_reason
+    assert store.get(unused.id).status == CredentialStatus.REVOKED
+    # a second pass changes nothing that is fine, and never revokes twice
+    again = {row["credential"]: row["action"] for row in maintain_credentials(store)}
+    assert again[unused.id] == "revoked-earlier" and again[soon.id] == "ok" and again[dead.id] == "dead"
+
+
+def test_expiry_notice_feeds_reconnect_which_replaces_tokens_in_place(env, tmp_path):
+    from typer.testing import CliRunner
+
+    from ferry.devserver.threaded import ThreadedServer
+
+    from ferry.cli import app as cli
+    from ferry.cli.reconnect import expiring_credentials, reconnect_one
+    from ferry.webhooks_expiry import NOTICE_PATH, create_expiry_app
+    from flows.credentials import CredentialStore
+    from flows.store import JobStore
+
+    settings, app, server = env
+    store = CredentialStore.from_settings(settings)
+    cred = _login(settings, server)
+    other = _login(settings, server, label="other")
+    _set(store.engine, cred.id, account="user-42")
+    job = JobStore(store.engine).create(source="folder:/tmp", destination=f"generic:{server.url}/dtp", types=["blobs"], destination_credential_id=cred.id)
+    expire = int((store.get(cred.id).created_at + timedelta(days=10)).timestamp())
+    auth = {"Authorization": "Bearer s3cret"}
+    with ThreadedServer(create_expiry_app(store.engine, "s3cret")) as notices:
+        url = notices.url + NOTICE_PATH
+        assert httpx.post(url, json={"account": "user-42", "migration_expire_time": expire}).status_code == 401
+        assert httpx.post(url, json={"account": "user-42"}, headers=auth).status_code == 422
+        assert httpx.post(url, json={"account": "nobody", "expires_at": expire}, headers=auth).status_code == 404
+        answer = httpx.post(url, json={"account": "user-42", "migration_expire_time": expire}, headers=auth)
+    assert answer.status_code == 200 and answer.json()["updated"] == [cred.id]
+
+    assert [c["id"] for c in expiring_credentials(store.engine, 30 * 86400)] == [cred.id]
+    assert expiring_credentials(store.engine, 5 * 86400) == []
+    listed = CliRunner().invoke(cli, ["reconnect", "--expiring-within", "30d", "--list-only", "--json"])
+    assert listed.exit_code == 0 and cred.id in listed.output and other.id not in listed.output
+
+    old_token = store.current_token(cred.id).access_token.get_secret_value()
+    assert reconnect_one(settings, cred.id, open_url=lambda url: httpx.get(url, follow_redirects=True, timeout=10)) == []
+    info = store.get(cred.id)
+    assert info.id == cred.id and info.version > cred.version  # same credential, new tokens
+    assert store.current_token(cred.id).access_token.get_secret_value() != old_token
+    assert expiring_credentials(store.engine, 30 * 86400) == []  # the notice belonged to the old grant
+    assert JobStore(store.engine).get(job.id).destination_credential_id == cred.id  # history intact
+
+
+def test_recurring_runs_share_a_ledger_resume_unfinished_and_skip_when_paused(tmp_path, monkeypatch, prefect_api, no_flow_heartbeat):
+    from connectors.errors import ConfigError
+    from flows.recurring import RecurringStore, create_recurring, parse_schedule, recurring_transfer
+    from flows.store import JobState, RecurringState, get_engine
+    from ferry.settings import load_settings
+
+    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
+    assert parse_schedule(every="6h") == "interval: 21600" and parse_schedule(cron="0 2 * * *") == "cron: 0 2 * * *"
+    for bad in (dict(), dict(cron="0 2 * *"), dict(every="5s"), dict(every="soon"), dict(cron="0 2 * * *", every="1h")):
+        with pytest.raises(ConfigError):
+            parse_schedule(**bad)
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    src.mkdir()
+    for i in range(3):
+        (src / f"f{i}.bin").write_bytes(bytes([i]) * 100)
+    settings = load_settings()
+    rec = create_recurring("files", f"folder:{src}", f"folder:{dst}", ["blobs"], schedule="interval: 60", settings=settings)
+    first = recurring_transfer(rec.id)
+    assert first["state"] == "COMPLETE" and first["imported"] == 3 and first["recurring_id"] == rec.id
+    (src / "f1.bin").write_bytes(b"changed" * 10)
+    (src / "f9.bin").write_bytes(b"new")
+    second = recurring_transfer(rec.id)
+    assert second["state"] == "COMPLETE" and second["imported"] == 2 and second["job_id"] != first["job_id"]
+    assert any(f.read_bytes() == b"changed" * 10 for f in dst.rglob("*.bin"))  # the changed version delivered
+
+    store = RecurringStore(get_engine(settings.resolved_database_url))
+    # an unfinished run is resumed by the next round, not replaced by a new job
+    store.jobs.set_state(second["job_id"], JobState.FAILED, "simulated crash")
+    third = recurring_transfer(rec.id)
+    assert third["job_id"] == second["job_id"] and third["state"] == "COMPLETE"
+    store.update(rec.id, state=RecurringState.PAUSED)
+    assert recurring_transfer(rec.id)["state"] == "SKIPPED"
+    assert [j.id for j in store.runs(rec.id)] == [second["job_id"], first["job_id"]]
