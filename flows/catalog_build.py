@@ -57,6 +57,10 @@ def catalog_build(
         "warnings": len(report.problems) - len(errors),
         "seconds": round(report.seconds, 2),
     }
+    from prefect.context import FlowRunContext
+
+    if FlowRunContext.get() is None:  # called as a function (tests, scripts): no artifact
+        return figures
     try:
         from prefect.artifacts import create_markdown_artifact
 
