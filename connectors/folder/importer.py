@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 from ..base import ImportContext, Importer, ItemOutcome
-from ..errors import FerryError, ItemError, RetryableItemError
+from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
 from .atomic import DEFAULT_CHUNK, AtomicWriter
@@ -76,13 +76,16 @@ class FolderImporter(Importer):
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
         """Import ``items`` in order; see the module docstring for layout and idempotence."""
         if not self._root_ready:
-            with translate_write_errors(self.location.display()):
-                self.fs.makedirs(self.location.root, exist_ok=True)
+            display = self.location.display()
+            with translate_write_errors(display):
+                try:
+                    self.fs.makedirs(self.location.root, exist_ok=True)
+                except (FileExistsError, NotADirectoryError) as exc:
+                    # the destination itself is a file, or a file sits on its path: nothing can land
+                    raise FatalError(f"cannot write to {display}: a file is in the way ({exc.filename or display})") from exc
             self._root_ready = True
         for item in items:
-            outcome = self._import_one(item, ctx)
-            ctx.progress.advance(items=1)
-            yield outcome
+            yield self._import_one(item, ctx)  # the framework counts items; we report bytes
 
     # -- dispatch -------------------------------------------------------------------------
 
