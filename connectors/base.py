@@ -142,7 +142,8 @@ class ImportContext:
         job_id: the ferry job id (sent as X-DTP-Job-Id by HTTP destinations).
         recurring_id: the recurring transfer id, when the job belongs to one.
         export_service: name of the exporting service.
-        progress: byte/item progress sink.
+        progress: byte progress sink: report bytes as they stream (``advance(bytes=n)``); the
+            framework counts items from the outcomes, so importers do not.
         parents: destination ids of containers (albums, folders, calendars) imported in earlier
             pages, keyed by item id; the framework restores it from the ledger on resume, so a
             child in a later page can still find its parent.
