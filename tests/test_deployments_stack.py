@@ -73,6 +73,24 @@ def _flow_run_state(flow_run_id):
         return client.read_flow_run(flow_run_id).state
 
 
+def _events(stack, name: str) -> list[dict]:
+    import httpx
+
+    body = {"filter": {"event": {"name": [name]}, "occurred": {"since": "2000-01-01T00:00:00Z"}}, "limit": 50}
+    answer = httpx.post(f"{stack.api_url}/events/filter", json=body, timeout=10)
+    answer.raise_for_status()
+    return answer.json()["events"]
+
+
+def _artifact_keys(flow_run_id) -> set[str]:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[flow_run_id])))
+    return {a.key for a in found}
+
+
 def _write_files(folder: Path, start: int, count: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + count):
@@ -151,6 +169,14 @@ def test_two_workers_four_transfers_deliver_each_item_once(stack, stack_env, wor
         assert len(files) == len(media)  # every delivered item written once, nothing twice
         row = _jobs(stack_env, id=job.id)[0]
         assert row.items_imported + row.items_failed == len(entries)
+    # monitoring: the run report artifacts, and an item-failed event naming the job
+    failing = next(job for job in jobs if _jobs(stack_env, id=job.id)[0].items_failed)
+    run = next(r for r in runs if _flow_run_state(r.id).is_completed() and str(r.parameters["job_id"]) == failing.id)
+    assert {f"transfer-{failing.id[:8]}", f"transfer-{failing.id[:8]}-report"} <= _artifact_keys(run.id)
+    wait_until(
+        lambda: any(e["resource"]["prefect.resource.id"] == f"ferry.job.{failing.id}" for e in _events(stack, "ferry.transfer.item-failed")),
+        what="the item-failed event", stack=stack,
+    )
 
 
 def test_reauth_pauses_the_run_and_reconnect_resumes_it_without_duplicates(stack, stack_env, workers, tmp_path):
@@ -198,6 +224,10 @@ def test_reauth_pauses_the_run_and_reconnect_resumes_it_without_duplicates(stack
         assert stopped.state.value == "NEEDS_REAUTH" and 0 < stopped.items_imported < 10
         credentials = CredentialStore.from_settings(settings)
         assert credentials.get(info.id).status == CredentialStatus.NEEDS_REAUTH
+        wait_until(
+            lambda: any(e["resource"]["prefect.resource.id"] == f"ferry.job.{job.id}" for e in _events(stack, "ferry.transfer.needs-reauth")),
+            what="the needs-reauth event", stack=stack,
+        )
         assert [c["id"] for c in expiring_credentials(stack_env, 30 * 86400)] == [info.id]
 
         resumed = reconnect_one(settings, info.id, open_url=follow)
