@@ -31,3 +31,18 @@ def test_transfer_moves_every_item_once_and_records_failures(toy_env, prefect_ap
     # resuming a complete job does nothing
     again = transfer(job_id=job.id)
     assert again["imported"] == summary["imported"]
+
+
+def test_transfer_on_a_postgresql_job_store(toy_env, pg_url, monkeypatch, prefect_api, no_flow_heartbeat):
+    from flows.store import JobStore, Ledger, get_engine
+    from flows.transfer import create_job, transfer
+
+    monkeypatch.setenv("FERRY_DATABASE_URL", pg_url)
+    out = toy_env / "out-pg"
+    job = create_job("toy:src", f"toy:{out}", ["photos"])
+    summary = transfer(job_id=job.id)
+    assert summary["state"] == "COMPLETE" and summary["imported"] == 11 and summary["failed"] == 1
+    engine = get_engine(pg_url)
+    assert engine.dialect.name == "postgresql"
+    assert JobStore(engine).get(job.id).state.value == "COMPLETE"
+    assert len([e for e in Ledger(engine).entries(job.id) if e.outcome == "imported"]) == 11
