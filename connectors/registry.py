@@ -72,6 +72,7 @@ class OAuthSpec:
     metadata_url: str | None = None  # RFC 8414 discovery, used when endpoints are not given
     scopes: tuple[str, ...] = ()
     client_id_param: str = "client_id"  # TikTok calls it client_key
+    scope_separator: str = " "  # RFC 6749 says space; TikTok wants commas
 
 
 @dataclass

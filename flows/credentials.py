@@ -495,6 +495,11 @@ class DbTokenSource:
     def __repr__(self) -> str:
         return f"DbTokenSource(credential={self.credential_id!r})"
 
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes the user granted (lets a connector check consent before any call)."""
+        return tuple(self.store.get(self.credential_id).scopes)
+
     def access_token(self) -> str:
         with self._lock:
             tokens = self._cached

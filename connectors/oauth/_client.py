@@ -77,6 +77,7 @@ class ClientConfig(BaseModel):
     scopes: tuple[str, ...] = ()
     token_endpoint_auth_method: AuthMethod | None = None  # None: basic with a secret, none without
     client_id_param: str = "client_id"
+    scope_separator: str = " "
 
     @property
     def auth_method(self) -> AuthMethod:
@@ -135,6 +136,7 @@ def build_client_config(
         scopes=tuple(scopes) if scopes else spec.scopes,
         token_endpoint_auth_method=method,
         client_id_param=spec.client_id_param,
+        scope_separator=spec.scope_separator,
     )
 
 
@@ -267,7 +269,7 @@ class OAuthClient:
             raise ConfigError("no authorization endpoint: pass --authorize-url or --metadata-url")
         verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-] (RFC 7636 §4.1)
         state = secrets.token_urlsafe(24)
-        scope = " ".join(scopes if scopes is not None else self.config.scopes) or None
+        scope = self.config.scope_separator.join(scopes if scopes is not None else self.config.scopes) or None
         with self._session() as session:
             url, state = session.create_authorization_url(
                 self.config.authorization_endpoint,

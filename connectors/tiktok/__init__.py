@@ -37,6 +37,7 @@ CONNECTOR = Connector(
         # ongoing) to ask for exactly what a given transfer needs.
         scopes=("portability.all.single",),
         client_id_param="client_key",
+        scope_separator=",",
     ),
     description="Asks TikTok for a data request, waits durably while it is prepared, downloads "
     "the zip into staging and exports videos, posts and every other section as JSON files.",
