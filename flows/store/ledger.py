@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import and_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
@@ -135,20 +136,7 @@ class Ledger:
         failed = sum(r.outcome == "failed" for r in records)
         nbytes = sum(r.bytes for r in records)
         with Session(self.engine) as session:
-            for record in records:
-                existing = session.get(LedgerEntry, (scope, record.item_id))
-                if existing is not None and existing.outcome in DELIVERED and record.outcome == "failed":
-                    continue  # never let a later failure hide an earlier delivery
-                row = existing or LedgerEntry(scope=scope, item_id=record.item_id, job_id=job_id, vertical=vertical, kind=record.kind, content_hash=record.content_hash, outcome=record.outcome)
-                row.job_id = job_id
-                row.vertical = vertical
-                row.kind = record.kind
-                row.content_hash = record.content_hash
-                row.outcome = record.outcome
-                row.destination_id = record.destination_id
-                row.bytes = record.bytes
-                row.updated_at = utcnow()
-                session.add(row)
+            self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
             for error in errors:
                 session.add(
                     ItemErrorRow(
@@ -164,6 +152,61 @@ class Ledger:
             if advance_cursor:
                 self._put_cursor(session, job_id, vertical, cursor_json, done, converter_state)
             session.commit()
+
+    def _upsert(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
+        """Write ledger rows in one statement (INSERT ... ON CONFLICT DO UPDATE).
+
+        Why one statement: a page of hundreds of items would otherwise cost one SELECT and one
+        write per item. The conflict clause keeps the rule that a later failure never hides an
+        earlier delivery.
+        """
+        if not records:
+            return
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - other databases: row by row
+            return self._upsert_rows(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
+        now = utcnow()
+        latest = {record.item_id: record for record in records}  # an item twice in a page: last wins
+        rows = [
+            {
+                "scope": scope,
+                "item_id": r.item_id,
+                "job_id": job_id,
+                "vertical": vertical,
+                "kind": r.kind,
+                "content_hash": r.content_hash,
+                "destination_id": r.destination_id,
+                "outcome": r.outcome,
+                "bytes": r.bytes,
+                "updated_at": now,
+            }
+            for r in latest.values()
+        ]
+        table = LedgerEntry.__table__
+        statement = insert(table)
+        excluded = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.scope, table.c.item_id],
+            set_={name: excluded[name] for name in ("job_id", "vertical", "kind", "content_hash", "destination_id", "outcome", "bytes", "updated_at")},
+            where=(excluded.outcome != "failed") | and_(*(table.c.outcome != kept for kept in DELIVERED)),
+        )
+        for start in range(0, len(rows), 500):
+            session.execute(statement, rows[start : start + 500])
+
+    def _upsert_rows(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
+        for record in records:
+            existing = session.get(LedgerEntry, (scope, record.item_id))
+            if existing is not None and existing.outcome in DELIVERED and record.outcome == "failed":
+                continue
+            row = existing or LedgerEntry(scope=scope, item_id=record.item_id, job_id=job_id, vertical=vertical, kind=record.kind, content_hash=record.content_hash, outcome=record.outcome)
+            row.job_id, row.vertical, row.kind = job_id, vertical, record.kind
+            row.content_hash, row.outcome = record.content_hash, record.outcome
+            row.destination_id, row.bytes, row.updated_at = record.destination_id, record.bytes, utcnow()
+            session.add(row)
 
     def errors(self, job_id: str, limit: int = 1000) -> list[ItemErrorRow]:
         with Session(self.engine, expire_on_commit=False) as session:
