@@ -98,3 +98,4 @@ def _resume_quietly(job_id: str) -> None:
         resume_job(job_id)
     except Exception:  # the job stays PAUSED and due: polling picks it up
         log.exception("resuming job %s after a webhook failed", job_id)
+
