@@ -3,7 +3,9 @@
 Options (``ConnectorContext.options``, strings from the command line are accepted):
 
 ``page_size``   items per exported page (default 500).
-``chunk_size``  copy buffer in bytes for the importer (default 4 MiB).
+``chunk_size``  copy buffer in bytes for the importer (default 4 MiB, one per copy thread).
+``transfers``   byte copies the importer runs at once (default 4, like rclone's ``--transfers``;
+                1 copies one file at a time).
 
 Storage options (endpoint URL, keys) come from ``ConnectorContext.storage_options`` and go to
 fsspec unchanged; they never appear in messages.
@@ -20,7 +22,7 @@ from ..registry import ConnectorContext
 from .atomic import DEFAULT_CHUNK
 from .exporter import DEFAULT_PAGE_SIZE, FolderExporter
 from .fs import known_protocols, open_folder
-from .importer import FolderImporter
+from .importer import DEFAULT_TRANSFERS, FolderImporter
 
 __all__ = ["make_exporter", "make_importer", "sniff_source", "sniff_destination"]
 
@@ -53,7 +55,11 @@ def make_exporter(ctx: ConnectorContext) -> FolderExporter:
 def make_importer(ctx: ConnectorContext) -> FolderImporter:
     """A folder destination at ``ctx.location``. Raises ConfigError for bad URLs."""
     location = open_folder(ctx.location, ctx.storage_options)
-    return FolderImporter(location, chunk_size=_int_option(ctx.options, "chunk_size", DEFAULT_CHUNK))
+    return FolderImporter(
+        location,
+        chunk_size=_int_option(ctx.options, "chunk_size", DEFAULT_CHUNK),
+        transfers=_int_option(ctx.options, "transfers", DEFAULT_TRANSFERS),
+    )
 
 
 def _remote_protocol(text: str) -> str | None:

@@ -25,30 +25,82 @@ rewritten. Either way the destination id is the same, and no second copy appears
 Errors: an item whose bytes cannot be read, or whose write fails verification, is FAILED and the
 page goes on. Permission denied or a read-only destination raises FatalError naming the path;
 a full disk raises DestinationFull.
+
+Parallel copies (``transfers``, like rclone's ``--transfers``): every item is *planned* on the
+calling thread in page order (its name claimed, its folder made, leftovers removed, containers
+and documents written), and only the byte copies of photos, videos and files (plus a media
+sidecar) run on up to ``transfers`` threads (:mod:`.pool`). Names therefore never depend on
+which copy finishes first, and outcomes are yielded in page order. A post waits for the copies
+in flight, since it names where its media landed. When a copy hits a systemic error, no new copy
+starts, the ones in flight finish, their outcomes are yielded, then the error is raised; the
+framework redoes the rest. ``transfers=1`` copies on the calling thread, one item at a time.
+Exporters' ``open_bytes`` is called from the copy threads (it must be thread-safe, see
+:meth:`connectors.base.Exporter.open_bytes`); progress reports from them are serialised here.
 """
 
 from __future__ import annotations
 
 import posixpath
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import partial
 
 from ..base import ImportContext, Importer, ItemOutcome
+from ..progress import Progress
 from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
-from .atomic import DEFAULT_CHUNK, AtomicWriter
+from .atomic import DEFAULT_CHUNK, AtomicWriter, WriteResult
 from .fs import FolderLocation, translate_write_errors
 from .ics import event_ics
 from .listing import DirectoryIndex
 from .names import dated_name, name_candidates, safe_path, safe_segment
+from .pool import OrderedPool
 
-__all__ = ["FolderImporter", "PHOTOS_DIR", "POSTS_DIR", "CALENDARS_DIR", "FILES_DIR"]
+__all__ = ["FolderImporter", "PHOTOS_DIR", "POSTS_DIR", "CALENDARS_DIR", "FILES_DIR", "DEFAULT_TRANSFERS"]
 
 PHOTOS_DIR = "photos"
 POSTS_DIR = "posts"
 CALENDARS_DIR = "calendars"
 FILES_DIR = "files"
+#: Byte copies running at once (rclone's default ``--transfers``).
+DEFAULT_TRANSFERS = 4
+
+
+@dataclass(frozen=True)
+class _Copy:
+    """A planned byte copy: the name is claimed and the folder exists; it may run on any thread."""
+
+    item: Photo | Video | File
+    folder: str
+    name: str
+    with_sidecar: bool  # media: write ``<name>.json`` once the bytes landed
+
+    @property
+    def rel(self) -> str:
+        return f"{self.folder}/{self.name}"
+
+
+@dataclass
+class _Landed:
+    """A finished item: its outcome plus the files it wrote, for the index (updated by the planner)."""
+
+    outcome: ItemOutcome
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (directory, name, size)
+
+
+class _ByteReport:
+    """Serialises byte reports from copy threads: a progress sink need not be thread-safe."""
+
+    def __init__(self, progress: Progress):
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def __call__(self, nbytes: int) -> None:
+        with self._lock:
+            self._progress.advance(bytes=nbytes)
 
 
 class FolderImporter(Importer):
@@ -56,12 +108,23 @@ class FolderImporter(Importer):
 
     Args:
         location: the opened destination (:func:`connectors.folder.fs.open_folder`).
-        chunk_size: copy buffer size in bytes.
+        chunk_size: copy buffer size in bytes (one buffer per copy thread).
         strategy: atomic write strategy (``"auto"``; see :class:`.atomic.AtomicWriter`).
+        transfers: byte copies running at once (1: one at a time on the calling thread).
     """
 
-    def __init__(self, location: FolderLocation, *, chunk_size: int = DEFAULT_CHUNK, strategy: str = "auto"):
+    def __init__(
+        self,
+        location: FolderLocation,
+        *,
+        chunk_size: int = DEFAULT_CHUNK,
+        strategy: str = "auto",
+        transfers: int = DEFAULT_TRANSFERS,
+    ):
+        if transfers < 1:
+            raise ValueError(f"transfers must be at least 1, got {transfers}")
         self.location = location
+        self.transfers = transfers
         self.fs = location.fs
         self.writer = AtomicWriter(self.fs, strategy=strategy, chunk_size=chunk_size)
         self.index = DirectoryIndex(self.fs, local=location.local)
@@ -74,39 +137,72 @@ class FolderImporter(Importer):
     # -- Importer -------------------------------------------------------------------------
 
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
-        """Import ``items`` in order; see the module docstring for layout and idempotence."""
-        if not self._root_ready:
-            display = self.location.display()
-            with translate_write_errors(display):
-                try:
-                    self.fs.makedirs(self.location.root, exist_ok=True)
-                except (FileExistsError, NotADirectoryError) as exc:
-                    # the destination itself is a file, or a file sits on its path: nothing can land
-                    raise FatalError(f"cannot write to {display}: a file is in the way ({exc.filename or display})") from exc
-            self._root_ready = True
-        for item in items:
-            yield self._import_one(item, ctx)  # the framework counts items; we report bytes
+        """Import ``items``, yielding outcomes in page order; see the module docstring."""
+        self._prepare_root()
+        report = _ByteReport(ctx.progress)  # the framework counts items; we report bytes
+        with OrderedPool[_Landed](self.transfers) as pool:
+            try:
+                for item in items:
+                    if isinstance(item, SocialPost):
+                        yield from self._landed(pool.drain())  # it names where its media landed
+                    if pool.stopped is not None:
+                        break  # a copy hit a systemic error: start nothing new
+                    planned = self._plan(item, ctx)
+                    if isinstance(planned, _Copy):
+                        pool.submit(partial(self._copy, planned, ctx, report, pool.check))
+                    else:
+                        pool.put(_Landed(planned))
+                    yield from self._landed(pool.ready())
+                yield from self._landed(pool.drain())
+            except FerryError:  # systemic, raised while planning: hand back what finished first
+                yield from self._landed(pool.drain())
+                raise
+        if pool.stopped is not None:
+            raise pool.stopped
+
+    def _prepare_root(self) -> None:
+        if self._root_ready:
+            return
+        display = self.location.display()
+        with translate_write_errors(display):
+            try:
+                self.fs.makedirs(self.location.root, exist_ok=True)
+            except (FileExistsError, NotADirectoryError) as exc:
+                # the destination itself is a file, or a file sits on its path: nothing can land
+                raise FatalError(f"cannot write to {display}: a file is in the way ({exc.filename or display})") from exc
+        self._root_ready = True
+
+    def _landed(self, results: Iterator[_Landed]) -> Iterator[ItemOutcome]:
+        """Record finished copies (index, placements) on the planning thread, then yield them."""
+        for landed in results:
+            for directory, name, size in landed.files:
+                self.index.note_file(directory, name, size)
+            outcome = landed.outcome
+            if outcome.destination_id is not None:
+                self._placed[outcome.item_id] = outcome.destination_id
+            yield outcome
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def _import_one(self, item: Item, ctx: ImportContext) -> ItemOutcome:
+    def _plan(self, item: Item, ctx: ImportContext) -> ItemOutcome | _Copy:
+        """Import ``item`` here, or claim its name and return the byte copy still to run."""
         handler = self._handlers().get(type(item))
         if handler is None:
             return ItemOutcome.failed(item.id, f"the folder destination cannot store a {type(item).__name__}")
         try:
             with self._writing(item.id, self.location.display()):
-                outcome = handler(item, ctx)
+                planned = handler(item, ctx)
         except ItemError as exc:
             return ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
         except FerryError:
             raise  # FatalError, DestinationFull, ReauthRequired: stop the job
         except Exception as exc:  # one bad item (an unparsable RRULE, ...) must not sink the page
             return ItemOutcome.failed(item.id, f"{item.display_name}: {type(exc).__name__}: {exc}")
-        if outcome.destination_id is not None:
-            self._placed[item.id] = outcome.destination_id
-        return outcome
+        if isinstance(planned, ItemOutcome) and planned.destination_id is not None:
+            self._placed[item.id] = planned.destination_id
+        return planned
 
-    def _handlers(self) -> dict[type, Callable[[Item, ImportContext], ItemOutcome]]:
+    def _handlers(self) -> dict[type, Callable[[Item, ImportContext], ItemOutcome | _Copy]]:
         return {
             MediaAlbum: self._album,
             Photo: self._media,
@@ -166,7 +262,7 @@ class FolderImporter(Importer):
 
     # -- bytes ----------------------------------------------------------------------------
 
-    def _media(self, item: Photo | Video, ctx: ImportContext) -> ItemOutcome:
+    def _media(self, item: Photo | Video, ctx: ImportContext) -> ItemOutcome | _Copy:
         folder = PHOTOS_DIR
         if item.album_id:
             folder = self._parent_of(item, item.album_id, ctx, "album")
@@ -177,13 +273,10 @@ class FolderImporter(Importer):
             if state == "taken":
                 continue
             self._claims[rel] = item.id
+            self._claims[rel + sidecar.SIDECAR_SUFFIX] = item.id  # the sidecar lands later, maybe after others plan
             if state == "complete":
                 return ItemOutcome.skipped(item.id, rel)
-            self._ensure_dir(folder)
-            result = self._stream(item, ctx, folder, candidate)
-            data = sidecar.media_sidecar(item, size=result.size, sha256=result.sha256, export_service=ctx.export_service)
-            self._put_document(item.id, folder, candidate + sidecar.SIDECAR_SUFFIX, data, compare=False)
-            return ItemOutcome.imported(item.id, rel, result.size)
+            return self._prepare_copy(item, folder, candidate, with_sidecar=True)
         raise ItemError(item.id, f"no free name for {base!r} in {self.location.display(folder)}")
 
     def _media_state(self, item: Photo | Video, folder: str, name: str) -> str:
@@ -206,7 +299,7 @@ class FolderImporter(Importer):
         # only when the source vouches for the size; otherwise leave it alone.
         return "incomplete" if item.size is not None and item.size == size else "taken"
 
-    def _file(self, item: File, ctx: ImportContext) -> ItemOutcome:
+    def _file(self, item: File, ctx: ImportContext) -> ItemOutcome | _Copy:
         folder = posixpath.join(FILES_DIR, safe_path(item.folder)).rstrip("/")
         base = safe_segment(item.name, fallback=item.id)
         files = self.index.get(self.location.path(folder)).files
@@ -217,19 +310,62 @@ class FolderImporter(Importer):
             self._claims[rel] = item.id
             if item.size is not None and files.get(candidate) == item.size:
                 return ItemOutcome.skipped(item.id, rel)
-            self._ensure_dir(folder)
-            result = self._stream(item, ctx, folder, candidate)
-            return ItemOutcome.imported(item.id, rel, result.size)
+            return self._prepare_copy(item, folder, candidate, with_sidecar=False)
         raise ItemError(item.id, f"no free name for {base!r} in {self.location.display(folder)}")
 
-    def _stream(self, item: Photo | Video | File, ctx: ImportContext, folder: str, name: str):
-        """Open the item's bytes and write them atomically to ``folder/name``."""
+    def _prepare_copy(self, item: Photo | Video | File, folder: str, name: str, *, with_sidecar: bool) -> _Copy:
+        """On the planning thread: make the folder and remove a crashed run's leftovers."""
+        self._ensure_dir(folder)
         directory = self.location.path(folder)
-        final = f"{directory}/{name}"
-        display = self.location.display(f"{folder}/{name}")
-        with self._writing(item.id, display):
-            leftovers = self.index.get(directory).partials.pop(name, [])
-            self.writer.remove_quietly(leftovers)
+        partials = self.index.get(directory).partials
+        leftovers = partials.pop(name, [])
+        if with_sidecar:
+            leftovers += partials.pop(name + sidecar.SIDECAR_SUFFIX, [])
+        if leftovers:
+            with self._writing(item.id, self.location.display(f"{folder}/{name}")):
+                self.writer.remove_quietly(leftovers)
+        return _Copy(item, folder, name, with_sidecar)
+
+    def _copy(self, job: _Copy, ctx: ImportContext, report: Callable[[int], None], check: Callable[[], None]) -> _Landed:
+        """Run one planned copy (on a copy thread): the bytes, then the media sidecar.
+
+        Item errors become a FAILED outcome; systemic errors (FatalError, DestinationFull,
+        ReauthRequired) propagate to the pool, which stops the page. Touches no shared state
+        but the file system: the planning thread records what landed (:meth:`_landed`).
+        """
+        item = job.item
+        landed = _Landed(ItemOutcome.failed(item.id, "not copied"))
+        directory = self.location.path(job.folder)
+        try:
+            with self._writing(item.id, self.location.display(job.rel)):
+                result = self._stream(job, ctx, lambda n: (check(), report(n)))
+                landed.files.append((directory, job.name, result.size))
+                if job.with_sidecar:
+                    size = self._write_sidecar(job, result, ctx)
+                    landed.files.append((directory, job.name + sidecar.SIDECAR_SUFFIX, size))
+            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size)
+        except ItemError as exc:
+            landed.outcome = ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
+        except FerryError:
+            raise
+        except Exception as exc:
+            landed.outcome = ItemOutcome.failed(item.id, f"{item.display_name}: {type(exc).__name__}: {exc}")
+        return landed
+
+    def _write_sidecar(self, job: _Copy, result: WriteResult, ctx: ImportContext) -> int:
+        """Write ``<name>.json`` describing the bytes that landed; return its size."""
+        data = sidecar.media_sidecar(job.item, size=result.size, sha256=result.sha256, export_service=ctx.export_service)
+        name = job.name + sidecar.SIDECAR_SUFFIX
+        display = self.location.display(f"{job.folder}/{name}")
+        with self._writing(job.item.id, display):
+            self.writer.write_bytes(f"{self.location.path(job.folder)}/{name}", data, item_id=job.item.id, display=display)
+        return len(data)
+
+    def _stream(self, job: _Copy, ctx: ImportContext, on_bytes: Callable[[int], None]) -> WriteResult:
+        """Open the item's bytes and write them atomically to the job's path."""
+        item = job.item
+        final = f"{self.location.path(job.folder)}/{job.name}"
+        display = self.location.display(job.rel)
         try:
             source = ctx.open_bytes(item)  # ItemError -> FAILED, page goes on
         except ItemError:
@@ -240,18 +376,11 @@ class FolderImporter(Importer):
             ) from exc
         try:
             with self._writing(item.id, display):
-                result = self.writer.write_stream(
-                    final,
-                    source,
-                    item_id=item.id,
-                    display=display,
-                    expected_size=item.size,
-                    on_bytes=lambda n: ctx.progress.advance(bytes=n),
+                return self.writer.write_stream(
+                    final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes
                 )
         finally:
             source.close()
-        self.index.note_file(directory, name, result.size)
-        return result
 
     # -- metadata documents ---------------------------------------------------------------
 
