@@ -85,6 +85,15 @@ class Exporter(ABC):
     def open_bytes(self, item: Item) -> IO[bytes]:
         """Open the bytes of a Photo, Video or File as a binary stream (closed by the caller).
 
+        Thread safety: importers may copy several items at once (the folder destination runs
+        ``transfers`` copies in parallel), so this method may be called from several threads at
+        the same time, while streams it returned earlier are being read on other threads. It
+        must be thread-safe, and each returned stream must be readable independently of the
+        others (a stream itself is only used by one thread). Lazy set-up (opening an archive)
+        needs a lock. Members of one shared ``ZipFile`` may be read concurrently (zipfile
+        serialises the reads), but open and close them under a lock when the ZipFile was opened
+        from a path: its count of open members, which decides when the file is closed, is not.
+
         Raises:
             ItemError: the bytes are missing or unreadable (names the file).
         """

@@ -53,13 +53,16 @@ class JobProgress:
         self.job_id = job_id
         self.items = 0
         self.bytes = 0
+        self._counting = threading.Lock()  # importers may report bytes from several copy threads
 
     def advance(self, *, items: int = 0, bytes: int = 0) -> None:
         if items:
-            self.items += items
+            with self._counting:
+                self.items += items
             _emit(self.job_id, ProgressEvent.ITEMS, items)
         if bytes:
-            self.bytes += bytes
+            with self._counting:
+                self.bytes += bytes
             _emit(self.job_id, ProgressEvent.BYTES, bytes)
 
     def expect(self, *, items: int = 0, bytes: int = 0) -> None:

@@ -123,6 +123,9 @@ class FolderExporter(Exporter):
     def open_bytes(self, item: Item) -> IO[bytes]:
         """Open a Photo, Video or File of this folder for reading.
 
+        Thread-safe: every call opens its own handle (a plain file, or an fsspec file whose
+        requests go through the file system's thread-safe event loop); nothing shared changes.
+
         Raises:
             ItemError: the file is gone or unreadable (retryable for transient errors).
         """

@@ -49,7 +49,7 @@ from functools import partial
 
 from ..base import ImportContext, Importer, ItemOutcome
 from ..progress import Progress
-from ..errors import FatalError, FerryError, ItemError, RetryableItemError
+from ..errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
 from .atomic import DEFAULT_CHUNK, AtomicWriter, WriteResult
@@ -149,7 +149,7 @@ class FolderImporter(Importer):
                         break  # a copy hit a systemic error: start nothing new
                     planned = self._plan(item, ctx)
                     if isinstance(planned, _Copy):
-                        pool.submit(partial(self._copy, planned, ctx, report, pool.check))
+                        pool.submit(partial(self._copy, planned, ctx, report, pool.check))  # False: stopped
                     else:
                         pool.put(_Landed(planned))
                     yield from self._landed(pool.ready())
@@ -368,8 +368,8 @@ class FolderImporter(Importer):
         display = self.location.display(job.rel)
         try:
             source = ctx.open_bytes(item)  # ItemError -> FAILED, page goes on
-        except ItemError:
-            raise
+        except (ItemError, FatalError, ReauthRequired, DestinationFull):
+            raise  # the source's own verdict: this item, or the whole job (an archive gone, a dead token)
         except Exception as exc:
             raise RetryableItemError(
                 item.id, f"cannot open the bytes of {item.display_name}: {type(exc).__name__}: {exc}"

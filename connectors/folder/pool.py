@@ -63,9 +63,15 @@ class OrderedPool(Generic[T]):
         future.set_result(result)
         self._queue.append(future)
 
-    def submit(self, job: Callable[[], T]) -> None:
-        """Start ``job``, first waiting for a free worker when all are busy."""
+    def submit(self, job: Callable[[], T]) -> bool:
+        """Start ``job``, first waiting for a free worker when all are busy.
+
+        Returns False, without starting it, once a job has failed (:attr:`stopped`): the caller
+        then stops feeding the pool; the job's item gets no result and is redone later.
+        """
         if self._executor is None:
+            if self.stopped is not None:
+                return False
             future: Future[T] = Future()
             try:
                 future.set_result(job())
@@ -73,27 +79,27 @@ class OrderedPool(Generic[T]):
                 future.set_exception(exc)
                 self._note(future)
             self._queue.append(future)
-            return
-        while len(self._running) >= self.workers:
-            done, _ = wait(self._running, return_when=FIRST_COMPLETED)
-            self._running -= done
-            for finished in done:
-                self._note(finished)
+            return True
+        self._reap()
+        while self.stopped is None and len(self._running) >= self.workers:
+            wait(self._running, return_when=FIRST_COMPLETED)
+            self._reap()
+        if self.stopped is not None:
+            return False
         future = self._executor.submit(job)
         self._running.add(future)
         self._queue.append(future)
+        return True
 
     # -- collecting -----------------------------------------------------------------------
 
     def ready(self) -> Iterator[T]:
         """Yield the results at the head of the queue that are done, without waiting."""
+        self._reap()
         while self._queue and self._queue[0].done():
             future = self._queue.popleft()
-            self._running.discard(future)
             if future.exception() is None:
                 yield future.result()
-            else:
-                self._note(future)
 
     def drain(self) -> Iterator[T]:
         """Wait for every job and yield all results in order (failed jobs have none)."""
@@ -117,6 +123,12 @@ class OrderedPool(Generic[T]):
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    def _reap(self) -> None:
+        """Forget finished jobs (freeing their workers) and note the first failure among them."""
+        for future in [f for f in self._running if f.done()]:
+            self._running.discard(future)
+            self._note(future)
 
     def _note(self, future: Future[T]) -> None:
         error = future.exception()

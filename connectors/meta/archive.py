@@ -21,6 +21,7 @@ import io
 import json
 import os
 import re
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,32 @@ def find_parts(folder: Path) -> list[Path]:
     return sorted((p for p in folder.iterdir() if p.suffix.lower() == ".zip" and p.is_file()), key=_natural_key)
 
 
+class _SharedMember:
+    """A member stream of a shared ZipFile whose ``close`` takes the archive's lock.
+
+    Why: members of one ZipFile may be read from several threads (importers copy in parallel;
+    the reads themselves are serialised by zipfile), but ZipFile counts open members without a
+    lock; a lost count would close the zip under the other readers.
+    """
+
+    def __init__(self, raw: IO[bytes], lock: threading.Lock):
+        self._raw = raw
+        self._lock = lock
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._raw, name)
+
+    def close(self) -> None:
+        with self._lock:
+            self._raw.close()
+
+    def __enter__(self) -> "_SharedMember":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 class _GuardedStream(io.RawIOBase):
     """A member stream whose read errors (CRC mismatch, truncation) become ItemError naming the member."""
 
@@ -131,6 +158,7 @@ class MetaArchive:
         self._zips: list[zipfile.ZipFile | None] = []
         self._roots: list[Path] = []
         self._closed = False
+        self._handles = threading.Lock()  # opening and closing zip members (see _SharedMember)
         if not (location.is_file() or location.is_dir()):
             raise FatalError(f"Meta archive not found: {location}")
         try:
@@ -208,13 +236,18 @@ class MetaArchive:
         return f"{root.name}:{member.name}" if self._zips[member.part] is not None else member.name
 
     def open_member(self, member: Member) -> IO[bytes]:
-        """Open a raw stream over one member (caller closes it)."""
+        """Open a raw stream over one member (caller closes it).
+
+        Thread-safe: several threads may open and read members at once, each its own stream.
+        """
         if self._closed:
             raise ValueError("archive is closed")
         zf = self._zips[member.part]
         if zf is None:
             return open(member.name, "rb")
-        return zf.open(member.name)
+        with self._handles:
+            raw = zf.open(member.name)
+        return _SharedMember(raw, self._handles)  # type: ignore[return-value]
 
     def open_guarded(self, member: Member, item_id: str) -> IO[bytes]:
         """Open a member for an item; open and read failures raise ItemError naming the member."""

@@ -16,6 +16,7 @@ Framework contract (what ``flows/`` relies on):
 from __future__ import annotations
 
 import io
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -72,6 +73,9 @@ class TikTokExporter(Exporter):
         self._loaded: tuple[int, TikTokExport, zipfile.ZipFile] | None = None
         self._items: dict[Vertical, list[Item]] = {}
         self._problems: dict[tuple[str, str], None] = {}
+        # open_bytes runs on importers' copy threads: one of them loads the staged zip, and
+        # members are opened one at a time (reads then run in parallel; zipfile serialises them)
+        self._lock = threading.RLock()
 
     # -- Exporter -------------------------------------------------------------------------
 
@@ -91,16 +95,18 @@ class TikTokExporter(Exporter):
     def open_bytes(self, item: Item) -> IO[bytes]:
         ref = getattr(item, "ref", "")
         if isinstance(item, File) and ref.startswith(JSON_PREFIX):
-            export, _ = self._current()
+            with self._lock:
+                export, _ = self._current()
             try:
                 value = resolve(export.doc, ref[len(JSON_PREFIX) :])
             except (KeyError, IndexError, ValueError):
                 raise ItemError(item.id, f"TikTok section {ref[len(JSON_PREFIX):]} is not in the download") from None
             return io.BytesIO(render(value))
         if isinstance(item, File) and ref.startswith(ZIP_PREFIX):
-            _, zf = self._current()
             try:
-                return zf.open(ref[len(ZIP_PREFIX) :])
+                with self._lock:
+                    _, zf = self._current()
+                    return zf.open(ref[len(ZIP_PREFIX) :])
             except KeyError:
                 raise ItemError(item.id, f"zip member {ref[len(ZIP_PREFIX):]} is not in the TikTok download") from None
         if isinstance(item, Video) and ref.startswith(LINK_PREFIX):
