@@ -51,8 +51,17 @@ def credential_resource(credential_id: str, role: str = "credential") -> dict[st
 
 
 def emit(event: str, resource: Mapping[str, str], payload: Mapping[str, Any] | None = None, related: Iterable[Mapping[str, str]] = ()) -> bool:
-    """Emit one Prefect event; returns False (and carries on) if it could not be sent."""
+    """Emit one Prefect event; returns False (and carries on) if it could not be sent.
+
+    Without a Prefect API (no ``PREFECT_API_URL`` and not inside a flow run) nothing is sent:
+    Prefect would otherwise start a temporary local server just to receive the event.
+    """
     try:
+        from prefect.context import FlowRunContext
+        from prefect.settings import PREFECT_API_URL
+
+        if not PREFECT_API_URL.value() and FlowRunContext.get() is None:
+            return False
         from prefect.events import emit_event
 
         sent = emit_event(event=event, resource=dict(resource), payload=dict(payload or {}), related=[dict(r) for r in related])

@@ -33,8 +33,18 @@ def stack_env(stack, monkeypatch):
     monkeypatch.setenv("FERRY_DATA_DIR", str(stack.data_dir))
     monkeypatch.setenv("FERRY_SECRET_KEY", FERNET_KEY)
     monkeypatch.setenv("PREFECT_API_URL", stack.api_url)
+    _restart_event_workers()
     with temporary_settings(updates={PREFECT_API_URL: stack.api_url}):
         yield get_engine(stack.database_url)
+        _restart_event_workers()
+
+
+def _restart_event_workers() -> None:
+    """Prefect's event worker is a process-wide singleton bound to the API URL it first saw:
+    drain it when switching servers, so events reach the right one (a new worker starts lazily)."""
+    from prefect.events.worker import EventsWorker
+
+    EventsWorker.drain_all(timeout=10)
 
 
 @pytest.fixture
