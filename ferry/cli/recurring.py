@@ -258,7 +258,7 @@ def cancel_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer
         except Exception as exc:
             console.print(f"[yellow]warning:[/] Prefect schedule not removed ({type(exc).__name__}: {exc}); the runs it starts will skip")
     for job in store.runs(rec.id, limit=1000):
-        if not job.state.is_final and job.lease_owner is None:
+        if not job.state.is_final:  # a running round stops after its current page
             store.jobs.set_state(job.id, JobState.CANCELED, "recurring transfer canceled")
     revoked = []
     creds = [c for c in (rec.source_credential_id, rec.destination_credential_id) if c]
