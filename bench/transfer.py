@@ -106,12 +106,12 @@ def start_prefect(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 DIRECT = r"""
-import sys, time
+import json, sys, time
 from connectors import registry
 from flows import steps
 from flows.transfer import create_job
 from flows.runtime import get_runtime, close_runtime
-job = create_job(sys.argv[1], sys.argv[2], [sys.argv[3]])
+job = create_job(sys.argv[1], sys.argv[2], [sys.argv[3]], options=json.loads(sys.argv[4]))
 steps.authorize_job(job.id)
 rt = get_runtime(job.id)
 for vertical in rt.routes:
@@ -131,6 +131,8 @@ def main() -> None:
     parser.add_argument("--sizes-factor", type=int, nargs="+", default=[1, 4], help="archive size multipliers (memory flatness)")
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--no-s3", action="store_true")
+    parser.add_argument("--transfers", type=int, default=None,
+                        help="copies at once for ferry's folder destination (-o folder.transfers=N) and rclone")
     args = parser.parse_args()
 
     from connectors.meta.sample import write_sample_archive
@@ -142,6 +144,9 @@ def main() -> None:
                PREFECT_LOGGING_LEVEL="WARNING", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
     env.pop("AWS_CA_BUNDLE", None)
     rclone = shutil.which("rclone")
+    ferry_opts = ["-o", f"folder.transfers={args.transfers}"] if args.transfers else []
+    direct_opts = json.dumps({"folder": {"transfers": str(args.transfers)}} if args.transfers else {})
+    rclone_opts = ["--transfers", str(args.transfers)] if args.transfers else []
     rows = []
     try:
         for factor in args.sizes_factor:
@@ -169,20 +174,20 @@ def main() -> None:
                     fs = s3fs.S3FileSystem(key="x", secret="x", client_kwargs={"endpoint_url": moto_url})
                     for tag in ("meta", "folder", "direct", "rclone"):
                         fs.mkdir(f"bench-{tag}-{factor}")
-                s, rss, _ = measured([sys.executable, "-m", "ferry", "transfer", f"meta:{archive}", f"folder:{dest('meta')}", "-t", "photos", "--no-progress", "--json"], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-m"))
+                s, rss, _ = measured([sys.executable, "-m", "ferry", "transfer", f"meta:{archive}", f"folder:{dest('meta')}", "-t", "photos", "--no-progress", "--json", *ferry_opts], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-m"))
                 record(f"ferry meta->folder ({where})", s, rss)
-                s_flow, rss, _ = measured([sys.executable, "-m", "ferry", "transfer", f"folder:{tree}", f"folder:{dest('folder')}", "-t", "blobs", "--no-progress", "--json"], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-f"))
+                s_flow, rss, _ = measured([sys.executable, "-m", "ferry", "transfer", f"folder:{tree}", f"folder:{dest('folder')}", "-t", "blobs", "--no-progress", "--json", *ferry_opts], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-f"))
                 record(f"ferry folder->folder ({where})", s_flow, rss)
-                s_direct, rss, _ = measured([sys.executable, "-c", DIRECT, f"folder:{tree}", f"folder:{dest('direct')}", "blobs"], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-d"))
+                s_direct, rss, _ = measured([sys.executable, "-c", DIRECT, f"folder:{tree}", f"folder:{dest('direct')}", "blobs", direct_opts], dict(fenv, FERRY_DATA_DIR=fenv["FERRY_DATA_DIR"] + "-d"))
                 record(f"ferry direct, no Prefect ({where})", s_direct, rss)
                 rows[-1]["prefect overhead ms/item"] = round((s_flow - s_direct) * 1000 / files, 2)
                 if rclone:
                     if where == "local":
-                        cmd = [rclone, "copy", str(tree), dest("rclone")]
+                        cmd = [rclone, "copy", str(tree), dest("rclone"), *rclone_opts]
                         renv = env
                     else:
                         cmd = [rclone, "copy", str(tree), f":s3:bench-rclone-{factor}", "--s3-provider", "Other",
-                               "--s3-endpoint", moto_url, "--s3-access-key-id", "x", "--s3-secret-access-key", "x"]
+                               "--s3-endpoint", moto_url, "--s3-access-key-id", "x", "--s3-secret-access-key", "x", *rclone_opts]
                         renv = dict(env)
                     s, rss, _ = measured(cmd, renv)
                     record(f"rclone copy ({where})", s, rss)
