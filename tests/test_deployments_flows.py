@@ -11,10 +11,10 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_prefect_yaml_deploys_the_four_flows_on_the_process_pool():
+def test_prefect_yaml_deploys_every_flow_on_the_process_pool():
     config = yaml.safe_load((ROOT / "prefect.yaml").read_text())
     deployments = {d["name"]: d for d in config["deployments"]}
-    assert set(deployments) == {"transfer", "recurring-transfer", "credential-maintenance", "catalog-build"}
+    assert set(deployments) == {"transfer", "recurring-transfer", "credential-maintenance", "catalog-build", "resume-waiting"}
     for deployment in deployments.values():
         assert deployment["work_pool"]["name"] == "ferry-process"
         module, _, name = deployment["entrypoint"].rpartition(".")
