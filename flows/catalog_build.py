@@ -12,24 +12,9 @@ from pathlib import Path
 
 from prefect import flow
 
-__all__ = ["catalog_build", "connector_infos"]
+from ferry.portmap import connector_infos
 
-
-def connector_infos() -> list:
-    """ferry's loadable connectors as catalog-side plain data."""
-    from catalog import ConnectorInfo
-    from connectors import registry
-
-    return [
-        ConnectorInfo(
-            name=c.name,
-            title=c.title,
-            services=tuple(c.services),
-            exports=frozenset(str(v) for v in c.capabilities.exports),
-            imports=frozenset(str(v) for v in c.capabilities.imports),
-        )
-        for c in registry.all_connectors()
-    ]
+__all__ = ["catalog_build"]
 
 
 @flow(name="catalog-build", log_prints=False)

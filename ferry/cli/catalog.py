@@ -30,26 +30,14 @@ ServicesOpt = Annotated[Path, typer.Option("--services", help="The services tabl
 
 
 def connector_infos() -> list[Any]:
-    """ferry's connectors as catalog-side plain data (what loads; broken plugins are skipped)."""
-    from catalog import ConnectorInfo
-
+    """ferry's connectors as catalog-side plain data; the catalog still builds without them."""
     try:
-        from connectors import registry
+        from ferry.portmap import connector_infos as infos
 
-        found = registry.all_connectors()
-    except Exception as exc:  # the catalog still builds without "runnable" marks
+        return infos()
+    except Exception as exc:
         err_console.print(f"[yellow]warning:[/] connector registry unavailable ({exc}); no ferry commands")
         return []
-    return [
-        ConnectorInfo(
-            name=c.name,
-            title=c.title,
-            services=tuple(c.services),
-            exports=frozenset(str(v) for v in c.capabilities.exports),
-            imports=frozenset(str(v) for v in c.capabilities.imports),
-        )
-        for c in found
-    ]
 
 
 def _print_problems(problems: list[Any]) -> None:
