@@ -27,32 +27,30 @@ page goes on. Permission denied or a read-only destination raises FatalError nam
 a full disk raises DestinationFull.
 
 Parallel copies (``transfers``, like rclone's ``--transfers``): every item is *planned* on the
-calling thread in page order (its name claimed, its folder made, leftovers removed, containers
-and documents written), and only the byte copies of photos, videos and files (plus a media
-sidecar) run on up to ``transfers`` threads (:mod:`.pool`). Names therefore never depend on
-which copy finishes first, and outcomes are yielded in page order. A post waits for the copies
-in flight, since it names where its media landed. When a copy hits a systemic error, no new copy
-starts, the ones in flight finish, their outcomes are yielded, then the error is raised; the
-framework redoes the rest. ``transfers=1`` copies on the calling thread, one item at a time.
-Exporters' ``open_bytes`` is called from the copy threads (it must be thread-safe, see
-:meth:`connectors.base.Exporter.open_bytes`); progress reports from them are serialised here.
+calling thread in page order (its name claimed, its folder made, leftovers removed; containers
+and documents written there and then), and only the byte copies of photos, videos and files
+(plus a media sidecar, :mod:`.copies`) run on up to ``transfers`` threads (:mod:`.pool`). So
+names never depend on which copy finishes first, and outcomes are yielded in page order. A post
+waits for the copies in flight, since it names where its media landed. When a copy hits a
+systemic error, no new copy starts, the ones in flight finish, their outcomes are yielded, then
+the error is raised; the framework redoes the rest. ``transfers=1`` copies on the calling
+thread, one item at a time. Exporters' ``open_bytes`` is called from the copy threads (it must
+be thread-safe, see :meth:`connectors.base.Exporter.open_bytes`); byte progress reports from
+them are serialised.
 """
 
 from __future__ import annotations
 
 import posixpath
-import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from functools import partial
 
 from ..base import ImportContext, Importer, ItemOutcome
-from ..progress import Progress
-from ..errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, RetryableItemError
+from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
-from .atomic import DEFAULT_CHUNK, AtomicWriter, WriteResult
+from .atomic import DEFAULT_CHUNK, AtomicWriter
+from .copies import ByteCopier, ByteReport, Copy, Landed, writing
 from .fs import FolderLocation, translate_write_errors
 from .ics import event_ics
 from .listing import DirectoryIndex
@@ -67,40 +65,6 @@ CALENDARS_DIR = "calendars"
 FILES_DIR = "files"
 #: Byte copies running at once (rclone's default ``--transfers``).
 DEFAULT_TRANSFERS = 4
-
-
-@dataclass(frozen=True)
-class _Copy:
-    """A planned byte copy: the name is claimed and the folder exists; it may run on any thread."""
-
-    item: Photo | Video | File
-    folder: str
-    name: str
-    with_sidecar: bool  # media: write ``<name>.json`` once the bytes landed
-
-    @property
-    def rel(self) -> str:
-        return f"{self.folder}/{self.name}"
-
-
-@dataclass
-class _Landed:
-    """A finished item: its outcome plus the files it wrote, for the index (updated by the planner)."""
-
-    outcome: ItemOutcome
-    files: list[tuple[str, str, int]] = field(default_factory=list)  # (directory, name, size)
-
-
-class _ByteReport:
-    """Serialises byte reports from copy threads: a progress sink need not be thread-safe."""
-
-    def __init__(self, progress: Progress):
-        self._progress = progress
-        self._lock = threading.Lock()
-
-    def __call__(self, nbytes: int) -> None:
-        with self._lock:
-            self._progress.advance(bytes=nbytes)
 
 
 class FolderImporter(Importer):
@@ -127,6 +91,7 @@ class FolderImporter(Importer):
         self.transfers = transfers
         self.fs = location.fs
         self.writer = AtomicWriter(self.fs, strategy=strategy, chunk_size=chunk_size)
+        self.copier = ByteCopier(location, self.writer)
         self.index = DirectoryIndex(self.fs, local=location.local)
         self._made: set[str] = set()
         self._placed: dict[str, str] = {}  # item id -> destination id, for items seen by this importer
@@ -139,8 +104,8 @@ class FolderImporter(Importer):
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
         """Import ``items``, yielding outcomes in page order; see the module docstring."""
         self._prepare_root()
-        report = _ByteReport(ctx.progress)  # the framework counts items; we report bytes
-        with OrderedPool[_Landed](self.transfers) as pool:
+        report = ByteReport(ctx.progress)  # the framework counts items; we report bytes
+        with OrderedPool[Landed](self.transfers) as pool:
             try:
                 for item in items:
                     if isinstance(item, SocialPost):
@@ -148,10 +113,10 @@ class FolderImporter(Importer):
                     if pool.stopped is not None:
                         break  # a copy hit a systemic error: start nothing new
                     planned = self._plan(item, ctx)
-                    if isinstance(planned, _Copy):
-                        pool.submit(partial(self._copy, planned, ctx, report, pool.check))  # False: stopped
+                    if isinstance(planned, Copy):
+                        pool.submit(partial(self.copier.run, planned, ctx, report, pool.check))  # False: stopped
                     else:
-                        pool.put(_Landed(planned))
+                        pool.put(Landed(planned))
                     yield from self._landed(pool.ready())
                 yield from self._landed(pool.drain())
             except FerryError:  # systemic, raised while planning: hand back what finished first
@@ -172,7 +137,7 @@ class FolderImporter(Importer):
                 raise FatalError(f"cannot write to {display}: a file is in the way ({exc.filename or display})") from exc
         self._root_ready = True
 
-    def _landed(self, results: Iterator[_Landed]) -> Iterator[ItemOutcome]:
+    def _landed(self, results: Iterator[Landed]) -> Iterator[ItemOutcome]:
         """Record finished copies (index, placements) on the planning thread, then yield them."""
         for landed in results:
             for directory, name, size in landed.files:
@@ -184,13 +149,13 @@ class FolderImporter(Importer):
 
     # -- dispatch -------------------------------------------------------------------------
 
-    def _plan(self, item: Item, ctx: ImportContext) -> ItemOutcome | _Copy:
+    def _plan(self, item: Item, ctx: ImportContext) -> ItemOutcome | Copy:
         """Import ``item`` here, or claim its name and return the byte copy still to run."""
         handler = self._handlers().get(type(item))
         if handler is None:
             return ItemOutcome.failed(item.id, f"the folder destination cannot store a {type(item).__name__}")
         try:
-            with self._writing(item.id, self.location.display()):
+            with writing(item.id, self.location.display()):
                 planned = handler(item, ctx)
         except ItemError as exc:
             return ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
@@ -202,7 +167,7 @@ class FolderImporter(Importer):
             self._placed[item.id] = planned.destination_id
         return planned
 
-    def _handlers(self) -> dict[type, Callable[[Item, ImportContext], ItemOutcome | _Copy]]:
+    def _handlers(self) -> dict[type, Callable[[Item, ImportContext], ItemOutcome | Copy]]:
         return {
             MediaAlbum: self._album,
             Photo: self._media,
@@ -262,7 +227,7 @@ class FolderImporter(Importer):
 
     # -- bytes ----------------------------------------------------------------------------
 
-    def _media(self, item: Photo | Video, ctx: ImportContext) -> ItemOutcome | _Copy:
+    def _media(self, item: Photo | Video, ctx: ImportContext) -> ItemOutcome | Copy:
         folder = PHOTOS_DIR
         if item.album_id:
             folder = self._parent_of(item, item.album_id, ctx, "album")
@@ -299,7 +264,7 @@ class FolderImporter(Importer):
         # only when the source vouches for the size; otherwise leave it alone.
         return "incomplete" if item.size is not None and item.size == size else "taken"
 
-    def _file(self, item: File, ctx: ImportContext) -> ItemOutcome | _Copy:
+    def _file(self, item: File, ctx: ImportContext) -> ItemOutcome | Copy:
         folder = posixpath.join(FILES_DIR, safe_path(item.folder)).rstrip("/")
         base = safe_segment(item.name, fallback=item.id)
         files = self.index.get(self.location.path(folder)).files
@@ -313,7 +278,7 @@ class FolderImporter(Importer):
             return self._prepare_copy(item, folder, candidate, with_sidecar=False)
         raise ItemError(item.id, f"no free name for {base!r} in {self.location.display(folder)}")
 
-    def _prepare_copy(self, item: Photo | Video | File, folder: str, name: str, *, with_sidecar: bool) -> _Copy:
+    def _prepare_copy(self, item: Photo | Video | File, folder: str, name: str, *, with_sidecar: bool) -> Copy:
         """On the planning thread: make the folder and remove a crashed run's leftovers."""
         self._ensure_dir(folder)
         directory = self.location.path(folder)
@@ -322,65 +287,9 @@ class FolderImporter(Importer):
         if with_sidecar:
             leftovers += partials.pop(name + sidecar.SIDECAR_SUFFIX, [])
         if leftovers:
-            with self._writing(item.id, self.location.display(f"{folder}/{name}")):
+            with writing(item.id, self.location.display(f"{folder}/{name}")):
                 self.writer.remove_quietly(leftovers)
-        return _Copy(item, folder, name, with_sidecar)
-
-    def _copy(self, job: _Copy, ctx: ImportContext, report: Callable[[int], None], check: Callable[[], None]) -> _Landed:
-        """Run one planned copy (on a copy thread): the bytes, then the media sidecar.
-
-        Item errors become a FAILED outcome; systemic errors (FatalError, DestinationFull,
-        ReauthRequired) propagate to the pool, which stops the page. Touches no shared state
-        but the file system: the planning thread records what landed (:meth:`_landed`).
-        """
-        item = job.item
-        landed = _Landed(ItemOutcome.failed(item.id, "not copied"))
-        directory = self.location.path(job.folder)
-        try:
-            with self._writing(item.id, self.location.display(job.rel)):
-                result = self._stream(job, ctx, lambda n: (check(), report(n)))
-                landed.files.append((directory, job.name, result.size))
-                if job.with_sidecar:
-                    size = self._write_sidecar(job, result, ctx)
-                    landed.files.append((directory, job.name + sidecar.SIDECAR_SUFFIX, size))
-            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size)
-        except ItemError as exc:
-            landed.outcome = ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
-        except FerryError:
-            raise
-        except Exception as exc:
-            landed.outcome = ItemOutcome.failed(item.id, f"{item.display_name}: {type(exc).__name__}: {exc}")
-        return landed
-
-    def _write_sidecar(self, job: _Copy, result: WriteResult, ctx: ImportContext) -> int:
-        """Write ``<name>.json`` describing the bytes that landed; return its size."""
-        data = sidecar.media_sidecar(job.item, size=result.size, sha256=result.sha256, export_service=ctx.export_service)
-        name = job.name + sidecar.SIDECAR_SUFFIX
-        display = self.location.display(f"{job.folder}/{name}")
-        with self._writing(job.item.id, display):
-            self.writer.write_bytes(f"{self.location.path(job.folder)}/{name}", data, item_id=job.item.id, display=display)
-        return len(data)
-
-    def _stream(self, job: _Copy, ctx: ImportContext, on_bytes: Callable[[int], None]) -> WriteResult:
-        """Open the item's bytes and write them atomically to the job's path."""
-        item = job.item
-        final = f"{self.location.path(job.folder)}/{job.name}"
-        display = self.location.display(job.rel)
-        try:
-            source = ctx.open_bytes(item)  # ItemError -> FAILED, page goes on
-        except (ItemError, FatalError, ReauthRequired, DestinationFull):
-            raise  # the source's own verdict: this item, or the whole job (an archive gone, a dead token)
-        except Exception as exc:
-            raise RetryableItemError(
-                item.id, f"cannot open the bytes of {item.display_name}: {type(exc).__name__}: {exc}"
-            ) from exc
-        try:
-            with self._writing(item.id, display):
-                return self.writer.write_stream(
-                    final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes
-                )
-        finally:
-            source.close()
+        return Copy(item, folder, name, with_sidecar)
 
     # -- metadata documents ---------------------------------------------------------------
 
@@ -420,7 +329,7 @@ class FolderImporter(Importer):
         directory = self.location.path(folder)
         final = f"{directory}/{name}"
         display = self.location.display(f"{folder}/{name}")
-        with self._writing(item_id, display):
+        with writing(item_id, display):
             state = self.index.get(directory)
             if compare and state.files.get(name) == len(data):
                 with self.fs.open(final, "rb") as existing:
@@ -438,7 +347,7 @@ class FolderImporter(Importer):
 
     def _read_record(self, folder: str, name: str, item_id: str) -> dict | None:
         path = f"{self.location.path(folder)}/{name}"
-        with self._writing(item_id, self.location.display(f"{folder}/{name}")):
+        with writing(item_id, self.location.display(f"{folder}/{name}")):
             try:
                 with self.fs.open(path, "rb") as handle:
                     return sidecar.parse_record(handle.read(1 << 20))
@@ -468,14 +377,3 @@ class FolderImporter(Importer):
             self.index.note_dir(self.location.path(parent), name)
         elif rel:
             self.index.note_dir(self.location.root, rel)
-
-    @contextmanager
-    def _writing(self, item_id: str, display: str) -> Iterator[None]:
-        """Systemic write errors stop the job; anything else fails this item (retryable)."""
-        try:
-            with translate_write_errors(display):
-                yield
-        except (FerryError, KeyboardInterrupt):
-            raise
-        except OSError as exc:
-            raise RetryableItemError(item_id, f"writing {display} failed: {type(exc).__name__}: {exc}") from exc

@@ -1,0 +1,140 @@
+"""Running one planned byte copy, on whichever thread the pool gives it.
+
+Why a module of its own: the importer (:mod:`.importer`) decides *where* an item goes on the
+calling thread; what may run on a copy thread is only this: open the source stream, write it
+atomically and verified, write the media sidecar. It touches no shared state but the file
+system (the planner records what landed from the returned :class:`Landed`), so several copies
+can run at once.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from ..base import ImportContext, ItemOutcome
+from ..errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, RetryableItemError
+from ..models import File, Photo, Video
+from ..progress import Progress
+from . import sidecar
+from .atomic import AtomicWriter, WriteResult
+from .fs import FolderLocation, translate_write_errors
+
+__all__ = ["ByteCopier", "ByteReport", "Copy", "Landed", "writing"]
+
+
+@dataclass(frozen=True)
+class Copy:
+    """A planned byte copy: the name is claimed and the folder exists; it may run on any thread."""
+
+    item: Photo | Video | File
+    folder: str
+    name: str
+    with_sidecar: bool  # media: write ``<name>.json`` once the bytes landed
+
+    @property
+    def rel(self) -> str:
+        return f"{self.folder}/{self.name}"
+
+
+@dataclass
+class Landed:
+    """A finished item: its outcome plus the files it wrote, for the index (updated by the planner)."""
+
+    outcome: ItemOutcome
+    files: list[tuple[str, str, int]] = field(default_factory=list)  # (directory, name, size)
+
+
+class ByteReport:
+    """Serialises byte reports from copy threads: a progress sink need not be thread-safe."""
+
+    def __init__(self, progress: Progress):
+        self._progress = progress
+        self._lock = threading.Lock()
+
+    def __call__(self, nbytes: int) -> None:
+        with self._lock:
+            self._progress.advance(bytes=nbytes)
+
+
+class ByteCopier:
+    """Copies planned items into one folder; safe to use from several threads at once.
+
+    Args:
+        location: the destination folder.
+        writer: its atomic writer (keeps one copy buffer per thread).
+    """
+
+    def __init__(self, location: FolderLocation, writer: AtomicWriter):
+        self.location = location
+        self.writer = writer
+
+    def run(self, job: Copy, ctx: ImportContext, report: Callable[[int], None], check: Callable[[], None]) -> Landed:
+        """Run one planned copy (on a copy thread): the bytes, then the media sidecar.
+
+        Item errors become a FAILED outcome; systemic errors (FatalError, DestinationFull,
+        ReauthRequired) propagate to the pool, which stops the page. Touches no shared state
+        but the file system: the planning thread records what landed.
+        """
+        item = job.item
+        landed = Landed(ItemOutcome.failed(item.id, "not copied"))
+        directory = self.location.path(job.folder)
+        try:
+            with writing(item.id, self.location.display(job.rel)):
+                result = self._stream(job, ctx, lambda n: (check(), report(n)))
+                landed.files.append((directory, job.name, result.size))
+                if job.with_sidecar:
+                    size = self._write_sidecar(job, result, ctx)
+                    landed.files.append((directory, job.name + sidecar.SIDECAR_SUFFIX, size))
+            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size)
+        except ItemError as exc:
+            landed.outcome = ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
+        except FerryError:
+            raise
+        except Exception as exc:
+            landed.outcome = ItemOutcome.failed(item.id, f"{item.display_name}: {type(exc).__name__}: {exc}")
+        return landed
+
+    def _write_sidecar(self, job: Copy, result: WriteResult, ctx: ImportContext) -> int:
+        """Write ``<name>.json`` describing the bytes that landed; return its size."""
+        data = sidecar.media_sidecar(job.item, size=result.size, sha256=result.sha256, export_service=ctx.export_service)
+        name = job.name + sidecar.SIDECAR_SUFFIX
+        display = self.location.display(f"{job.folder}/{name}")
+        with writing(job.item.id, display):
+            self.writer.write_bytes(f"{self.location.path(job.folder)}/{name}", data, item_id=job.item.id, display=display)
+        return len(data)
+
+    def _stream(self, job: Copy, ctx: ImportContext, on_bytes: Callable[[int], None]) -> WriteResult:
+        """Open the item's bytes and write them atomically to the job's path."""
+        item = job.item
+        final = f"{self.location.path(job.folder)}/{job.name}"
+        display = self.location.display(job.rel)
+        try:
+            source = ctx.open_bytes(item)  # ItemError -> FAILED, page goes on
+        except (ItemError, FatalError, ReauthRequired, DestinationFull):
+            raise  # the source's own verdict: this item, or the whole job (an archive gone, a dead token)
+        except Exception as exc:
+            raise RetryableItemError(
+                item.id, f"cannot open the bytes of {item.display_name}: {type(exc).__name__}: {exc}"
+            ) from exc
+        try:
+            with writing(item.id, display):
+                return self.writer.write_stream(
+                    final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes
+                )
+        finally:
+            source.close()
+
+
+@contextmanager
+def writing(item_id: str, display: str) -> Iterator[None]:
+    """Systemic write errors stop the job; anything else fails this item (retryable)."""
+    try:
+        with translate_write_errors(display):
+            yield
+    except (FerryError, KeyboardInterrupt):
+        raise
+    except OSError as exc:
+        raise RetryableItemError(item_id, f"writing {display} failed: {type(exc).__name__}: {exc}") from exc
