@@ -17,6 +17,7 @@ def quiet_prefect_defaults(prefect_home: Path | None = None, *, log_level: str =
     """Set PREFECT_* defaults in ``os.environ`` (only those not already set)."""
     defaults = {
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "DO_NOT_TRACK": "1",  # Prefect's client-side telemetry notice and events to Prefect Inc.
         "PREFECT_LOGGING_LEVEL": log_level,
         "PREFECT_SERVER_LOGGING_LEVEL": "CRITICAL",
         "PREFECT_LOGGING_CONFIG_PATH": str(LOGGING_CONFIG),

@@ -7,12 +7,13 @@ import threading
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 from rich.table import Table
 
 from ._common import ExitCode, console, err_console, human_bytes
@@ -28,6 +29,18 @@ EXIT_BY_STATE = {
 }
 
 
+class RateColumn(ProgressColumn):
+    """Items per second on the items bar, bytes per second on the bytes bar."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        if not speed:
+            return Text("", style="progress.data.speed")
+        if task.fields.get("unit") == "bytes":
+            return Text(f"{human_bytes(speed)}/s", style="progress.data.speed")
+        return Text(f"{speed:,.0f} items/s", style="progress.data.speed")
+
+
 class ProgressView:
     """Subscribes to flows.progress for one job and drives two Rich bars: items and bytes."""
 
@@ -39,15 +52,15 @@ class ProgressView:
             TextColumn("{task.description:<14}"),
             BarColumn(),
             TextColumn("{task.fields[count]}"),
-            TransferSpeedColumn(),
+            RateColumn(),
             TextColumn("ETA"),
             TimeRemainingColumn(),
             TimeElapsedColumn(),
             console=err_console,
             disable=not enabled,
         )
-        self.items_task = self.progress.add_task("starting", total=None, count="")
-        self.bytes_task = self.progress.add_task("bytes", total=None, count="")
+        self.items_task = self.progress.add_task("starting", total=None, count="", unit="items")
+        self.bytes_task = self.progress.add_task("bytes", total=None, count="", unit="bytes")
 
     def __call__(self, job_id: str, kind: str, value) -> None:
         if job_id != self.job_id:
