@@ -17,3 +17,20 @@ def test_import_contracts_are_kept():
 def test_help_answers_without_importing_prefect():
     code = "import sys; from ferry.cli import app; assert 'prefect' not in sys.modules, 'prefect imported'; assert 'sqlmodel' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True)
+
+
+def test_connector_options_name_the_connector_option_and_value():
+    import pytest
+
+    from connectors.errors import ConfigError
+    from connectors.options import flag_option, float_option, int_option
+
+    assert int_option({"n": "7"}, "n", 1, connector="x") == 7
+    assert float_option({}, "t", 2.5, connector="x") == 2.5
+    assert flag_option({"f": "Yes"}, "f", connector="x") is True
+    with pytest.raises(ConfigError, match="x: option n must be at least 1, got 0"):
+        int_option({"n": "0"}, "n", 1, connector="x")
+    with pytest.raises(ConfigError, match="x: option t must be a number, got 'soon'"):
+        float_option({"t": "soon"}, "t", 1.0, connector="x")
+    with pytest.raises(ConfigError, match="x: option f must be true or false, got 'maybe'"):
+        flag_option({"f": "maybe"}, "f", connector="x")

@@ -251,7 +251,7 @@ def test_registry_factory_checks_location_options_and_auth(dest):
         connector.make_importer(ConnectorContext(location="ftp://x", auth=StaticTokenSource("t")))
     with pytest.raises(ConfigError, match="needs a credential"):
         connector.make_importer(ConnectorContext(location=dest.url))
-    with pytest.raises(ConfigError, match="server_retries='many'"):
+    with pytest.raises(ConfigError, match="option server_retries must be a whole number, got 'many'"):
         connector.make_importer(ConnectorContext(location=dest.url, options={"server_retries": "many"}, auth=StaticTokenSource("t")))
     with pytest.raises(ConfigError, match="idempotency_key"):
         connector.make_importer(ConnectorContext(location=dest.url, options={"idempotency_key": "maybe"}, auth=StaticTokenSource("t")))

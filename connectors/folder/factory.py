@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ConfigError
+from ..options import int_option
 from ..registry import ConnectorContext
 from .atomic import DEFAULT_CHUNK
 from .exporter import DEFAULT_PAGE_SIZE, FolderExporter
@@ -35,21 +36,10 @@ _NOT_FOLDERS = {
 }  # fmt: skip
 
 
-def _int_option(options: Mapping[str, Any], name: str, default: int) -> int:
-    value = options.get(name, default)
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"option {name} must be a whole number, got {value!r}") from None
-    if number < 1:
-        raise ConfigError(f"option {name} must be at least 1, got {number}")
-    return number
-
-
 def make_exporter(ctx: ConnectorContext) -> FolderExporter:
     """A folder source at ``ctx.location`` (path or fsspec URL). Raises ConfigError for bad URLs."""
     location = open_folder(ctx.location, ctx.storage_options)
-    return FolderExporter(location, page_size=_int_option(ctx.options, "page_size", DEFAULT_PAGE_SIZE))
+    return FolderExporter(location, page_size=int_option(ctx.options, "page_size", DEFAULT_PAGE_SIZE, connector="folder"))
 
 
 def make_importer(ctx: ConnectorContext) -> FolderImporter:
@@ -57,8 +47,8 @@ def make_importer(ctx: ConnectorContext) -> FolderImporter:
     location = open_folder(ctx.location, ctx.storage_options)
     return FolderImporter(
         location,
-        chunk_size=_int_option(ctx.options, "chunk_size", DEFAULT_CHUNK),
-        transfers=_int_option(ctx.options, "transfers", DEFAULT_TRANSFERS),
+        chunk_size=int_option(ctx.options, "chunk_size", DEFAULT_CHUNK, connector="folder"),
+        transfers=int_option(ctx.options, "transfers", DEFAULT_TRANSFERS, connector="folder"),
     )
 
 

@@ -31,37 +31,11 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from ..models import Vertical
+from ..options import float_option, flag_option, int_option
 from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
 
 __all__ = ["CONNECTOR", "make_importer", "oauth_metadata_url", "parse_options"]
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def _number(options: Mapping[str, Any], key: str, kind: type, default):
-    raw = options.get(key)
-    if raw is None:
-        return default
-    try:
-        value = kind(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"generic: option {key}={raw!r} is not a {kind.__name__}") from None
-    if value < 0:
-        raise ConfigError(f"generic: option {key}={raw!r} must not be negative")
-    return value
-
-
-def _flag(options: Mapping[str, Any], key: str) -> bool:
-    raw = options.get(key, False)
-    if isinstance(raw, bool):
-        return raw
-    text = str(raw).strip().lower()
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ConfigError(f"generic: option {key}={raw!r} is not a boolean (true/false)")
 
 
 def parse_options(options: Mapping[str, Any]):
@@ -69,14 +43,14 @@ def parse_options(options: Mapping[str, Any]):
     from .client import RetryPolicy
 
     policy = RetryPolicy(
-        server_retries=_number(options, "server_retries", int, 4),
-        rate_limit_retries=_number(options, "rate_limit_retries", int, 5),
-        backoff_base=_number(options, "backoff", float, 1.0),
-        backoff_max=_number(options, "backoff_max", float, 30.0),
-        max_retry_after=_number(options, "max_retry_after", float, 300.0),
-        timeout=_number(options, "timeout", float, 60.0),
+        server_retries=int_option(options, "server_retries", 4, connector="generic", minimum=0),
+        rate_limit_retries=int_option(options, "rate_limit_retries", 5, connector="generic", minimum=0),
+        backoff_base=float_option(options, "backoff", 1.0, connector="generic"),
+        backoff_max=float_option(options, "backoff_max", 30.0, connector="generic"),
+        max_retry_after=float_option(options, "max_retry_after", 300.0, connector="generic"),
+        timeout=float_option(options, "timeout", 60.0, connector="generic"),
     )
-    return policy, _flag(options, "idempotency_key")
+    return policy, flag_option(options, "idempotency_key", connector="generic")
 
 
 def _check_base_url(location: str) -> str:

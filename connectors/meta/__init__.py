@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..models import Vertical
+from ..options import int_option
 from ..registry import Capabilities, Connector, ConnectorContext
 from .exporter import MetaArchiveExporter
 
@@ -30,11 +31,7 @@ def _path(location: str) -> Path:
 
 def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
     """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
-    raw = ctx.options.get("page_size", 200)
-    try:
-        page_size = int(raw)
-    except (TypeError, ValueError):
-        raise ConfigError(f"meta: option page_size must be an integer, got {raw!r}") from None
+    page_size = int_option(ctx.options, "page_size", 200, connector="meta")
     return MetaArchiveExporter(_path(ctx.location), page_size=page_size)
 
 

@@ -22,6 +22,7 @@ Options (``ctx.options``, all optional; strings are accepted as they come from a
 from __future__ import annotations
 
 from ..errors import ConfigError
+from ..options import flag_option, float_option, int_option
 from ..registry import ConnectorContext
 from .api import DEFAULT_API_BASE, TikTokApi
 from .exporter import TikTokExporter
@@ -34,24 +35,6 @@ __all__ = ["make_exporter", "lifecycle_options"]
 _FORMATS = ("json", "text")
 
 
-def _flag(options, key: str) -> bool:
-    value = options.get(key, False)
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes", "on")
-    return bool(value)
-
-
-def _number(options, key: str, default: float, *, integer: bool = False) -> float:
-    value = options.get(key, default)
-    try:
-        number = int(value) if integer else float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"TikTok option {key!r} must be a number, not {value!r}") from None
-    if number < 0:
-        raise ConfigError(f"TikTok option {key!r} must not be negative")
-    return number
-
-
 def lifecycle_options(options) -> LifecycleOptions:
     """Validate the request-related options (ConfigError naming the option)."""
     data_format = str(options.get("data_format", "json")).lower()
@@ -60,10 +43,10 @@ def lifecycle_options(options) -> LifecycleOptions:
     return LifecycleOptions(
         categories=tuple(c.value for c in parse_categories(options.get("categories"))),
         data_format=data_format,
-        poll_interval=_number(options, "poll_interval", 60.0),
-        max_poll_interval=_number(options, "max_poll_interval", 3600.0),
-        webhook=_flag(options, "webhook"),
-        max_rerequests=int(_number(options, "max_rerequests", 3, integer=True)),
+        poll_interval=float_option(options, "poll_interval", 60.0, connector="tiktok"),
+        max_poll_interval=float_option(options, "max_poll_interval", 3600.0, connector="tiktok"),
+        webhook=flag_option(options, "webhook", connector="tiktok"),
+        max_rerequests=int_option(options, "max_rerequests", 3, connector="tiktok", minimum=0),
     )
 
 
@@ -73,12 +56,12 @@ def make_exporter(ctx: ConnectorContext) -> TikTokExporter:
     lifecycle = lifecycle_options(options)
     granted = options.get("scopes") or getattr(ctx.auth, "scopes", None)
     if granted:
-        check_granted(lifecycle.categories, granted, ongoing=_flag(options, "ongoing"))
+        check_granted(lifecycle.categories, granted, ongoing=flag_option(options, "ongoing", connector="tiktok"))
     if ctx.auth is None:
         raise ConfigError("the TikTok connector needs an authorization: authorize ferry with TikTok first")
     if not ctx.staging_url:
         raise ConfigError("the TikTok connector needs a staging area (staging_url) for the download")
-    page_size = int(_number(options, "page_size", 200, integer=True)) or 200
+    page_size = int_option(options, "page_size", 200, connector="tiktok")
     api = TikTokApi(ctx.auth, base_url=str(options.get("api_base") or DEFAULT_API_BASE))
     staging = Staging(ctx.staging_url, ctx.storage_options)
     return TikTokExporter(api, staging, lifecycle, page_size=page_size)
