@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         description="Fernet key that encrypts tokens at rest. Default: read or create <data_dir>/secret.key (0600).",
     )
     key_file: Path | None = Field(None, description="Path of the Fernet key file; default <data_dir>/secret.key.")
+    oauth_redirect_uris: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1/callback"],
+        description="Redirect URIs registered with OAuth providers; `ferry auth login` only listens on one of "
+        "these (a URI without a port allows any port on that host).",
+    )
     page_size: int = Field(200, ge=1, le=10_000, description="Items per exported page (one task batch).")
     storage_options: dict[str, Any] = Field(
         default_factory=dict,

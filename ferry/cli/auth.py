@@ -55,7 +55,7 @@ def run_login(
         open_url=open_url or (lambda url: None),
         port=redirect_port,
         path=redirect_path,
-        allowed_redirect_uris=allowed_redirect_uris or DEFAULT_REDIRECT_URIS,
+        allowed_redirect_uris=allowed_redirect_uris or settings.oauth_redirect_uris or DEFAULT_REDIRECT_URIS,
         timeout=timeout,
     )
     return store.create(connector, tokens, config, label=label)
@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
         scope: Annotated[list[str], typer.Option("--scope", help="Scope to request (repeatable); default: the connector's scopes.")] = [],
         redirect_port: Annotated[int, typer.Option(help="Port of the 127.0.0.1 callback; 0 picks a free one.")] = 0,
         redirect_path: Annotated[str, typer.Option(help="Path of the callback.")] = "/callback",
-        allowed_redirect_uri: Annotated[list[str], typer.Option("--allowed-redirect-uri", help="Redirect URI registered with the provider (repeatable); one without a port allows any port. Default: http://127.0.0.1/callback.")] = [],
+        allowed_redirect_uri: Annotated[list[str], typer.Option("--allowed-redirect-uri", help="Redirect URI registered with the provider (repeatable); one without a port allows any port. Default: the oauth_redirect_uris setting (http://127.0.0.1/callback).")] = [],
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")] = False,
         label: Annotated[Optional[str], typer.Option(help="A name to recognise the credential by in `ferry auth list`.")] = None,
         timeout: Annotated[float, typer.Option(help="Seconds to wait for the authorization.")] = 300.0,

@@ -73,7 +73,7 @@ def reconnect_one(settings, credential_id: str, *, open_url, port: int = 0, path
         open_url=open_url,
         port=port,
         path=path,
-        allowed_redirect_uris=allowed_redirect_uris or DEFAULT_REDIRECT_URIS,
+        allowed_redirect_uris=allowed_redirect_uris or settings.oauth_redirect_uris or DEFAULT_REDIRECT_URIS,
         scopes=list(info.scopes) or None,
         timeout=timeout,
     )
