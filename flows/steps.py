@@ -16,7 +16,7 @@ from connectors.errors import DestinationFull, FatalError, FerryError, ItemError
 from connectors.models import BYTE_ITEM_KINDS, Item
 
 from .runtime import JobRuntime, get_runtime
-from .store import ErrorRecord, JobState, LedgerRecord, content_hash
+from .store import ErrorRecord, LedgerRecord, content_hash
 
 __all__ = ["ExportedPage", "PageResult", "authorize_job", "export_page", "convert_page", "import_page", "revoke_credentials"]
 

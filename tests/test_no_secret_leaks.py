@@ -13,7 +13,6 @@ import json
 import logging
 import time
 
-import pytest
 
 from connectors.meta.sample import write_sample_archive
 from connectors.oauth import build_client_config, discover

@@ -8,10 +8,8 @@
 
 from __future__ import annotations
 
-import json
 import time
 
-import httpx
 import pytest
 
 from connectors.oauth import build_client_config, discover

@@ -14,10 +14,7 @@ fsspec unchanged; they never appear in messages.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
 
-from ..errors import ConfigError
 from ..options import int_option
 from ..registry import ConnectorContext
 from .atomic import DEFAULT_CHUNK

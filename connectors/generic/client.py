@@ -31,11 +31,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 
 import httpx
 
+from ..retry_after import retry_after_seconds
 from ..errors import DestinationFull, ItemError, ReauthRequired, RetryableError, RetryableItemError
 from .multipart import MultipartBody
 
@@ -163,24 +162,6 @@ def classify(status: int, body: bytes) -> Answer:
     if status >= 500:
         return Answer(Verdict.SERVER, status, message)
     return Answer(Verdict.CLIENT, status, message)
-
-
-def retry_after_seconds(value: str | None) -> float | None:
-    """Parse ``Retry-After`` (delta seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def nodelay_transport() -> httpx.HTTPTransport:

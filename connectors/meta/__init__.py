@@ -10,7 +10,6 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ..errors import ConfigError
 from ..models import Vertical
 from ..options import int_option
 from ..registry import Capabilities, Connector, ConnectorContext

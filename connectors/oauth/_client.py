@@ -33,6 +33,7 @@ from authlib.deprecate import AuthlibDeprecationWarning
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from pydantic import BaseModel, ConfigDict, SecretStr
 
+from ..retry_after import retry_after_seconds
 from ..errors import ConfigError, FatalError, FerryError, ReauthRequired, RetryableError
 from ..registry import OAuthSpec
 from ._metadata import ServerMetadata
@@ -167,14 +168,6 @@ def _scrub(text: str, hidden: Iterable[str | None]) -> str:
     return text
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None
-
-
 class OAuthClient:
     """Authorization code flow with PKCE (S256) and state, refresh and revocation.
 
@@ -234,7 +227,7 @@ class OAuthClient:
         if response.status_code == 429 or response.status_code >= 500:
             raise RetryableError(
                 f"token endpoint {response.request.url.copy_with(query=None)} answered {response.status_code}",
-                retry_after=_retry_after(response),
+                retry_after=retry_after_seconds(response.headers.get("Retry-After")),
             )
         return response
 
@@ -347,7 +340,7 @@ class OAuthClient:
         if response.status_code == 200:
             return True
         if response.status_code == 429 or response.status_code >= 500:
-            raise RetryableError(f"revocation endpoint {url} answered {response.status_code}", retry_after=_retry_after(response))
+            raise RetryableError(f"revocation endpoint {url} answered {response.status_code}", retry_after=retry_after_seconds(response.headers.get("Retry-After")))
         error = _json_error(response)
         if response.status_code == 400 and error == "unsupported_token_type":
             return False

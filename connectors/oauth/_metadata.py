@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from ..retry_after import retry_after_seconds
 from ..errors import ConfigError, RetryableError
 
 __all__ = ["ServerMetadata", "discover", "metadata_urls", "issuer_of_metadata_url"]
@@ -112,7 +113,7 @@ def discover(
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableError(
                     f"authorization server metadata at {candidate} answered {response.status_code}",
-                    retry_after=_retry_after(response),
+                    retry_after=retry_after_seconds(response.headers.get("Retry-After")),
                 )
             if response.status_code != 200:
                 tried.append(f"{candidate} ({response.status_code})")
@@ -140,9 +141,3 @@ def _validate(response: httpx.Response, url: str, expected: str) -> ServerMetada
     return metadata
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value else None
-    except ValueError:
-        return None

@@ -29,6 +29,7 @@ from typing import IO, Any
 import httpx
 from pydantic import ValidationError
 
+from ..retry_after import retry_after_seconds
 from ..errors import FatalError, ReauthRequired, RetryableError
 from .wire import ADD_FIELDS, CHECK_FIELDS, AddResult, Envelope, RequestInfo
 
@@ -40,11 +41,9 @@ _SCOPE_CODES = {"scope_not_authorized", "scope_permission_missed"}
 _CHUNK = 1 << 16
 
 
-def _retry_after(headers: httpx.Headers) -> float:
-    try:
-        return max(0.0, float(headers.get("retry-after", "")))
-    except ValueError:
-        return _DEFAULT_RETRY_AFTER
+def _wait_of(resp: httpx.Response) -> float:
+    wait = retry_after_seconds(resp.headers.get("retry-after"))
+    return _DEFAULT_RETRY_AFTER if wait is None else wait
 
 
 class TikTokApi:
@@ -189,7 +188,7 @@ class TikTokApi:
         log = f", log_id {err.log_id}" if err is not None and err.log_id else ""
         detail = f" ({err.message}{log})" if err is not None and err.message else (f" ({log[2:]})" if log else "")
         if code == "rate_limit_exceeded" or resp.status_code == 429:
-            raise RetryableError(f"{where} was rate limited{detail}", retry_after=_retry_after(resp.headers))
+            raise RetryableError(f"{where} was rate limited{detail}", retry_after=_wait_of(resp))
         if code == "internal_error" or resp.status_code >= 500 or envelope is None and not resp.is_success:
             raise RetryableError(f"{where} failed with {code}{detail}", retry_after=None)
         if code == "access_token_invalid":

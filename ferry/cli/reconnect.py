@@ -14,7 +14,7 @@ notices (ferry/webhooks_expiry.py).
 from __future__ import annotations
 
 import json
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.table import Table
