@@ -199,7 +199,10 @@ def transfer(
         raise FatalError(str(exc)) from exc
     except FerryError as exc:
         final_state, reason = JobState.FAILED, str(exc)
-    except Exception as exc:  # unexpected: keep the job resumable and say what happened
+    except Exception as exc:  # unexpected: keep the job resumable, say what happened, keep the trace
+        from prefect.logging import get_run_logger
+
+        get_run_logger().exception("job %s stopped on an unexpected error", job_id)
         final_state, reason = JobState.FAILED, f"{type(exc).__name__}: {exc}"
     return _finish(runtime, final_state, reason)
 
@@ -253,13 +256,7 @@ def summarize(runtime) -> dict:
     """Secret-free summary of a job: state, counters, per-vertical figures and first errors."""
     job = runtime.store.get(runtime.job.id)
     errors = runtime.ledger.errors(job.id, limit=50)
-    per_vertical: dict[str, dict[str, int]] = {}
-    for entry in runtime.ledger.entries(job.ledger_scope):
-        if entry.job_id != job.id:
-            continue
-        figures = per_vertical.setdefault(entry.vertical, {"imported": 0, "skipped": 0, "failed": 0, "bytes": 0})
-        figures[entry.outcome] = figures.get(entry.outcome, 0) + 1
-        figures["bytes"] += entry.bytes
+    per_vertical = runtime.ledger.figures(job.ledger_scope, job.id)
     return {
         "job_id": job.id,
         "recurring_id": job.recurring_id,

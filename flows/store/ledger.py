@@ -12,7 +12,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import and_
+from sqlalchemy import and_, func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
@@ -207,6 +207,24 @@ class Ledger:
             row.content_hash, row.outcome = record.content_hash, record.outcome
             row.destination_id, row.bytes, row.updated_at = record.destination_id, record.bytes, utcnow()
             session.add(row)
+
+    def figures(self, scope: str, job_id: str) -> dict[str, dict[str, int]]:
+        """Per vertical: items imported, skipped (already there) and failed by ``job_id``, and bytes.
+
+        Counted in the database (GROUP BY): a recurring scope may hold far more rows than one run.
+        """
+        per_vertical: dict[str, dict[str, int]] = {}
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(LedgerEntry.vertical, LedgerEntry.outcome, func.count(), func.coalesce(func.sum(LedgerEntry.bytes), 0))
+                .where(LedgerEntry.scope == scope, LedgerEntry.job_id == job_id)
+                .group_by(LedgerEntry.vertical, LedgerEntry.outcome)
+            ).all()
+        for vertical, outcome, count, nbytes in rows:
+            figures = per_vertical.setdefault(vertical, {"imported": 0, "skipped": 0, "failed": 0, "bytes": 0})
+            figures[outcome] = figures.get(outcome, 0) + count
+            figures["bytes"] += int(nbytes)
+        return per_vertical
 
     def errors(self, job_id: str, limit: int = 1000) -> list[ItemErrorRow]:
         with Session(self.engine, expire_on_commit=False) as session:
