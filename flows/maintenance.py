@@ -23,7 +23,7 @@ row lock, so maintenance and running transfers never spend one refresh token twi
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from prefect import flow
 
@@ -31,7 +31,7 @@ from connectors.errors import FerryError, ReauthRequired, RetryableError
 
 from . import events
 from .reauth import credential_died
-from .store import Credential, CredentialStatus, utcnow
+from .store import Credential, CredentialStatus, as_utc, utcnow
 
 __all__ = ["credential_maintenance", "maintain_credentials", "FOREVER"]
 
@@ -39,16 +39,10 @@ __all__ = ["credential_maintenance", "maintain_credentials", "FOREVER"]
 FOREVER = 100 * 365 * 24 * 3600.0
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
-
-
 def _why_refresh(row: Credential, now: datetime, window: timedelta, keepalive: timedelta) -> str | None:
-    access = _aware(row.access_expires_at)
-    refresh = _aware(row.refresh_expires_at)
-    last = _aware(row.last_refreshed_at) or _aware(row.created_at)
+    access = as_utc(row.access_expires_at)
+    refresh = as_utc(row.refresh_expires_at)
+    last = as_utc(row.last_refreshed_at) or as_utc(row.created_at)
     if access is not None and access <= now + window:
         return f"access token expires {access:%Y-%m-%d %H:%M} UTC"
     if refresh is not None and refresh <= now + window:
@@ -95,7 +89,7 @@ def maintain_credentials(
         if status == CredentialStatus.NEEDS_REAUTH:
             entry.update(action="dead", why=row.status_reason or "needs re-authorization")
             continue
-        grant = _aware(row.grant_expires_at)
+        grant = as_utc(row.grant_expires_at)
         if grant is not None and grant <= now + notice:
             events.emit(events.CREDENTIAL_EXPIRING, events.credential_resource(row.id), {"expires_at": grant.isoformat()})
             entry.update(action="expiring", why=f"access ends {grant:%Y-%m-%d %H:%M} UTC: run `ferry reconnect`")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 from sqlmodel import Session, col, select
 
-from .store import Job, JobState, JobStore, get_engine, utcnow
+from .store import Job, JobState, JobStore, as_utc, get_engine, utcnow
 
 __all__ = ["WAITING_PREFIX", "waiting_jobs", "due_jobs", "wake_due_jobs", "on_source_ready", "resume_job"]
 
@@ -41,7 +41,7 @@ def due_jobs(store: JobStore) -> list[Job]:
     now = utcnow()
     due = []
     for job in waiting_jobs(store):
-        wake_at = job.wake_at if job.wake_at is None or job.wake_at.tzinfo else job.wake_at.replace(tzinfo=now.tzinfo)
+        wake_at = as_utc(job.wake_at)
         if wake_at is None or wake_at <= now:
             due.append(job)
     return due

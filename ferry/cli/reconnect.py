@@ -24,23 +24,20 @@ from ._common import console, err_console, fail, friendly_errors, load
 
 def expiring_credentials(engine, within_seconds: float, *, now=None) -> list[dict]:
     """Credentials to re-authorize, each ``{id, connector, label, account, status, why, ends}``."""
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from sqlmodel import Session, select
 
-    from flows.store import Credential, CredentialStatus, utcnow
+    from flows.store import Credential, CredentialStatus, as_utc, utcnow
 
     now = now or utcnow()
     horizon = now + timedelta(seconds=within_seconds)
-
-    def aware(value):
-        return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
     with Session(engine) as session:
         rows = list(session.exec(select(Credential).where(Credential.status != CredentialStatus.REVOKED)).all())
     found = []
     for row in rows:
-        grant, refresh = aware(row.grant_expires_at), aware(row.refresh_expires_at)
+        grant, refresh = as_utc(row.grant_expires_at), as_utc(row.refresh_expires_at)
         why, ends = None, None
         if row.status == CredentialStatus.NEEDS_REAUTH:
             why = f"needs re-authorization: {row.status_reason or 'refresh failed'}"

@@ -132,7 +132,12 @@ def print_summary(summary: dict, *, where: str | None = None, max_errors: int = 
         console.print(f"Resume with: ferry resume {summary['job_id'][:8]}")
     if where and state == "COMPLETE":
         console.print(f"Your data is in: [bold]{where}[/]")
-    code = EXIT_BY_STATE.get(state, ExitCode.FAILED)
+    return exit_code(summary)
+
+
+def exit_code(summary: dict) -> int:
+    """The exit code of a run: by its final state, and 1 for a complete run with failed items."""
+    code = EXIT_BY_STATE.get(summary["state"], ExitCode.FAILED)
     if code == ExitCode.OK and summary["failed"]:
         code = ExitCode.ITEM_FAILURES
     return code

@@ -175,12 +175,12 @@ def _wait_and_resume(job_id: str, *, progress: bool) -> dict:
     import time
 
     from ferry.settings import load_settings
-    from flows.store import JobStore, get_engine, utcnow
+    from flows.store import JobStore, as_utc, get_engine, utcnow
 
     from .run_view import run_with_progress
 
     job = JobStore(get_engine(load_settings().resolved_database_url)).get(job_id)
-    wake_at = job.wake_at.replace(tzinfo=utcnow().tzinfo) if job.wake_at and job.wake_at.tzinfo is None else job.wake_at
+    wake_at = as_utc(job.wake_at)
     delay = max(0.0, (wake_at - utcnow()).total_seconds()) if wake_at else 0.0
     console.print(f"{job.state_reason}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
     time.sleep(delay)
@@ -196,18 +196,14 @@ def _only_expected_failures(job_id: str, expected: set[str]) -> bool:
 
 
 def _run_and_report(job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False, wait: bool = False) -> None:
-    from .run_view import print_summary, run_with_progress
+    from .run_view import exit_code, print_summary, run_with_progress
 
     summary = run_with_progress(job_id, show_progress=progress, force=force)
     while wait and summary["state"] == "PAUSED" and (summary.get("reason") or "").startswith("waiting for source"):
         summary = _wait_and_resume(job_id, progress=progress)
     if as_json:
         console.print_json(json.dumps(summary))
-        from .run_view import EXIT_BY_STATE
-
-        code = EXIT_BY_STATE.get(summary["state"], ExitCode.FAILED)
-        if code == ExitCode.OK and summary["failed"]:
-            code = ExitCode.ITEM_FAILURES
+        code = exit_code(summary)
     else:
         code = print_summary(summary, where=_where(destination))
     raise typer.Exit(code)

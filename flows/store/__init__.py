@@ -13,6 +13,7 @@ from .tables import (
     LedgerEntry,
     RecurringState,
     RecurringTransfer,
+    as_utc,
     utcnow,
 )
 
@@ -33,6 +34,7 @@ __all__ = [
     "LedgerRecord",
     "RecurringState",
     "RecurringTransfer",
+    "as_utc",
     "content_hash",
     "get_engine",
     "runner_id",

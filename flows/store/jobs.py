@@ -11,13 +11,13 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from .tables import Job, JobState, utcnow
+from .tables import Job, JobState, as_utc, utcnow
 
 LEASE_SECONDS = 120
 
@@ -36,12 +36,6 @@ class LeaseLost(RuntimeError):
 
 def runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _as_aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value
 
 
 def _owner_is_dead(owner: str | None) -> bool:
@@ -160,7 +154,7 @@ class JobStore:
         owner = owner or runner_id()
         job = self.get(job_id)
         now = utcnow()
-        expires = _as_aware(job.lease_expires_at)
+        expires = as_utc(job.lease_expires_at)
         free = (
             force
             or job.lease_owner in (None, owner)

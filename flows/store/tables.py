@@ -26,6 +26,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def as_utc(value: datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime. Why: SQLite hands datetimes back naive (they
+    were written as UTC), PostgreSQL hands them back aware; compare only after this."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
 def new_id() -> str:
     return str(uuid.uuid4())
 
