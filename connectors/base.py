@@ -34,6 +34,8 @@ __all__ = [
     "ImportContext",
     "Outcome",
     "ItemOutcome",
+    "Problem",
+    "ProblemKind",
 ]
 
 
@@ -55,6 +57,30 @@ class Page(BaseModel):
     items: tuple[Any, ...] = ()
     next: Cursor | None = None
     total_hint: int | None = None  # items in the whole vertical, when cheap to know (progress bars)
+
+
+class ProblemKind(enum.StrEnum):
+    """What a problem found while listing means for the user."""
+
+    FAILED = "failed"  # the source holds data ferry could not read: it did not arrive
+    NOT_TRANSFERRED = "not-transferred"  # read fine, but no vertical of this transfer takes it
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something of the source that did not become an item, named so a person can find it.
+
+    Attributes:
+        subject: the file or entry, e.g. ``posts/your_posts_1.json`` or ``posts/your_posts_1.json[12]``.
+        message: what is wrong or why it was left out.
+        kind: FAILED (counted as a failure) or NOT_TRANSFERRED (listed, not an error).
+        item_id: the item's id when the problem belongs to one.
+    """
+
+    subject: str
+    message: str
+    kind: ProblemKind = ProblemKind.FAILED
+    item_id: str | None = None
 
 
 class Exporter(ABC):
@@ -98,8 +124,8 @@ class Exporter(ABC):
             ItemError: the bytes are missing or unreadable (names the file).
         """
 
-    def problems(self) -> list[tuple[str, str]]:
-        """Return and clear ``(item_or_file, message)`` pairs found while listing."""
+    def problems(self) -> list[Problem]:
+        """Return and clear the problems found while listing since the last call."""
         return []
 
     def close(self) -> None:

@@ -11,7 +11,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 
-from connectors.base import ImportContext, ItemOutcome, Outcome
+from connectors.base import ImportContext, ItemOutcome, Outcome, Problem
 from connectors.errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, SourceNotReady
 from connectors.models import BYTE_ITEM_KINDS, Item
 
@@ -34,7 +34,7 @@ class ExportedPage:
     items: list = field(default_factory=list)
     next_cursor: str | None = None
     done: bool = False
-    problems: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
     converter_state: dict = field(default_factory=dict)
     #: set when the source is still preparing data: {"cursor", "check_after", "wake_key", "message"}
     waiting: dict | None = None
@@ -205,7 +205,7 @@ def import_page(job_id: str, page: ExportedPage) -> PageResult:
             result.failed += outcome.status == Outcome.FAILED
             result.bytes += outcome.bytes
         if final:
-            errors = [ErrorRecord(name, name, vertical, message) for name, message in page.problems] + errors
+            errors = [ErrorRecord(p.item_id or p.subject, p.subject, vertical, p.message) for p in page.problems] + errors
         ledger.commit_page(
             job_id=job.id,
             scope=job.ledger_scope,

@@ -78,7 +78,7 @@ def test_invalid_json_member_is_a_problem_and_others_continue(tmp_path):
     })
     with MetaArchiveExporter(path) as ex:
         items = all_items(ex, Vertical.PHOTOS)
-        problems = ex.problems()
+        problems = [(p.subject, p.message) for p in ex.problems()]
     assert [i.kind for i in items] == ["album", "photo"] and items[0].name == "Good"
     assert len(problems) == 1
     member, message = problems[0]
@@ -93,7 +93,7 @@ def test_wrong_shape_is_a_problem(tmp_path):
     })
     with MetaArchiveExporter(path) as ex:
         assert all_items(ex, Vertical.SOCIAL_POSTS) == []
-        assert ex.problems() == [("your_facebook_activity/posts/your_posts_1.json", "expected a JSON array of posts")]
+        assert [(p.subject, p.message) for p in ex.problems()] == [("your_facebook_activity/posts/your_posts_1.json", "expected a JSON array of posts")]
 
 
 def test_path_traversal_members_and_uris_are_never_followed(tmp_path):
@@ -107,7 +107,7 @@ def test_path_traversal_members_and_uris_are_never_followed(tmp_path):
     })
     with MetaArchiveExporter(path) as ex:
         items = all_items(ex, Vertical.PHOTOS)
-        problems = ex.problems()
+        problems = [(p.subject, p.message) for p in ex.problems()]
     assert [i.file_name for i in items if isinstance(i, Photo)] == ["ok.jpg"]
     members = {m for m, _ in problems}
     assert {"a.zip:../evil.jpg", "a.zip:/abs/evil.jpg", "a.zip:dir\\evil.jpg"} <= members
@@ -174,6 +174,6 @@ def test_symlink_leaving_folder_is_ignored(tmp_path):
     (root / "secret.jpg").symlink_to(outside)
     with MetaArchiveExporter(root) as ex:
         photo = all_items(ex, Vertical.PHOTOS)[1]
-        assert ("secret.jpg", "symlink leaving the archive folder ignored") in ex.problems()
+        assert ("secret.jpg", "symlink leaving the archive folder ignored") in [(p.subject, p.message) for p in ex.problems()]
         with pytest.raises(ItemError, match="missing file secret.jpg referenced by"):
             ex.open_bytes(photo)

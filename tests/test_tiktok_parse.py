@@ -134,7 +134,7 @@ def test_bad_entries_are_problems_not_failures(fake, tmp_path):
     with exp:
         problems = exp.problems()
     assert len(items[Vertical.SOCIAL_POSTS]) == 3
-    assert problems == [("user_data_tiktok.json → Post → Posts → VideoList → 3", "entry is a str, expected an object; skipped")]
+    assert [(p.subject, p.message) for p in problems] == [("user_data_tiktok.json → Post → Posts → VideoList → 3", "entry is a str, expected an object; skipped")]
 
 
 def test_video_link_to_a_web_page_fails_that_item_only(fake, tmp_path):

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..base import Cursor, Exporter, Page
+from ..base import Cursor, Exporter, Page, Problem
 from ..errors import ConfigError, FatalError, ItemError
 from ..models import Item, MediaAlbum, Photo, Video, Vertical
 from .archive import MemberError, MetaArchive
@@ -295,10 +295,10 @@ class MetaArchiveExporter(Exporter):
             raise ItemError(item.id, f"missing file {uri} referenced by {source}")
         return archive.open_guarded(member, item.id)
 
-    def problems(self) -> list[tuple[str, str]]:
-        """Return and clear ``(member, message)`` pairs (each reported once per exporter)."""
+    def problems(self) -> list[Problem]:
+        """Return and clear the problems found so far (each reported once per exporter)."""
         found, self._problems = self._problems, []
-        return found
+        return [Problem(where, message) for where, message in found]
 
     def close(self) -> None:
         with self._lock:

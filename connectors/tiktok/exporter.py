@@ -24,7 +24,7 @@ from typing import IO, Any
 
 import httpx
 
-from ..base import Exporter, Page
+from ..base import Exporter, Page, Problem
 from ..errors import ConfigError, FatalError, ItemError
 from ..models import File, Item, Vertical, Video
 from .api import TikTokApi
@@ -113,8 +113,8 @@ class TikTokExporter(Exporter):
             return _open_link(self._api, item.id, ref[len(LINK_PREFIX) :])
         raise ItemError(item.id, f"the TikTok exporter did not make this item (ref {ref!r})")
 
-    def problems(self) -> list[tuple[str, str]]:
-        found = list(self._problems)
+    def problems(self) -> list[Problem]:
+        found = [Problem(where, message) for where, message in self._problems]
         self._problems.clear()
         return found
 
