@@ -13,9 +13,11 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 
-__all__ = ["normalize", "tokens", "similarity", "FuzzyVocabulary", "closest"]
+__all__ = ["MAX_FUZZY_CHARS", "normalize", "tokens", "similarity", "FuzzyVocabulary", "closest"]
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
+#: Longest string worth a spelling suggestion; difflib is O(n*m), and no real name is this long.
+MAX_FUZZY_CHARS = 64
 
 
 def normalize(text: str) -> str:
@@ -73,6 +75,8 @@ class FuzzyVocabulary:
         """Known words similar to ``word`` (itself first if known), best first."""
         if word in self._words:
             return [(word, 1.0)]
+        if len(word) > MAX_FUZZY_CHARS:
+            return []
         counts: dict[str, int] = defaultdict(int)
         for gram in _trigrams(word):
             for candidate in self._by_gram.get(gram, ()):
@@ -88,6 +92,8 @@ class FuzzyVocabulary:
 def closest(name: str, choices: Iterable[str], *, cutoff: float = 0.7) -> str | None:
     """The choice closest to ``name`` (compared normalised), or None if nothing is near."""
     key = normalize(name)
+    if len(key) > MAX_FUZZY_CHARS:
+        return None
     best: tuple[float, str] | None = None
     for choice in choices:
         choice_key = normalize(choice)

@@ -115,7 +115,13 @@ def index_json(index: dict[str, Any]) -> str:
 def index_script(index: dict[str, Any]) -> str:
     """The index as a classic script (``window.PORTMAP_INDEX = ...``), loadable from file://.
 
-    ``</`` is escaped so no text in a page can close the script element early.
+    Every ``<`` is written as ``\\u003c`` (it can only occur inside JSON strings, where the escape
+    means the same character), so no text in a page can close the script element (``</script>``)
+    or switch the HTML parser into its comment-like script states (``<!--``). U+2028 and U+2029 are
+    escaped too: valid in JSON strings, but line terminators to JavaScript engines before ES2019.
+    The script is also served as its own file, never inlined, which is a second line of defence.
     """
-    payload = index_json(index).replace("</", "<\\/")
+    payload = (
+        index_json(index).replace("<", "\\u003c").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    )
     return f"window.PORTMAP_INDEX = {payload};\n"

@@ -25,6 +25,14 @@ class Kind(enum.StrEnum):
     """What is wrong; stable codes shown in brackets after each message."""
 
     MALFORMED_YAML = "malformed-yaml"
+    NOT_TEXT = "not-text"
+    PAGE_TOO_LARGE = "page-too-large"
+    FRONTMATTER_TOO_LARGE = "frontmatter-too-large"
+    YAML_ALIAS = "yaml-alias"
+    YAML_TOO_DEEP = "yaml-too-deep"
+    DUPLICATE_KEY = "duplicate-key"
+    TOO_MANY_NAMES = "too-many-names"
+    TOO_MANY_FIELDS = "too-many-fields"
     NO_FRONTMATTER = "no-frontmatter"
     UNCLOSED_FRONTMATTER = "unclosed-frontmatter"
     MISSING_FIELD = "missing-field"
@@ -71,15 +79,21 @@ class Problem:
 
 
 def display_path(path: Path, root: Path | None = None) -> str:
-    """Path as shown to authors: relative to ``root`` (or the cwd) when possible."""
+    """Path as shown to authors: relative to ``root`` (or the cwd) when possible.
+
+    A file name that is not UTF-8 (POSIX allows any bytes) is shown with U+FFFD for the bad
+    bytes, so it can be printed and written into the site instead of failing to encode.
+    """
+    shown = str(path)
     for base in (root, Path.cwd()):
         if base is None:
             continue
         try:
-            return str(path.resolve().relative_to(base.resolve()))
+            shown = str(path.resolve().relative_to(base.resolve()))
+            break
         except ValueError:
             continue
-    return str(path)
+    return shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def count_by_kind(problems: Iterable[Problem]) -> Counter[tuple[str, str]]:

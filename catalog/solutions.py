@@ -17,12 +17,23 @@ from .pages import RawPage
 from .problems import Kind
 from .services import Vocabulary
 
-__all__ = ["REQUIRED_FIELDS", "OPTIONAL_FIELDS", "to_solution", "split_names", "summarize"]
+__all__ = [
+    "REQUIRED_FIELDS", "OPTIONAL_FIELDS", "MAX_FIELDS", "MAX_NAMES", "to_solution", "split_names", "summarize",
+]
 
 REQUIRED_FIELDS = ("title", "datatype", "sources", "destinations")
 #: Optional fields with a known meaning; any other field is kept as written in ``extra``.
 OPTIONAL_FIELDS = ("summary", "description", "updated", "date", "author", "authors", "tags", "status")
+#: Most fields a page may have: real pages have under ten; each unknown one is spell-checked.
+MAX_FIELDS = 50
+#: Most services one ``sources`` or ``destinations`` field may name (each is looked up and spell-checked).
+MAX_NAMES = 50
 _MD = MarkdownIt("commonmark")
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``text`` cut for a message: a 30,000-character name must not become a 30,000-character line."""
+    return text if len(text) <= limit else text[:limit] + f"… ({len(text)} characters)"
 
 
 def split_names(value: Any) -> tuple[list[str], int, list[str]]:
@@ -91,7 +102,7 @@ def _check_keys(page: RawPage, meta: dict[str, Any]) -> set[str]:
                        f"missing required field '{required}'")
     for key, near in typos.items():
         if near in meta:
-            page.warn(page.line_of(key), Kind.UNKNOWN_FIELD, f"unknown field '{key}' (did you mean '{near}'?)")
+            page.warn(page.line_of(key), Kind.UNKNOWN_FIELD, f"unknown field '{_clip(key)}' (did you mean '{near}'?)")
     return set(typos)
 
 
@@ -119,6 +130,10 @@ def _names_field(page: RawPage, meta: dict[str, Any], key: str, vocab: Vocabular
         return None
     line = page.line_of(key)
     names, empty, bad = split_names(meta[key])
+    if len(names) > MAX_NAMES:
+        page.error(line, Kind.TOO_MANY_NAMES, f"'{key}' names {len(names)} services (at most {MAX_NAMES}): "
+                   "split the page into solutions of their own")
+        return None
     for item in bad:
         page.error(line, Kind.BAD_FIELD_TYPE, f"'{key}' has an entry that is not a name: {item}")
     if not names:
@@ -135,11 +150,11 @@ def _names_field(page: RawPage, meta: dict[str, Any], key: str, vocab: Vocabular
         if service is None:
             hint = vocab.suggest_service(name)
             tip = f" (did you mean '{hint}'?)" if hint else " (add it to services.yaml)"
-            page.error(line, Kind.UNKNOWN_SERVICE, f"unknown service '{name}' in '{key}'{tip}")
+            page.error(line, Kind.UNKNOWN_SERVICE, f"unknown service '{_clip(name)}' in '{key}'{tip}")
             resolved.append(name)
         else:
             if name not in (service.name, *service.aliases):
-                page.warn(line, Kind.SERVICE_SPELLING, f"write '{service.name}' (as in services.yaml), not '{name}'")
+                page.warn(line, Kind.SERVICE_SPELLING, f"write '{service.name}' (as in services.yaml), not '{_clip(name)}'")
             if service.name not in resolved:
                 resolved.append(service.name)
     return resolved
@@ -155,10 +170,10 @@ def _datatype_field(page: RawPage, meta: dict[str, Any], vocab: Vocabulary) -> s
         hint = vocab.suggest_datatype(text)
         known = ", ".join(d.name for d in vocab.datatypes)
         tip = f"did you mean '{hint}'?" if hint else f"known: {known}"
-        page.error(line, Kind.UNKNOWN_DATATYPE, f"unknown datatype '{text}' ({tip})")
+        page.error(line, Kind.UNKNOWN_DATATYPE, f"unknown datatype '{_clip(text)}' ({tip})")
         return None
     if text != datatype.name:
-        page.warn(line, Kind.DATATYPE_SPELLING, f"write the datatype as '{datatype.name}', not '{text}'")
+        page.warn(line, Kind.DATATYPE_SPELLING, f"write the datatype as '{datatype.name}', not '{_clip(text)}'")
     return datatype.name
 
 
@@ -174,6 +189,11 @@ def to_solution(page: RawPage, vocab: Vocabulary) -> Solution | None:
     if page.meta is None:
         return None
     meta = page.meta
+    if len(meta) > MAX_FIELDS:
+        extra_key = list(meta)[MAX_FIELDS]
+        page.error(page.line_of(extra_key), Kind.TOO_MANY_FIELDS,
+                   f"the frontmatter has {len(meta)} fields (at most {MAX_FIELDS}): keep the page's own fields only")
+        return None
     typos = _check_keys(page, meta)
     title = _text_field(page, meta, "title")
     datatype = _datatype_field(page, meta, vocab)

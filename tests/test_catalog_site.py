@@ -111,6 +111,28 @@ def test_index_script_cannot_close_its_script_tag(tmp_path):
     assert "<script>alert" not in page and "&lt;b&gt;raw html&lt;/b&gt;" in page
 
 
+def test_markup_title_and_undecodable_file_name_are_escaped_everywhere(tmp_path):
+    from markupsafe import escape  # what Jinja's autoescape writes
+
+    from tests.hostile.pages import MARKUP_TITLE, markup_title, undecodable_file_name
+
+    pages = tmp_path / "pages"
+    markup_title(pages)
+    undecodable_file_name(pages)
+    out = tmp_path / "site"
+    report = build_site(pages, SERVICES, out, strict=True)  # the non-UTF-8 name does not break the build
+    assert report.solutions == 2
+    script = (out / "assets/portmap-index.js").read_text()
+    assert "<" not in script  # every "<" is \\u003c inside the embedded index
+    index = json.loads(script.removeprefix("window.PORTMAP_INDEX = ").rstrip().rstrip(";"))
+    assert MARKUP_TITLE in [s["title"] for s in index["solutions"]]  # and decodes back to the same title
+    for html_file in [out / "index.html", out / "solutions/markup-title.html", out / "services/facebook.html"]:
+        html = html_file.read_text()
+        assert str(escape(MARKUP_TITLE)) in html
+        assert "<script>window.pwned" not in html and "<img src=x" not in html
+    assert "not-utf8-\ufffd.md" in (out / "solutions/not-utf8.html").read_text()
+
+
 def test_rebuild_removes_only_its_own_stale_files(tmp_path):
     pages = tmp_path / "pages"
     pages.mkdir()

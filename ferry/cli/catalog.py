@@ -3,17 +3,23 @@
 This module is the bridge between ferry's connector registry and the catalog: it reads
 ``connectors.registry`` and hands the catalog plain :class:`catalog.ConnectorInfo` values, because
 the ``catalog`` package must not import ``connectors`` (an import-linter contract).
+
+Everything printed that comes from pages, the services table, file names or the command line
+(titles, paths, messages, commands, locations) goes through :func:`ferry.cli._safe_text.safe`:
+a page titled ``[/]x`` or a file named with an ANSI escape is shown as text, never as markup or
+terminal control. JSON output is escaped by ``json.dumps`` itself.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
-from ._common import console, err_console, fail
+from ._common import ExitCode, console, err_console
+from ._safe_text import safe
 
 catalog_app = typer.Typer(
     help="The portmap catalog: solution pages that say how to move data between services.",
@@ -29,6 +35,12 @@ SolutionsOpt = Annotated[
 ServicesOpt = Annotated[Path, typer.Option("--services", help="The services table (YAML).")]
 
 
+def _fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
+    """One red line like :func:`._common.fail`, with the whole ``message`` treated as data."""
+    err_console.print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
 def connector_infos() -> list[Any]:
     """ferry's connectors as catalog-side plain data; the catalog still builds without them."""
     try:
@@ -36,20 +48,18 @@ def connector_infos() -> list[Any]:
 
         return infos()
     except Exception as exc:
-        err_console.print(f"[yellow]warning:[/] connector registry unavailable ({exc}); no ferry commands")
+        err_console.print(f"[yellow]warning:[/] connector registry unavailable ({safe(exc)}); no ferry commands")
         return []
 
 
 def _print_problems(problems: list[Any]) -> None:
-    from rich.markup import escape
-
     from catalog import Severity
 
     for p in problems:
         colour = "red" if p.severity is Severity.ERROR else "yellow"
         where = f"{p.file}:{p.line}" if p.line else p.file
         console.print(
-            f"{escape(where)}: [{colour}]{p.severity}[/]: {escape(p.message)} [dim]\\[{p.kind}][/]", soft_wrap=True
+            f"{safe(where)}: [{colour}]{p.severity}[/]: {safe(p.message)} [dim]\\[{p.kind}][/]", soft_wrap=True
         )
 
 
@@ -76,7 +86,7 @@ def check_cmd(
     from catalog import load_catalog
 
     if not solutions.exists():
-        fail(f"solutions folder not found: {solutions}")
+        _fail(f"solutions folder not found: {solutions}")
     cat = load_catalog(solutions, services, connector_infos())
     if as_json:
         console.print_json(json.dumps([p.to_dict() for p in cat.problems]))
@@ -104,7 +114,7 @@ def search_cmd(
     from catalog import Searcher, load_catalog
 
     if not solutions.exists():
-        fail(f"solutions folder not found: {solutions}")
+        _fail(f"solutions folder not found: {solutions}")
     cat = load_catalog(solutions, services, connector_infos())
     hits = Searcher.from_catalog(cat).search(
         source=source, destination=destination, datatype=datatype, text=text, limit=limit
@@ -117,10 +127,11 @@ def search_cmd(
         raise typer.Exit(1)
     for hit in hits:
         s = hit.solution
-        console.print(f"[bold]{s['title']}[/]  [dim]({hit.score:.2f}, {s['url']})[/]", soft_wrap=True)
-        console.print(f"  {s['datatype']}: {', '.join(s['sources'])} → {', '.join(s['destinations'])}", soft_wrap=True)
+        console.print(f"[bold]{safe(s['title'])}[/]  [dim]({hit.score:.2f}, {safe(s['url'])})[/]", soft_wrap=True)
+        route = f"{s['datatype']}: {', '.join(s['sources'])} → {', '.join(s['destinations'])}"
+        console.print(f"  {safe(route)}", soft_wrap=True)
         for pair in s["runnable"]:
-            console.print(f"  [green]$ {pair['command']}[/]", soft_wrap=True)
+            console.print(f"  [green]$ {safe(pair['command'])}[/]", soft_wrap=True)
 
 
 @catalog_app.command("build")
@@ -136,17 +147,17 @@ def build_cmd(
     from catalog import CatalogBuildError, build_site
 
     if not solutions.exists():
-        fail(f"solutions folder not found: {solutions}")
+        _fail(f"solutions folder not found: {solutions}")
     try:
         report = build_site(solutions, services, out, connector_infos(), strict=strict)
     except CatalogBuildError as exc:
         _print_problems(exc.problems)
-        fail(f"not built: {len(exc.problems)} problem(s); fix the errors or use --no-strict", 1)
+        _fail(f"not built: {len(exc.problems)} problem(s); fix the errors or use --no-strict", 1)
     if report.problems:
         _print_problems(report.problems)
     console.print(
         f"Built {report.pages} pages ({report.solutions} solutions, {report.runnable} runnable with ferry) "
-        f"into {out} in {report.seconds:.2f}s; open {out / 'index.html'}"
+        f"into {safe(out)} in {report.seconds:.2f}s; open {safe(out / 'index.html')}"
     )
 
 
@@ -164,11 +175,11 @@ def serve_cmd(
     from catalog import PreviewServer
 
     if not solutions.exists():
-        fail(f"solutions folder not found: {solutions}")
+        _fail(f"solutions folder not found: {solutions}")
 
     def on_build(report: Any) -> None:
         if isinstance(report, Exception):
-            err_console.print(f"[red]rebuild failed:[/] {report}")
+            err_console.print(f"[red]rebuild failed:[/] {safe(report)}")
             return
         state = f"{report.errors} error(s), {report.warnings} warning(s)"
         console.print(f"built {report.pages} pages in {report.seconds:.2f}s ({state})")
@@ -176,9 +187,11 @@ def serve_cmd(
     try:
         server = PreviewServer(solutions, services, out, connector_infos(), host=host, port=port, on_build=on_build)
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
     with server:
-        console.print(f"Serving {out} at {server.url} (Ctrl+C to stop); watching {solutions} and {services}")
+        console.print(
+            f"Serving {safe(out)} at {safe(server.url)} (Ctrl+C to stop); watching {safe(solutions)} and {safe(services)}"
+        )
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
