@@ -2,7 +2,11 @@
 
 Registration only; the exporter lives in :mod:`connectors.meta.exporter` and the sample-archive
 generator in :mod:`connectors.meta.sample`. Location: a ``.zip``, an extracted folder, or a
-folder holding the zip parts of a split export. Option ``page_size`` (default 200).
+folder holding the zip parts of a split export.
+
+Options: ``page_size`` (default 200); the read caps ``max_json_mb``, ``max_ratio`` and
+``max_members`` (:mod:`connectors.meta.limits`); ``verticals``, the comma-separated verticals the
+transfer moves (the engine passes it), so files left out can be listed as "not selected".
 """
 
 from __future__ import annotations
@@ -10,10 +14,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..models import Vertical
-from ..options import int_option
+from ..options import float_option, int_option
 from ..registry import Capabilities, Connector, ConnectorContext
 from .exporter import MetaArchiveExporter
+from .limits import DEFAULT_MAX_JSON_MB, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, MiB, ReadLimits
 
 __all__ = ["CONNECTOR", "MetaArchiveExporter", "make_exporter", "sniff_source"]
 
@@ -28,10 +34,27 @@ def _path(location: str) -> Path:
     return Path(location.removeprefix("file://")).expanduser()
 
 
+def _verticals(value: object) -> frozenset[Vertical] | None:
+    if value is None or value == "":
+        return None
+    names = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    try:
+        return frozenset(Vertical(str(name).strip()) for name in names if str(name).strip())
+    except ValueError:
+        known = ", ".join(v.value for v in Vertical)
+        raise ConfigError(f"meta: option verticals must name verticals ({known}), got {value!r}") from None
+
+
 def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
     """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
     page_size = int_option(ctx.options, "page_size", 200, connector="meta")
-    return MetaArchiveExporter(_path(ctx.location), page_size=page_size)
+    limits = ReadLimits(
+        max_json_bytes=int_option(ctx.options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector="meta") * MiB,
+        max_ratio=float_option(ctx.options, "max_ratio", DEFAULT_MAX_RATIO, connector="meta", minimum=1.0),
+        max_members=int_option(ctx.options, "max_members", DEFAULT_MAX_MEMBERS, connector="meta"),
+    )
+    selected = _verticals(ctx.options.get("verticals"))
+    return MetaArchiveExporter(_path(ctx.location), page_size=page_size, limits=limits, selected=selected)
 
 
 def _has_marker(names: list[str]) -> bool:

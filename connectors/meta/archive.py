@@ -5,22 +5,33 @@ a post's JSON can sit in part 1 and its photo in part 3. :class:`MetaArchive` in
 member of every part under its path relative to the export root and opens members as streams
 (zip member streams or plain files). Nothing is ever extracted, and media are never read whole.
 
-Safety: member names with ``..`` segments, absolute paths, drive letters or backslashes are not
-indexed, and each is reported as a problem naming the part and the member; symlinks that leave
-a folder are ignored the same way.
+Safety (every rule names the member in a problem or an item error; nothing is opened first):
+
+* member names with ``..`` segments, absolute paths, drive letters or backslashes are not
+  indexed; symlinks that leave a folder are ignored the same way.
+* zip members whose mode bits (``external_attr``) say symbolic link, directory or special file,
+  folder entries that are FIFOs, sockets or devices (``lstat``, never ``open``), and directories
+  named like media are indexed with a *refusal*: reading them raises instead of opening them.
+* a zip member whose headers claim more than ``max_ratio`` times its compressed size is refused
+  the same way; the others are read through :class:`~connectors.meta.limits.BoundedReader`, which
+  stops at the cap (JSON) or at the ratio limit whatever the headers claim.
+* more than ``max_members`` files (counted from the zip's end record, before zipfile builds its
+  index) is fatal. Plain files are opened ``O_NONBLOCK`` and checked to be regular with
+  ``fstat``, so a file swapped for a FIFO after listing cannot hang the transfer.
 
 Errors:
-    FatalError: a zip part is corrupt or truncated (raised while listing, naming the file), or
-        the location does not exist.
+    FatalError: a zip part is corrupt or truncated (raised while listing, naming the file), the
+        location does not exist, or the export holds too many members.
     MemberError: a member cannot be read or parsed (the caller records it and carries on).
 """
 
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
+import stat
+import struct
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -28,9 +39,20 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import FatalError, ItemError
-from .mojibake import fix_tree
+from .jsonread import JsonMember, JsonShapeError
+from .limits import BoundedReader, LimitExceeded, ReadLimits, human_bytes, read_all
 
-__all__ = ["Member", "MemberError", "MetaArchive", "safe_relpath", "find_parts", "KNOWN_TOP_FOLDERS"]
+__all__ = [
+    "Member",
+    "MemberError",
+    "MetaArchive",
+    "safe_relpath",
+    "find_parts",
+    "KNOWN_TOP_FOLDERS",
+    "open_regular",
+    "special_kind",
+    "zip_entry_count",
+]
 
 #: First path segments of Meta exports; a single other top folder is a wrapper and is stripped.
 KNOWN_TOP_FOLDERS = frozenset(
@@ -44,6 +66,50 @@ KNOWN_TOP_FOLDERS = frozenset(
 )
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
+_MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".heic", ".heif", ".webp", ".mp4", ".mov", ".m4v", ".webm", ".3gp")
+_SPECIAL = {
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFLNK: "a symbolic link",
+    stat.S_IFDIR: "a directory",
+}
+
+
+def special_kind(mode: int) -> str | None:
+    """What a file mode is when it is not a regular file (``"a FIFO (named pipe)"``), else None.
+
+    A mode without type bits (zip writers that store only permissions, ``0o600``) counts as regular.
+    """
+    if stat.S_ISREG(mode) or stat.S_IFMT(mode) == 0:
+        return None
+    return _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
+
+
+def zip_entry_count(path: Path) -> int | None:
+    """Members a zip declares in its end record (zip64 too), read before zipfile indexes them.
+
+    None when the end record cannot be found; zipfile then gives its own error.
+    """
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        size = fh.tell()
+        tail_start = max(0, size - (1 << 16) - 22)
+        fh.seek(tail_start)
+        tail = fh.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return None
+        count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        locator = at - 20
+        if count == 0xFFFF and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
+            offset = struct.unpack("<Q", tail[locator + 8 : locator + 16])[0]
+            fh.seek(offset)
+            record = fh.read(56)
+            if record[:4] == b"PK\x06\x06" and len(record) == 56:
+                count = struct.unpack("<Q", record[32:40])[0]
+        return count
 
 
 class MemberError(Exception):
@@ -71,12 +137,18 @@ def safe_relpath(name: str) -> str | None:
 
 @dataclass(frozen=True)
 class Member:
-    """One file of the merged tree: where it lives (``part``, ``name``) and its byte size."""
+    """One file of the merged tree: where it lives (``part``, ``name``) and its byte size.
+
+    ``compressed`` is its size inside the zip (None for a plain file); ``refusal`` says why it
+    must not be opened (a symlink, a FIFO, a directory, a zip bomb), or None.
+    """
 
     path: str
     part: int
     name: str
     size: int
+    compressed: int | None = None
+    refusal: str | None = None
 
 
 def _natural_key(path: Path) -> list[Any]:
@@ -115,7 +187,7 @@ class _SharedMember:
 
 
 class _GuardedStream(io.RawIOBase):
-    """A member stream whose read errors (CRC mismatch, truncation) become ItemError naming the member."""
+    """A member stream whose read errors (CRC mismatch, truncation, a cap) become ItemError naming the member."""
 
     def __init__(self, raw: IO[bytes], item_id: str, where: str):
         self._raw = raw
@@ -128,6 +200,8 @@ class _GuardedStream(io.RawIOBase):
     def readinto(self, buffer) -> int:
         try:
             data = self._raw.read(len(buffer))
+        except LimitExceeded as exc:
+            raise ItemError(self._item_id, f"{self._where} {exc}") from exc
         except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
             raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from exc
         buffer[: len(data)] = data
@@ -146,13 +220,17 @@ class MetaArchive:
     Args:
         location: a ``.zip`` file, an extracted folder, or a folder holding zip parts (its loose
             files are indexed too). When two parts hold the same path the first part wins.
+        limits: the caps (see :mod:`.limits`).
 
     Raises:
-        FatalError: the location is missing, or a zip part is corrupt or truncated.
+        FatalError: the location is missing, a zip part is corrupt or truncated, or the export
+            holds more than ``limits.max_members`` files.
     """
 
-    def __init__(self, location: Path):
+    def __init__(self, location: Path, limits: ReadLimits | None = None):
         self.location = location
+        self.limits = limits or ReadLimits()
+        self._count = 0
         self.members: dict[str, Member] = {}
         self.problems: list[tuple[str, str]] = []
         self._zips: list[zipfile.ZipFile | None] = []
@@ -173,18 +251,31 @@ class MetaArchive:
             raise
 
     # -- indexing ------------------------------------------------------------------------
+    def _counted(self, n: int, where: Path) -> None:
+        self._count += n
+        if self._count > self.limits.max_members:
+            raise FatalError(
+                f"{where} holds more than {self.limits.max_members:,} files, the limit for one export "
+                "(option max_members); is it really a Meta export?"
+            )
+
     def _add_zip(self, path: Path) -> None:
         try:
+            declared = zip_entry_count(path)
+            if declared is not None:
+                self._counted(declared, path)
             zf = zipfile.ZipFile(path)
             infos = zf.infolist()
         except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
             raise FatalError(
                 f"cannot read Meta archive {path}: {exc}; the zip is corrupt or incomplete, download it again"
             ) from exc
+        if declared is None:
+            self._counted(len(infos), path)
         index = len(self._roots)
         self._zips.append(zf)
         self._roots.append(path)
-        entries: list[tuple[str, str, int]] = []
+        entries: list[Member] = []
         for info in infos:
             if info.is_dir():
                 continue
@@ -192,42 +283,64 @@ class MetaArchive:
             if rel is None:
                 self.problems.append((f"{path.name}:{info.filename}", "unsafe member name (path traversal) ignored"))
                 continue
-            entries.append((rel, info.filename, info.file_size))
-        self._merge(index, entries)
+            entries.append(Member(rel, index, info.filename, info.file_size, info.compress_size, self._zip_refusal(info)))
+        self._merge(entries)
+
+    def _zip_refusal(self, info: zipfile.ZipInfo) -> str | None:
+        mode = info.external_attr >> 16
+        kind = special_kind(mode) if mode and info.create_system == 3 else None  # 3: Unix mode bits
+        if kind is not None:
+            return f"is {kind} in the zip, not a file; not opened"
+        if self.limits.ratio_exceeded(info.file_size, info.compress_size):
+            return (
+                f"claims {human_bytes(info.file_size)} from {human_bytes(info.compress_size)} compressed, more than "
+                f"{self.limits.max_ratio:g} times (a zip bomb?); not read (option max_ratio)"
+            )
+        return None
 
     def _add_folder(self, folder: Path) -> None:
         index = len(self._roots)
         self._zips.append(None)
         self._roots.append(folder)
         root = folder.resolve()
-        entries: list[tuple[str, str, int]] = []
+        entries: list[Member] = []
         for dirpath, dirnames, filenames in os.walk(folder):
             dirnames.sort()
+            self._counted(len(filenames), folder)
+            for dirname in dirnames:
+                if dirname.lower().endswith(_MEDIA_SUFFIXES):
+                    full = Path(dirpath, dirname)
+                    entries.append(Member(full.relative_to(folder).as_posix(), index, str(full), 0, None, "is a directory, not a file"))
             for filename in sorted(filenames):
                 full = Path(dirpath, filename)
                 rel = full.relative_to(folder).as_posix()
                 if "/" not in rel and filename.lower().endswith(".zip"):
                     continue  # a part, indexed by _add_zip
-                if full.is_symlink() and not full.resolve().is_relative_to(root):
-                    self.problems.append((rel, "symlink leaving the archive folder ignored"))
-                    continue
                 try:
-                    size = full.stat().st_size
-                except OSError as exc:
+                    info = full.lstat()
+                    if stat.S_ISLNK(info.st_mode):
+                        target = full.resolve()
+                        if not target.is_relative_to(root):
+                            self.problems.append((rel, "symlink leaving the archive folder ignored"))
+                            continue
+                        info = target.stat()
+                except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
                     self.problems.append((rel, f"cannot stat: {exc}"))
                     continue
-                entries.append((rel, str(full), size))
-        self._merge(index, entries)
+                kind = special_kind(info.st_mode)
+                refusal = f"is {kind}, not a regular file; not opened" if kind else None
+                entries.append(Member(rel, index, str(full), info.st_size if not kind else 0, None, refusal))
+        self._merge(entries)
 
-    def _merge(self, part: int, entries: list[tuple[str, str, int]]) -> None:
+    def _merge(self, entries: list[Member]) -> None:
         """Add a part's entries, stripping a single wrapper folder (``facebook-jane/...``)."""
-        tops = {rel.split("/", 1)[0] if "/" in rel else "" for rel, _, _ in entries}
+        tops = {m.path.split("/", 1)[0] if "/" in m.path else "" for m in entries}
         strip = ""
         if len(tops) == 1 and "" not in tops and next(iter(tops)) not in KNOWN_TOP_FOLDERS:
             strip = next(iter(tops)) + "/"
-        for rel, name, size in entries:
-            path = rel[len(strip):] if strip else rel
-            self.members.setdefault(path, Member(path, part, name, size))
+        for member in entries:
+            path = member.path[len(strip):] if strip else member.path
+            self.members.setdefault(path, Member(path, member.part, member.name, member.size, member.compressed, member.refusal))
 
     # -- reading -------------------------------------------------------------------------
     def describe(self, member: Member) -> str:
@@ -236,46 +349,60 @@ class MetaArchive:
         return f"{root.name}:{member.name}" if self._zips[member.part] is not None else member.name
 
     def open_member(self, member: Member) -> IO[bytes]:
-        """Open a raw stream over one member (caller closes it).
+        """Open a raw stream over one member (caller closes it); refused members raise OSError.
 
         Thread-safe: several threads may open and read members at once, each its own stream.
         """
         if self._closed:
             raise ValueError("archive is closed")
+        if member.refusal:
+            raise OSError(member.refusal)
         zf = self._zips[member.part]
         if zf is None:
-            return open(member.name, "rb")
+            return open_regular(member.name)
         with self._handles:
             raw = zf.open(member.name)
         return _SharedMember(raw, self._handles)  # type: ignore[return-value]
 
     def open_guarded(self, member: Member, item_id: str) -> IO[bytes]:
-        """Open a member for an item; open and read failures raise ItemError naming the member."""
+        """Open a member for an item; refusals, open and read failures raise ItemError naming it.
+
+        Zip members are read through a ratio check, so a bomb stops with an ItemError.
+        """
         where = self.describe(member)
+        if member.refusal:
+            raise ItemError(item_id, f"{where} {member.refusal}")
         try:
             raw = self.open_member(member)
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise ItemError(item_id, f"cannot open {where}: {exc}") from exc
-        return io.BufferedReader(_GuardedStream(raw, item_id, where), buffer_size=1 << 16)
+        bounded = BoundedReader(raw, limit=None, compressed=member.compressed, limits=self.limits, what="this member")
+        return io.BufferedReader(_GuardedStream(bounded, item_id, where), buffer_size=1 << 16)
 
-    def read_json(self, path: str) -> Any:
-        """Parse a JSON member and repair its mojibake.
+    def read_json(self, path: str) -> JsonMember:
+        """Read a JSON member (at most ``limits.max_json_bytes``) for element-wise parsing.
 
         Raises:
-            MemberError: missing, unreadable (CRC, truncation) or not valid JSON.
+            MemberError: missing, refused, larger than the cap (claimed or real), inflating past
+                the ratio limit, unreadable (CRC, truncation) or empty.
         """
         member = self.members.get(path)
         if member is None:
             raise MemberError(path, "missing")
+        if member.refusal:
+            raise MemberError(path, member.refusal)
+        cap = self.limits.max_json_bytes
+        if member.size > cap:
+            raise MemberError(path, f"is {human_bytes(member.size)}, larger than {human_bytes(cap)}, the limit for JSON files (option max_json_mb); not read")
         try:
-            with self.open_member(member) as stream:
-                data = stream.read()
-            return fix_tree(json.loads(data.decode("utf-8-sig")))
+            with self.open_member(member) as raw:
+                data = read_all(BoundedReader(raw, limit=cap, compressed=member.compressed, limits=self.limits, what="JSON files"))
+            return JsonMember(data)
+        except LimitExceeded as exc:
+            raise MemberError(path, f"{exc}; not read") from exc
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:
             raise MemberError(path, f"cannot read: {exc}") from exc
-        except UnicodeDecodeError as exc:
-            raise MemberError(path, f"not UTF-8 text: {exc}") from exc
-        except json.JSONDecodeError as exc:
+        except JsonShapeError as exc:
             raise MemberError(path, f"invalid JSON: {exc}") from exc
 
     def close(self) -> None:
@@ -283,3 +410,25 @@ class MetaArchive:
         for zf in self._zips:
             if zf is not None:
                 zf.close()
+
+
+def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
+    """Open a plain file for reading, refusing anything that is not a regular file.
+
+    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer, and the
+    ``fstat`` after opening catches a file swapped for a FIFO or device since it was listed.
+
+    Raises:
+        OSError: cannot open, or not a regular file (the message says what it is).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = special_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise OSError(f"{os.fspath(path)} is {kind}, not a regular file")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

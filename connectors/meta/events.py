@@ -19,8 +19,9 @@ import posixpath
 from typing import Any
 
 from ..models import Calendar, CalendarEvent, stable_id
+from .elements import Report, dict_entries
+from .jsonread import JsonMember
 from .media import epoch
-from .photos import Report, media_list
 
 __all__ = ["parse_events", "CALENDAR_ID"]
 
@@ -29,38 +30,39 @@ CALENDAR_ID = stable_id("meta", "calendar", "facebook-events")
 _RESPONSES = (("events_joined", "joined"), ("events_interested", "interested"), ("events_declined", "declined"))
 
 
-def _pick(data: dict[str, Any], *keys: str) -> Any:
-    for key in keys:
-        if key in data:
-            return data[key]
-    return None
-
-
-def _lists(name: str, data: Any) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(rsvp, entries) pairs found in one events file."""
-    if not isinstance(data, dict):
+def _lists(name: str, doc: JsonMember, member: str, report: Report) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(rsvp, entries) pairs found in one events file; bad entries are reported, naming them."""
+    if doc.root_type != "object":
         return []
+
+    def entries(*candidates: tuple[str, ...]) -> list[dict[str, Any]]:
+        return [e for _, e in dict_entries(doc, member, report, *candidates, what="an event list", required=False)]
+
     if name == "your_event_responses":
-        responses = _pick(data, "event_responses_v2", "event_responses")
-        if not isinstance(responses, dict):
+        top = next((k for k in ("event_responses_v2", "event_responses") if doc.type_at(k) == "object"), None)
+        if top is None:
             return []
-        return [(rsvp, media_list(responses.get(key))) for key, rsvp in _RESPONSES]
+        return [(rsvp, entries((top, key))) for key, rsvp in _RESPONSES]
     if name == "your_events":
-        return [("hosting", media_list(_pick(data, "your_events_v2", "your_events")))]
-    return [("invited", media_list(_pick(data, "events_invited_v2", "events_invited")))]
+        if doc.type_at("your_events_v2") is None and doc.type_at("your_events") is None:
+            return []
+        return [("hosting", entries(("your_events_v2",), ("your_events",)))]
+    if doc.type_at("events_invited_v2") is None and doc.type_at("events_invited") is None:
+        return []
+    return [("invited", entries(("events_invited_v2",), ("events_invited",)))]
 
 
 _ORDER = {"your_event_responses": 0, "your_events": 1, "event_invitations": 2}
 
 
-def parse_events(docs: list[tuple[str, Any]], report: Report) -> list[Any]:
-    """Build the calendar and its events from ``(member, parsed json)`` pairs."""
+def parse_events(docs: list[tuple[str, JsonMember]], report: Report) -> list[Any]:
+    """Build the calendar and its events from ``(member, document)`` pairs."""
     docs = sorted(docs, key=lambda d: (_ORDER.get(posixpath.splitext(posixpath.basename(d[0]))[0], 9), d[0]))
     events: list[CalendarEvent] = []
     seen: set[tuple[Any, Any]] = set()
     for member, data in docs:
         kind = posixpath.splitext(posixpath.basename(member))[0]
-        found = _lists(kind, data)
+        found = _lists(kind, data, member, report)
         if not found:
             report(member, "no event list found (expected event_responses_v2, your_events_v2 or events_invited_v2)")
         for rsvp, entries in found:

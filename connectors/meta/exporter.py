@@ -9,14 +9,22 @@ once, by the first unit, and to know ``total_hint``. Later pages reparse only th
 
 Problem policy (documented contract):
 
-* corrupt/truncated zip, missing location, HTML export, nothing recognisable -> ``FatalError``.
-* a JSON member that does not parse or has the wrong shape -> ``problems()`` gets
-  ``(member, message)`` and that member's items are skipped; others go on.
-* unsafe member names or media uris (``..``, absolute, backslashes) -> ``problems()``; never followed.
+* corrupt/truncated zip, missing location, HTML export, nothing recognisable, more files than
+  ``max_members`` -> ``FatalError``.
+* a JSON member that is too big, a zip bomb, does not parse or has the wrong shape -> a FAILED
+  :class:`~connectors.base.Problem` naming the member; its items are skipped, others go on.
+* one bad entry of a member (nested too deep, a huge number, ``NaN``, a lone surrogate, not an
+  object) -> a FAILED problem naming the member and the entry (``posts/your_posts_1.json[12]``);
+  the other entries of the member go on.
+* unsafe member names or media uris (``..``, absolute, backslashes) -> FAILED problems; never followed.
 * a media uri that is a web URL -> skipped quietly (thumbnails, placeholders).
-* a media entry whose file is not in the archive -> the item is listed (``size=None``) and
-  ``open_bytes`` raises ``ItemError(id, "missing file <uri> referenced by <json member>")``;
-  it is not repeated in ``problems()``, so each such item is counted once, as a failed item.
+* a media entry whose file is not in the archive, or is a symlink, FIFO, directory or zip bomb ->
+  the item is listed and ``open_bytes`` raises ``ItemError`` naming the file (counted once).
+* every other file of the export that this transfer does not move -> one NOT_TRANSFERRED
+  problem each, with the reason (:mod:`.leftovers`), reported with the first page of the
+  transfer. Which verticals the transfer moves comes from ``selected`` (option ``verticals``);
+  unknown, it is every vertical this connector exports. The first page therefore plans every
+  selected vertical.
 """
 
 from __future__ import annotations
@@ -28,17 +36,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from ..base import Cursor, Exporter, Page, Problem
+from ..base import Cursor, Exporter, Page, Problem, ProblemKind
 from ..errors import ConfigError, FatalError, ItemError
 from ..models import Item, MediaAlbum, Photo, Video, Vertical
 from .archive import MemberError, MetaArchive
 from .cursor import MetaCursor
 from .events import parse_events
+from .jsonread import JsonShapeError
 from .layout import Layout, scan
-from .media import MediaRef, build_media, decode_ref, lookup_member
-from .photos import parse_album, parse_uncategorized
-from .posts import parse_fb_posts, parse_ig_posts
-from .videos import parse_fb_videos, parse_ig_reels, parse_ig_stories
+from .leftovers import leftover_reason
+from .limits import ReadLimits
+from .media import MediaRef, build_media, decode_ref, lookup_member, normalize_uri
+from .photos import parse_album, parse_ig_profile_photos, parse_uncategorized
+from .posts import parse_fb_group_posts, parse_fb_posts, parse_ig_posts
+from .videos import parse_fb_archived_stories, parse_fb_videos, parse_ig_reels, parse_ig_stories
 
 __all__ = ["MetaArchiveExporter", "SUPPORTED_VERTICALS"]
 
@@ -47,16 +58,22 @@ _PARSERS: dict[str, Callable[[Any, str, Callable[[str, str], None]], list[Any]]]
     "uncategorized": parse_uncategorized,
     "fb_videos": parse_fb_videos,
     "fb_posts": parse_fb_posts,
+    "fb_group_posts": parse_fb_group_posts,
+    "fb_archived_stories": parse_fb_archived_stories,
     "ig_posts": parse_ig_posts,
     "ig_reels": parse_ig_reels,
     "ig_stories": parse_ig_stories,
+    "ig_profile_photos": parse_ig_profile_photos,
 }
 
 #: Unit kinds per vertical, in work-list order (albums first, so album media keep their album).
 _WORK: dict[Vertical, tuple[str, ...]] = {
-    Vertical.PHOTOS: ("album", "uncategorized", "fb_posts", "ig_posts", "ig_stories"),
-    Vertical.VIDEOS: ("album", "fb_videos", "fb_posts", "ig_posts", "ig_reels", "ig_stories"),
-    Vertical.SOCIAL_POSTS: ("fb_posts", "ig_posts"),
+    Vertical.PHOTOS: (
+        "album", "uncategorized", "fb_posts", "fb_group_posts", "fb_archived_stories", "ig_posts", "ig_stories",
+        "ig_profile_photos",
+    ),
+    Vertical.VIDEOS: ("album", "fb_videos", "fb_posts", "fb_group_posts", "fb_archived_stories", "ig_posts", "ig_reels", "ig_stories"),
+    Vertical.SOCIAL_POSTS: ("fb_posts", "fb_group_posts", "ig_posts"),
     Vertical.CALENDAR: ("events",),
 }
 SUPPORTED_VERTICALS = frozenset(_WORK)
@@ -90,6 +107,9 @@ class MetaArchiveExporter(Exporter):
     Args:
         location: a ``.zip``, an extracted folder, or a folder of zip parts.
         page_size: items per page (positive).
+        limits: the read caps (:mod:`.limits`); defaults when None.
+        selected: the verticals this transfer moves, for the NOT_TRANSFERRED reasons; None means
+            every vertical this connector exports.
 
     The archive is opened lazily on first use; ``close()`` releases the zip handles, and a later
     call reopens them.
@@ -98,17 +118,28 @@ class MetaArchiveExporter(Exporter):
     cursor_model = MetaCursor
     service_name = "meta"
 
-    def __init__(self, location: str | Path, *, page_size: int = 200):
+    def __init__(
+        self,
+        location: str | Path,
+        *,
+        page_size: int = 200,
+        limits: ReadLimits | None = None,
+        selected: frozenset[Vertical] | None = None,
+    ):
         if page_size < 1:
             raise ConfigError(f"meta: page_size must be at least 1, got {page_size}")
         self.location = Path(location).expanduser()
         self.page_size = page_size
+        self.limits = limits or ReadLimits()
+        self.selected = frozenset(SUPPORTED_VERTICALS if selected is None else selected & SUPPORTED_VERTICALS)
+        self._used: set[str] = set()  # member paths read, or referenced by an item listed
+        self._surveyed = False
         self._archive: MetaArchive | None = None
         self._layout: Layout | None = None
         self._plans: dict[Vertical, _Plan] = {}
         self._entries: OrderedDict[str, list[Any]] = OrderedDict()
         self._items: OrderedDict[tuple[Vertical, str], list[Item]] = OrderedDict()
-        self._problems: list[tuple[str, str]] = []
+        self._problems: list[Problem] = []
         self._reported: set[tuple[str, str]] = set()
         self._lock = threading.RLock()  # open_bytes may be called from several threads
 
@@ -119,7 +150,7 @@ class MetaArchiveExporter(Exporter):
 
     def _open_locked(self) -> MetaArchive:
         if self._archive is None:
-            archive = MetaArchive(self.location)
+            archive = MetaArchive(self.location, self.limits)
             layout = scan(archive.members)
             if layout.is_empty:
                 archive.close()
@@ -138,10 +169,10 @@ class MetaArchiveExporter(Exporter):
             self._archive, self._layout = archive, layout
         return self._archive
 
-    def _report(self, where: str, message: str) -> None:
+    def _report(self, where: str, message: str, kind: ProblemKind = ProblemKind.FAILED) -> None:
         if (where, message) not in self._reported:
             self._reported.add((where, message))
-            self._problems.append((where, message))
+            self._problems.append(Problem(where, message, kind))
 
     # -- units -------------------------------------------------------------------------------
     def _work_list(self, vertical: Vertical) -> list[_Unit]:
@@ -165,14 +196,20 @@ class MetaArchiveExporter(Exporter):
         archive = self._open()
         docs: list[tuple[str, Any]] = []
         for member in unit.members:
+            self._used.add(member)
             try:
                 docs.append((member, archive.read_json(member)))
             except MemberError as exc:
                 self._report(exc.path, exc.message)
-        if unit.kind == "events":
-            entries = parse_events(docs, self._report)
-        else:
-            entries = _PARSERS[unit.kind](docs[0][1], docs[0][0], self._report) if docs else []
+        try:
+            if unit.kind == "events":
+                entries = parse_events(docs, self._report)
+            else:
+                entries = _PARSERS[unit.kind](docs[0][1], docs[0][0], self._report) if docs else []
+        except JsonShapeError as exc:  # a break the parser did not expect; its entries are lost
+            self._report(unit.members[0], f"invalid JSON: {exc}")
+            entries = []
+        del docs  # the members' bytes: only the parsed entries are kept
         self._entries[unit.key] = entries
         while len(self._entries) > 4:
             self._entries.popitem(last=False)
@@ -205,6 +242,8 @@ class MetaArchiveExporter(Exporter):
                 if wanted is None:
                     continue
                 item = build_media(entry, archive.members, self._report)
+                if planning and item is not None and item.kind == wanted:
+                    self._note_used(archive, entry)
                 if item is None or item.kind != wanted or not claim("media:" + item.id):
                     continue
                 if entry.album is not None and claim("album:" + entry.album.id):
@@ -248,6 +287,7 @@ class MetaArchiveExporter(Exporter):
         if vertical not in _WORK:
             supported = ", ".join(sorted(v.value for v in _WORK))
             raise ConfigError(f"meta cannot export {vertical.value}; it exports {supported}")
+        self._survey()
         plan = self._plan(vertical)
         unit, offset = self._resume(plan, cursor)
         items: list[Item] = []
@@ -260,6 +300,35 @@ class MetaArchiveExporter(Exporter):
                 unit, offset = unit + 1, 0
         nxt = MetaCursor(unit=unit, unit_key=plan.units[unit].key, offset=offset) if unit < len(plan.units) else None
         return Page(items=tuple(items), next=nxt, total_hint=plan.total)
+
+    def _note_used(self, archive: MetaArchive, entry: MediaRef) -> None:
+        rel, _ = normalize_uri(entry.media.get("uri"))
+        member = lookup_member(archive.members, rel) if rel else None
+        if member is not None:
+            self._used.add(member.path)
+
+    def _survey(self) -> None:
+        """Once: plan every selected vertical, then name each file none of them takes."""
+        if self._surveyed:
+            return
+        archive = self._open()
+        assert self._layout is not None
+        for vertical in sorted(self.selected):
+            self._plan(vertical)
+        feeds: dict[str, set[Vertical]] = {}
+        for vertical, kinds in _WORK.items():
+            for kind in kinds:
+                for path in self._layout[kind]:
+                    feeds.setdefault(path, set()).add(vertical)
+        for path in sorted(archive.members):
+            if path in self._used:
+                continue
+            member = archive.members[path]
+            reason = leftover_reason(path, selected=self.selected, unit_verticals=feeds.get(path, ()))
+            if member.refusal:
+                reason = f"{reason}; it {member.refusal}"
+            self._report(path, reason, ProblemKind.NOT_TRANSFERRED)
+        self._surveyed = True
 
     def _resume(self, plan: _Plan, cursor: Cursor | None) -> tuple[int, int]:
         if cursor is None:
@@ -298,7 +367,7 @@ class MetaArchiveExporter(Exporter):
     def problems(self) -> list[Problem]:
         """Return and clear the problems found so far (each reported once per exporter)."""
         found, self._problems = self._problems, []
-        return [Problem(where, message) for where, message in found]
+        return found
 
     def close(self) -> None:
         with self._lock:

@@ -11,9 +11,12 @@ uncategorized     ``[P]{posts,photos_and_videos}/your_uncategorized_photos.json`
 fb_videos         ``[P]{posts,photos_and_videos}/your_videos.json``
 fb_posts          ``[P]posts/your_posts*_<n>.json`` (also ``profile_posts_<n>``)
 events            ``[P]events/{your_event_responses,event_invitations,your_events}.json``
+fb_group_posts    ``[P]groups/your_posts_in_groups.json``
+fb_archived_st.   ``[P]stories/archived_stories.json``
 ig_posts                                                   ``[I]{content,media}/posts_<n>.json``
 ig_reels                                                   ``[I]{content,media}/reels.json``
 ig_stories                                                 ``[I]{content,media}/stories.json``
+ig_profile_photos                                          ``[I]{content,media}/profile_photos.json``
 ================  ======================================  =====================================
 
 ``[P]`` is empty (≤2023), ``your_activity_across_facebook/`` (some 2024), ``your_facebook_activity/``
@@ -41,9 +44,12 @@ _PATTERNS: dict[str, re.Pattern[str]] = {
     "fb_videos": re.compile("^" + _FB + _FB_MEDIA_DIR + r"your_videos" + _EXT),
     "fb_posts": re.compile("^" + _FB + r"posts/(?:your_posts|profile_posts)[^/]*?_(?P<n>\d+)" + _EXT),
     "events": re.compile("^" + _FB + r"events/(?:your_event_responses|event_invitations|your_events)" + _EXT),
+    "fb_group_posts": re.compile("^" + _FB + r"groups/your_posts_in_groups" + _EXT),
+    "fb_archived_stories": re.compile("^" + _FB + r"stories/archived_stories" + _EXT),
     "ig_posts": re.compile("^" + _IG + r"posts_(?P<n>\d+)" + _EXT),
     "ig_reels": re.compile("^" + _IG + r"reels" + _EXT),
     "ig_stories": re.compile("^" + _IG + r"stories" + _EXT),
+    "ig_profile_photos": re.compile("^" + _IG + r"profile_photos" + _EXT),
 }
 
 #: Unit kinds in the order the scanner reports them.
