@@ -18,21 +18,33 @@ Items, with ``id = stable_id("folder", relative_path)``:
   ``album.json`` next to them, as the folder destination writes, restores titles, times,
   places and album names, so folder -> folder keeps metadata.
 
-Skipped: ferry's ``.partial-*`` temporaries and, on local disks, symbolic links to directories
-(no loops). A walk is a snapshot only as far as the storage is: files added before the cursor
-during a transfer are picked up by the next run, not this one.
+Skipped silently: ferry's ``.partial-*`` temporaries. Skipped and named in :meth:`problems`
+(each once per exporter; never opened, so a FIFO cannot hang the walk):
+
+* FIFOs, sockets and devices (local ``lstat``; remote entries of another type): FAILED;
+* symbolic links to directories (no loops), links leading out of the source folder and broken
+  links: NOT_TRANSFERRED; a link to a regular file inside the folder is read like the file;
+* in the media verticals, a directory named like a photo or video: NOT_TRANSFERRED (its files
+  are still listed, as an album).
+
+Local files are opened with :func:`connectors.specialfiles.open_regular` (``O_NONBLOCK`` plus
+``fstat``), so a file swapped for a FIFO after listing is an item error, not a hang. A walk is
+a snapshot only as far as the storage is: files added before the cursor during a transfer are
+picked up by the next run, not this one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import IO, Any
 
-from ..base import Cursor, Exporter, Page
+from ..base import Cursor, Exporter, Page, Problem, ProblemKind
 from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
 from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, Video, stable_id
+from ..specialfiles import open_regular, special_kind
 from . import sidecar
 from .atomic import is_partial_name
 from .fs import FolderLocation
@@ -58,6 +70,8 @@ class _Entry:
     is_dir: bool
     size: int
     modified: datetime | None
+    #: Why the entry is not read: (kind of problem, reason). None for files and directories.
+    skip: tuple[ProblemKind, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +102,8 @@ class FolderExporter(Exporter):
         # Per vertical: the cursor path the walk stopped at, the next (path, item), the walk.
         self._walks: dict[Vertical, tuple[str, tuple[str, Item], Iterator[tuple[str, Item]]]] = {}
         self._root_checked = False
+        self._problems: list[Problem] = []
+        self._reported: set[str] = set()
 
     # -- Exporter -------------------------------------------------------------------------
 
@@ -136,17 +152,30 @@ class FolderExporter(Exporter):
         path = self.location.path(ref)
         try:
             if self.location.local:
-                return open(path, "rb")  # a real file: readinto, no fsspec layer
+                return open_regular(path)  # a real file: readinto, no fsspec layer, never a FIFO
             return self.fs.open(path, "rb", block_size=_READ_BLOCK)
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
             raise ItemError(item.id, f"{shown} is gone from the source") from None
         except PermissionError:
             raise ItemError(item.id, f"{shown} cannot be read: permission denied") from None
         except OSError as exc:
+            if "not a regular file" in str(exc):
+                kind = special_kind(os.stat(path).st_mode) or "not a regular file"
+                raise ItemError(item.id, f"{shown} is {kind} now, not a regular file; not read") from None
             raise RetryableItemError(item.id, f"{shown} cannot be opened: {type(exc).__name__}: {exc}") from exc
+
+    def problems(self) -> list[Problem]:
+        """Return and clear the entries skipped so far (each named once per exporter)."""
+        found, self._problems = self._problems, []
+        return found
 
     def close(self) -> None:
         self._walks.clear()
+
+    def _report(self, rel: str, kind: ProblemKind, message: str) -> None:
+        if rel not in self._reported:
+            self._reported.add(rel)
+            self._problems.append(Problem(self.location.display(rel), message, kind))
 
     # -- the walk -------------------------------------------------------------------------
 
@@ -160,7 +189,7 @@ class FolderExporter(Exporter):
 
     def _walk(self, rel_dir: str, entries: tuple[_Entry, ...], after: tuple[str, ...] | None) -> Iterator[_Node]:
         """Yield the nodes under ``rel_dir`` strictly after ``after`` (relative to it), in order."""
-        file_names = {e.name for e in entries if not e.is_dir}
+        file_names = {e.name for e in entries if not e.is_dir and e.skip is None}
         for entry in entries:
             rel = f"{rel_dir}/{entry.name}" if rel_dir else entry.name
             if after is not None:
@@ -182,6 +211,10 @@ class FolderExporter(Exporter):
     def _to_item(self, vertical: Vertical, node: _Node) -> Item | None:
         rel, entry = node.rel, node.entry
         parent = rel.rpartition("/")[0]
+        if entry.skip is not None:
+            if vertical == Vertical.BLOBS or media_kind(entry.name) in _MEDIA_KINDS.get(vertical, ()):
+                self._report(rel, *entry.skip)
+            return None
         if vertical == Vertical.BLOBS:
             if entry.is_dir:
                 return Folder(id=stable_id("folder", rel), path="/" + rel)
@@ -196,6 +229,8 @@ class FolderExporter(Exporter):
             )
         kinds = _MEDIA_KINDS[vertical]
         if entry.is_dir:
+            if media_kind(entry.name) in kinds:
+                self._report(rel, ProblemKind.NOT_TRANSFERRED, f"is a directory named like a {media_kind(entry.name)}, not a file; only the files inside it are listed")
             if not any(not c.is_dir and media_kind(c.name) in kinds for c in node.children):
                 return None
             record = self._record(rel, sidecar.ALBUM_RECORD, node.children) or {}
@@ -229,8 +264,9 @@ class FolderExporter(Exporter):
         return self._read_record(f"{rel_dir}/{name}")
 
     def _read_record(self, rel: str) -> dict[str, Any] | None:
+        path = self.location.path(rel)
         try:
-            with self.fs.open(self.location.path(rel), "rb") as handle:
+            with (open_regular(path) if self.location.local else self.fs.open(path, "rb")) as handle:
                 return sidecar.parse_record(handle.read(1 << 20))
         except OSError:
             return None  # metadata is a bonus; the media still moves
@@ -267,20 +303,41 @@ class FolderExporter(Exporter):
         return tuple(sorted((e for e in entries if not is_partial_name(e.name)), key=lambda e: e.name))
 
     def _list_local(self, rel: str) -> list[_Entry]:
-        import os
-
+        """Entries by ``lstat``: nothing is opened, and links are judged before they are followed."""
         out = []
+        root = os.path.realpath(self.location.root)
         with os.scandir(self.location.path(rel)) as it:
             for entry in it:
                 try:
-                    if entry.is_dir(follow_symlinks=False):
+                    if entry.is_symlink():
+                        out.append(self._link_entry(entry, root))
+                    elif entry.is_dir(follow_symlinks=False):
                         out.append(_Entry(entry.name, True, 0, None))
-                    elif entry.is_file():
-                        st = entry.stat()
-                        out.append(_Entry(entry.name, False, st.st_size, _as_time(st.st_mtime)))
+                    else:
+                        st = entry.stat(follow_symlinks=False)
+                        kind = special_kind(st.st_mode)
+                        skip = (ProblemKind.FAILED, f"is {kind}, not a regular file; not opened") if kind else None
+                        out.append(_Entry(entry.name, False, st.st_size, _as_time(st.st_mtime), skip))
                 except FileNotFoundError:
                     continue
         return out
+
+    @staticmethod
+    def _link_entry(entry: os.DirEntry, root: str) -> _Entry:
+        target = os.path.realpath(entry.path)
+        not_moved = ProblemKind.NOT_TRANSFERRED
+        if os.path.commonpath([root, target]) != root:
+            return _Entry(entry.name, False, 0, None, (not_moved, "is a symbolic link leading outside the source folder; not followed"))
+        try:
+            st = os.stat(target)
+        except OSError:
+            return _Entry(entry.name, False, 0, None, (not_moved, "is a broken symbolic link"))
+        if os.path.isdir(target):
+            return _Entry(entry.name, False, 0, None, (not_moved, "is a symbolic link to a directory; not followed (no loops)"))
+        kind = special_kind(st.st_mode)
+        if kind is not None:
+            return _Entry(entry.name, False, 0, None, (ProblemKind.FAILED, f"is a symbolic link to {kind}; not opened"))
+        return _Entry(entry.name, False, st.st_size, _as_time(st.st_mtime))
 
     def _list_remote(self, rel: str) -> list[_Entry]:
         directory = self.location.path(rel)
@@ -292,10 +349,11 @@ class FolderExporter(Exporter):
                 continue  # the directory's own marker object
             name = full.rsplit("/", 1)[-1]
             kind = info.get("type")
-            if not name or kind not in ("file", "directory"):
+            if not name:
                 continue
             modified = info.get("LastModified") or info.get("mtime") or info.get("created")
-            out.append(_Entry(name, kind == "directory", int(info.get("size") or 0), _as_time(modified)))
+            skip = None if kind in ("file", "directory") else (ProblemKind.FAILED, f"is of type {kind!r}, not a file; not read")
+            out.append(_Entry(name, kind == "directory", int(info.get("size") or 0), _as_time(modified), skip))
         return out
 
 

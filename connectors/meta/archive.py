@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import FatalError, ItemError
+from ..specialfiles import open_regular, special_kind
 from .jsonread import JsonMember, JsonShapeError
 from .limits import BoundedReader, LimitExceeded, ReadLimits, human_bytes, read_all
 
@@ -49,8 +50,6 @@ __all__ = [
     "safe_relpath",
     "find_parts",
     "KNOWN_TOP_FOLDERS",
-    "open_regular",
-    "special_kind",
     "zip_entry_count",
 ]
 
@@ -67,26 +66,6 @@ KNOWN_TOP_FOLDERS = frozenset(
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 _MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".heic", ".heif", ".webp", ".mp4", ".mov", ".m4v", ".webm", ".3gp")
-_SPECIAL = {
-    stat.S_IFIFO: "a FIFO (named pipe)",
-    stat.S_IFSOCK: "a socket",
-    stat.S_IFCHR: "a character device",
-    stat.S_IFBLK: "a block device",
-    stat.S_IFLNK: "a symbolic link",
-    stat.S_IFDIR: "a directory",
-}
-
-
-def special_kind(mode: int) -> str | None:
-    """What a file mode is when it is not a regular file (``"a FIFO (named pipe)"``), else None.
-
-    A mode without type bits (zip writers that store only permissions, ``0o600``) counts as regular.
-    """
-    if stat.S_ISREG(mode) or stat.S_IFMT(mode) == 0:
-        return None
-    return _SPECIAL.get(stat.S_IFMT(mode), "not a regular file")
-
-
 def zip_entry_count(path: Path) -> int | None:
     """Members a zip declares in its end record (zip64 too), read before zipfile indexes them.
 
@@ -411,24 +390,3 @@ class MetaArchive:
             if zf is not None:
                 zf.close()
 
-
-def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
-    """Open a plain file for reading, refusing anything that is not a regular file.
-
-    ``O_NONBLOCK`` makes opening a FIFO return at once instead of waiting for a writer, and the
-    ``fstat`` after opening catches a file swapped for a FIFO or device since it was listed.
-
-    Raises:
-        OSError: cannot open, or not a regular file (the message says what it is).
-    """
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    try:
-        kind = special_kind(os.fstat(fd).st_mode)
-        if kind is not None:
-            raise OSError(f"{os.fspath(path)} is {kind}, not a regular file")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
