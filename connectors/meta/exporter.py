@@ -322,6 +322,9 @@ class MetaArchiveExporter(Exporter):
                     feeds.setdefault(path, set()).add(vertical)
         for path in sorted(archive.members):
             if path in self._used:
+                if Vertical.SOCIAL_POSTS in feeds.get(path, ()) and Vertical.SOCIAL_POSTS not in self.selected:
+                    moving = ", ".join(sorted(v.value for v in self.selected))
+                    self._report(path, f"its posts were not transferred: social-posts is not selected, this transfer moves {moving} (--types)", ProblemKind.NOT_TRANSFERRED)
                 continue
             member = archive.members[path]
             reason = leftover_reason(path, selected=self.selected, unit_verticals=feeds.get(path, ()))

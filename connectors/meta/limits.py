@@ -47,8 +47,8 @@ READ_CHUNK = 1 << 16
 
 
 def human_bytes(size: int) -> str:
-    """``2.2 GB``, ``64 MB``, ``2 KB``: sizes as people read them (decimal units)."""
-    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+    """``2.1 GiB``, ``64 MiB``, ``2 KiB``: sizes as people read them (binary units, like the options)."""
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
         if size >= scale:
             value = size / scale
             return f"{value:.1f} {unit}" if value < 10 and value != int(value) else f"{value:.0f} {unit}"

@@ -10,6 +10,12 @@ as one zip, several zip parts, or a folder. Everything Meta gets wrong is reprod
 * a nonsense ``taken_timestamp`` (-62169958800), a web thumbnail uri, a web cover photo;
 * one post that references a file missing from the archive (``SampleSummary.missing_media``);
 * the first "joined" event repeated in ``event_invitations.json`` (listed once).
+* with ``photos >= 6`` and ``posts >= 1``, the kinds real exports carry beyond albums and posts:
+  a note post with an image (``attachments[].data[].note.media[]``), a post with no content at
+  all (never emitted), group posts (``groups/your_posts_in_groups.json``) with a photo, an archived
+  story (``stories/archived_stories.json``), an Instagram profile photo
+  (``media/profile_photos.json``), and files no vertical takes (a Messenger thread with a photo,
+  the profile), listed in ``SampleSummary.not_transferred``.
 
 Media bytes are pseudo-random but start with real JPEG/MP4 structure (:mod:`.sample_media`) and
 are the same for the same ``seed``. Members are written in chunks (``ZipFile.open(name, "w")``,
@@ -73,6 +79,8 @@ class SampleSummary:
         album_names: Facebook album names, repaired (what the connector must show).
         post_texts / event_names: repaired texts used (for exact mojibake checks).
         odd_file_names: the odd media file names written.
+        not_transferred: files no vertical reads (when every vertical is moved), each of which a
+            reader must name as NOT_TRANSFERRED.
     """
 
     path: Path
@@ -95,6 +103,7 @@ class SampleSummary:
     post_texts: tuple[str, ...]
     event_names: tuple[str, ...]
     odd_file_names: tuple[str, ...]
+    not_transferred: tuple[str, ...] = ()
 
     def items_per_vertical(self) -> dict[str, int]:
         """Items each exported vertical must yield (keys are vertical values)."""
@@ -203,7 +212,9 @@ def write_sample_archive(
     b = _Builder(seed, random.Random(f"ferry-sample/{seed}"))
 
     ig_photos = photos // 4 if instagram else 0
-    fb_photos = photos - ig_photos
+    extras = photos >= 6 and posts >= 1
+    extra_photos = (4 if instagram else 3) if extras else 0  # note, group post, story (, profile)
+    fb_photos = photos - ig_photos - extra_photos
     uncategorized = fb_photos if albums == 0 else (1 if fb_photos >= albums + 1 else 0)
     ig_reels = 1 if instagram and videos >= 2 else 0
     fb_videos = videos - ig_reels
@@ -283,8 +294,6 @@ def write_sample_archive(
         if data:
             post["attachments"] = [{"data": data}]
         fb_posts.append(post)
-    if posts:
-        b.json(posts_file, fb_posts)
 
     # Facebook events -------------------------------------------------------------------------
     lists: dict[str, list[dict[str, Any]]] = {k: [] for k in _RSVP_CYCLE}
@@ -304,6 +313,14 @@ def write_sample_archive(
             "events_joined": lists["joined"], "events_declined": lists["declined"], "events_interested": lists["interested"]}})
         b.json(f"{FB}events/event_invitations.json", {"events_invited_v2": invited})
         b.json(f"{FB}events/your_events.json", {"your_events_v2": lists["hosting"]})
+    extra_posts = extra_albums = 0
+    not_transferred = ["personal_information/profile_information/profile_information.json"]
+    if extras:
+        extra_posts, extra_albums, added = _extras(b, fb_posts, posts_file, photo_size, instagram)
+        photo_bytes += added
+        not_transferred += [MESSAGES_JSON, MESSAGES_PHOTO]
+    if posts:
+        b.json(posts_file, fb_posts)
     b.json("personal_information/profile_information/profile_information.json",
            {"profile_v2": {"name": {"full_name": "Ferry Sámple"}, "registration_timestamp": _BASE_TS}})
 
@@ -339,14 +356,14 @@ def write_sample_archive(
         path=files[0] if zip and parts == 1 else out,
         files=tuple(files),
         layout=("facebook-2024",) + (("instagram-2025",) if instagram else ()),
-        albums=albums + (1 if ig_photos else 0),
+        albums=albums + (1 if ig_photos else 0) + extra_albums,
         photos=photos + len(missing),
         photo_files=photos,
         photo_bytes=photo_bytes,
         videos=videos,
         video_albums=1 if ig_reels else 0,
         video_bytes=video_bytes,
-        posts=posts + ig_posts,
+        posts=posts + ig_posts + extra_posts,
         calendars=1 if events else 0,
         events=events,
         archive_bytes=sum(_disk_size(f) for f in files),
@@ -356,13 +373,55 @@ def write_sample_archive(
         post_texts=tuple(POST_TEXTS[j % len(POST_TEXTS)] for j in range(min(posts, len(POST_TEXTS)))),
         event_names=tuple(event_names),
         odd_file_names=tuple(n for n in names_used if n in ODD_NAMES),
+        not_transferred=tuple(sorted(not_transferred)),
     )
+
+
+MESSAGES_JSON = f"{FB}messages/inbox/janahorakova_10158/message_1.json"
+MESSAGES_PHOTO = f"{FB}messages/inbox/janahorakova_10158/photos/431_n.png"
+_PNG = bytes.fromhex("89504E470D0A1A0A") + b"\x00" * 24
+
+
+def _extras(b: _Builder, fb_posts: list[dict[str, Any]], posts_file: str, photo_size: int, instagram: bool) -> tuple[int, int, int]:
+    """Write the less common kinds; returns (posts, albums, photo bytes) they add."""
+    ts = _BASE_TS + 300 * 86400
+    added = 0
+    note_photo = _photo(f"{FB}posts/media/Notes_{b.rand_id()}/note_obrázek.jpg", ts, "Poznámka")
+    added += b.media(note_photo["uri"], "jpeg", photo_size, ts)
+    fb_posts.append({"timestamp": ts, "title": "Ferry Sámple wrote a note.", "attachments": [{"data": [{"note": {
+        "tags": [], "title": "Poznámka o výletě 📝", "text": "Dlouhý text poznámky… 🏔️", "media": [note_photo],
+        "created_timestamp": ts, "updated_timestamp": ts}}]}]})
+    fb_posts.append({"timestamp": ts + 60, "title": "Ferry Sámple updated their status.", "data": [{"update_timestamp": ts + 60}]})
+    group_photo = _photo(f"{FB}groups/media/PrahaHikers_{b.rand_id()}/skupina_1.jpg", ts + 3600, "Praha Hikers")
+    added += b.media(group_photo["uri"], "jpeg", photo_size, ts + 3600)
+    b.json(f"{FB}groups/your_posts_in_groups.json", {"group_posts_v2": [
+        {"timestamp": ts + 3600, "title": "Ferry Sámple posted in Praha Hikers 🥾.",
+         "data": [{"post": "Kdo jde v sobotu na Říp? ⛰️"}], "attachments": [{"data": [{"media": group_photo}]}]},
+        {"timestamp": ts + 7200, "title": "Ferry Sámple posted in 東京 Foodies.", "data": [{"post": "ラーメンのおすすめは？ 🍜"}]},
+    ]})
+    story_photo = _photo(f"{FB}stories/media/Stories_{b.rand_id()}/story_1.jpg", ts + 86400, "")
+    added += b.media(story_photo["uri"], "jpeg", photo_size, ts + 86400)
+    b.json(f"{FB}stories/archived_stories.json", {"archived_stories_v2": [
+        {"timestamp": ts + 86400, "title": "Ferry Sámple's story", "attachments": [{"data": [{"media": story_photo}]}]}]})
+    albums = 1
+    if instagram:
+        month = time.strftime("%Y%m", time.gmtime(ts))
+        uri = f"media/profile/{month}/17841400000000000.jpg"
+        added += b.media(uri, "jpeg", photo_size, ts)
+        b.json("your_instagram_activity/media/profile_photos.json",
+               {"ig_profile_picture": [{"uri": uri, "creation_timestamp": ts, "title": ""}]})
+        albums += 1
+    b.json(MESSAGES_JSON, {"participants": [{"name": "Jana Horáková"}, {"name": "Ferry Sámple"}], "messages": [
+        {"sender_name": "Jana Horáková", "timestamp_ms": (ts + 500) * 1000, "photos": [{"uri": MESSAGES_PHOTO, "creation_timestamp": ts}]},
+        {"sender_name": "Ferry Sámple", "timestamp_ms": ts * 1000, "content": "Ahoj! 👋"}], "title": "Jana Horáková"})
+    b.entries.append(_Entry(MESSAGES_PHOTO, "raw", len(_PNG), ts, _PNG))
+    return 3, albums, added
 
 
 # -- writing -------------------------------------------------------------------------------------
 def _chunks(entry: _Entry, seed: int) -> Iterator[bytes]:
     key = f"{seed}/{entry.path}"
-    if entry.kind == "json":
+    if entry.kind in ("json", "raw"):
         yield entry.data
     elif entry.kind == "jpeg":
         yield from jpeg_chunks(entry.size, key)
