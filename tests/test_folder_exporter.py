@@ -130,3 +130,45 @@ def test_file_items_carry_modified_times(tmp_path):
     os.utime(tmp_path / "a.txt", (1_600_000_000, 1_600_000_000))
     (item,) = drain(exporter_at(tmp_path), Vertical.BLOBS).items
     assert isinstance(item, File) and item.modified.timestamp() == 1_600_000_000
+
+
+def test_special_files_and_symlinks_are_named_never_opened(tmp_path):
+    from connectors.base import ProblemKind
+    from tests.hostile.folders import special_files
+
+    made = special_files(tmp_path / "src", tmp_path / "outside")
+    try:
+        exporter = exporter_at(tmp_path / "src")
+        photos = drain(exporter, Vertical.PHOTOS).items
+        refs = sorted(i.ref for i in photos if isinstance(i, Photo))
+        assert refs == sorted(made.good)
+        for item in photos:
+            if isinstance(item, Photo):
+                with exporter.open_bytes(item) as stream:
+                    assert stream.read()[:2] == b"\xff\xd8"
+        named = {p.subject.rsplit("/", 1)[-1]: p for p in exporter.problems()}
+        for name, fragment in made.expect.items():
+            assert fragment in named[name].message, (name, named.get(name))
+        assert named["fifo.jpg"].kind == ProblemKind.FAILED and named["escape.jpg"].kind == ProblemKind.NOT_TRANSFERRED
+        assert named["fifo.jpg"].subject == f"{tmp_path / 'src'}/Trip/fifo.jpg"
+        blobs = drain(exporter_at(tmp_path / "src"), Vertical.BLOBS).items
+        assert not [i for i in blobs if getattr(i, "name", "") in made.expect and i.kind == "file"]
+    finally:
+        made.close()
+
+
+def test_a_file_swapped_for_a_fifo_after_listing_is_an_item_error_not_a_hang(tmp_path):
+    build(tmp_path, {"x.jpg": b"\xff\xd8"})
+    exporter = exporter_at(tmp_path)
+    (photo,) = drain(exporter, Vertical.PHOTOS).items
+    os.remove(tmp_path / "x.jpg")
+    os.mkfifo(tmp_path / "x.jpg")
+    with pytest.raises(ItemError, match="FIFO"):
+        exporter.open_bytes(photo)
+
+
+def test_a_fifo_sidecar_is_not_read(tmp_path):
+    build(tmp_path, {"x.jpg": b"\xff\xd8"})
+    os.mkfifo(tmp_path / "x.jpg.json")
+    (photo,) = drain(exporter_at(tmp_path), Vertical.PHOTOS).items
+    assert photo.title == "x.jpg"
