@@ -65,6 +65,7 @@ class RawZip:
     """A zip written header by header (no zip64: members and offsets stay under 4 GiB)."""
 
     def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(path, "wb")
         self._central: list[bytes] = []
 
