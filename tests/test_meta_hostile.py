@@ -160,7 +160,7 @@ def test_symlink_member_is_not_followed(tmp_path):
         z.add_bytes(hostile.ALBUM.format(n=0), json.dumps({"name": "L", "photos": [{"uri": "your_facebook_activity/posts/media/x/l.jpg"}]}).encode())
         hostile.symlink_member(z, "your_facebook_activity/posts/media/x/l.jpg")
         hostile.symlink_member(z, "your_facebook_activity/posts/media/x/unused.jpg")
-    with MetaArchiveExporter(path) as ex:
+    with MetaArchiveExporter(path, selected=frozenset({Vertical.PHOTOS})) as ex:
         read, failed = deliver(ex, drain(ex, Vertical.PHOTOS))
         left = problems_by_subject(ex, ProblemKind.NOT_TRANSFERRED)
     assert read == [] and "symbolic link" in failed["l.jpg"]
@@ -193,7 +193,7 @@ def test_note_images_group_posts_stories_and_profile_photos_move(sample):
 
 
 def test_every_file_not_transferred_is_named_once_with_its_reason(sample):
-    with MetaArchiveExporter(sample.path) as ex:
+    with MetaArchiveExporter(sample.path, selected=frozenset(ALL)) as ex:
         for vertical in ALL:
             drain(ex, vertical)
         problems = ex.problems()
@@ -267,3 +267,9 @@ def test_fuzz_json_member_raises_only_its_shape_error(data):
         doc.fields()
     except JsonShapeError:
         pass
+
+
+def test_nothing_is_listed_as_not_transferred_when_the_transfer_is_unknown(sample):
+    with MetaArchiveExporter(sample.path) as ex:
+        drain(ex, Vertical.PHOTOS)
+        assert [p for p in ex.problems() if p.kind == ProblemKind.NOT_TRANSFERRED] == []

@@ -22,9 +22,9 @@ Problem policy (documented contract):
   the item is listed and ``open_bytes`` raises ``ItemError`` naming the file (counted once).
 * every other file of the export that this transfer does not move -> one NOT_TRANSFERRED
   problem each, with the reason (:mod:`.leftovers`), reported with the first page of the
-  transfer. Which verticals the transfer moves comes from ``selected`` (option ``verticals``);
-  unknown, it is every vertical this connector exports. The first page therefore plans every
-  selected vertical.
+  transfer. Which verticals the transfer moves comes from ``selected`` (option ``verticals``,
+  passed by the engine); when it is unknown nothing is listed, since "not selected" and "not
+  a vertical" cannot be told apart. The first page plans every selected vertical.
 """
 
 from __future__ import annotations
@@ -108,8 +108,8 @@ class MetaArchiveExporter(Exporter):
         location: a ``.zip``, an extracted folder, or a folder of zip parts.
         page_size: items per page (positive).
         limits: the read caps (:mod:`.limits`); defaults when None.
-        selected: the verticals this transfer moves, for the NOT_TRANSFERRED reasons; None means
-            every vertical this connector exports.
+        selected: the verticals this transfer moves, for the NOT_TRANSFERRED listing; None (not
+            known) lists nothing.
 
     The archive is opened lazily on first use; ``close()`` releases the zip handles, and a later
     call reopens them.
@@ -131,7 +131,7 @@ class MetaArchiveExporter(Exporter):
         self.location = Path(location).expanduser()
         self.page_size = page_size
         self.limits = limits or ReadLimits()
-        self.selected = frozenset(SUPPORTED_VERTICALS if selected is None else selected & SUPPORTED_VERTICALS)
+        self.selected = None if selected is None else frozenset(selected & SUPPORTED_VERTICALS)
         self._used: set[str] = set()  # member paths read, or referenced by an item listed
         self._surveyed = False
         self._archive: MetaArchive | None = None
@@ -311,6 +311,9 @@ class MetaArchiveExporter(Exporter):
         """Once: plan every selected vertical, then name each file none of them takes."""
         if self._surveyed:
             return
+        self._surveyed = True
+        if self.selected is None:
+            return  # the transfer's verticals are unknown: "not selected" cannot be told apart
         archive = self._open()
         assert self._layout is not None
         for vertical in sorted(self.selected):
@@ -331,7 +334,6 @@ class MetaArchiveExporter(Exporter):
             if member.refusal:
                 reason = f"{reason}; it {member.refusal}"
             self._report(path, reason, ProblemKind.NOT_TRANSFERRED)
-        self._surveyed = True
 
     def _resume(self, plan: _Plan, cursor: Cursor | None) -> tuple[int, int]:
         if cursor is None:
