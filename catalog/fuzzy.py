@@ -3,6 +3,11 @@
 Why not a fuzzy-matching dependency: the vocabularies are small (hundreds of service names,
 thousands of words for 1,000 pages), so a trigram pre-filter plus :mod:`difflib` ratios is fast
 enough and keeps the catalog's dependencies to what the site build needs anyway.
+
+``catalog/static/search.js`` is a line-by-line port of :func:`normalize`, :func:`similarity`
+(difflib's ``SequenceMatcher.ratio`` without junk heuristics) and :class:`FuzzyVocabulary`, so
+the site ranks exactly as ``ferry catalog search`` does; change both together
+(``tests/test_catalog_search_js.py`` compares them).
 """
 
 from __future__ import annotations
@@ -81,8 +86,9 @@ class FuzzyVocabulary:
         for gram in _trigrams(word):
             for candidate in self._by_gram.get(gram, ()):
                 counts[candidate] += 1
-        # Only the candidates sharing the most trigrams are worth a full ratio.
-        shortlist = sorted(counts, key=lambda w: -counts[w])[:50]
+        # Only the candidates sharing the most trigrams are worth a full ratio; ties go
+        # alphabetically, so the shortlist never depends on set order (and the site's JS agrees).
+        shortlist = sorted(counts, key=lambda w: (-counts[w], w))[:50]
         scored = [(w, similarity(word, w)) for w in shortlist]
         scored = [(w, s) for w, s in scored if s >= cutoff]
         scored.sort(key=lambda ws: (-ws[1], ws[0]))

@@ -4,7 +4,13 @@ Filters (source, destination, datatype) resolve the query name first: an exact n
 matches fully; otherwise the nearest names match with their similarity, so "Instagarm" still
 finds Instagram pages. Free text is matched word by word against an inverted index (title
 words weigh most, then service and datatype names, then the summary and body), where each
-query word may match known words by prefix or by spelling similarity.
+query word may match known words by prefix or by spelling similarity. Words and runs of two or
+three words are also resolved like filters against service and data type names and aliases, so
+"google fotos" finds Google Photos pages and "fotos" finds Photos pages even though no page has
+the word "fotos".
+
+The site's search (``catalog/static/search.js``) is a port of this module working from the JSON
+index, so it ranks like ``Searcher(index)``; keep the two in step (a browser test compares them).
 
 Usable from Python (``Searcher.from_catalog(cat).search(source="facebook")``) or from the
 JSON index alone (``Searcher(index)``), which is what ``ferry catalog search`` does.
@@ -12,17 +18,20 @@ JSON index alone (``Searcher(index)``), which is what ``ferry catalog search`` d
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .fuzzy import FuzzyVocabulary, normalize, similarity, tokens
 
-__all__ = ["Hit", "Searcher", "search"]
+__all__ = ["MAX_QUERY_WORDS", "Hit", "Searcher", "search"]
 
 _W_TITLE, _W_SERVICE, _W_DATATYPE, _W_TEXT = 3.0, 2.0, 2.0, 1.0
 _FILTER_WEIGHT = 4.0
 _NAME_CUTOFF = 0.7
+#: Free text is cut to this many words: a pasted essay must not cost a second per keystroke.
+MAX_QUERY_WORDS = 16
+_PHRASE_WORDS = (1, 2, 3)
 
 
 @dataclass(frozen=True)
@@ -43,10 +52,27 @@ class _Names:
     """Canonical names with their aliases, for filter resolution."""
 
     keys: dict[str, str] = field(default_factory=dict)  # normalised name or alias -> canonical
+    _letters: dict[str, Counter[str]] = field(default_factory=dict)  # key -> letter counts
 
     def add(self, canonical: str, aliases: list[str] | tuple[str, ...] = ()) -> None:
         for name in (canonical, *aliases):
-            self.keys.setdefault(normalize(name), canonical)
+            key = normalize(name)
+            if key not in self.keys:
+                self.keys[key] = canonical
+                self._letters[key] = Counter(key)
+
+    def _may_reach(self, key: str, letters: Counter[str], known: str) -> bool:
+        """Whether ``similarity(key, known)`` can reach the cutoff (difflib's quick bounds, cheaply).
+
+        A ratio is 2 * matches / total, and matches are at most the shorter length and at most
+        the letters both share; both bounds are exact, so skipping changes no result.
+        """
+        total = len(key) + len(known)
+        if 2 * min(len(key), len(known)) < _NAME_CUTOFF * total:
+            return False
+        theirs = self._letters[known]
+        shared = sum(min(n, theirs[c]) for c, n in letters.items())
+        return 2 * shared >= _NAME_CUTOFF * total
 
     def resolve(self, query: str) -> dict[str, float]:
         """Canonical names matching ``query`` with a weight in (0, 1]."""
@@ -55,9 +81,10 @@ class _Names:
             return {}
         if key in self.keys:
             return {self.keys[key]: 1.0}
+        letters = Counter(key)
         found: dict[str, float] = {}
         for known, canonical in self.keys.items():
-            score = similarity(key, known)
+            score = similarity(key, known) if self._may_reach(key, letters, known) else 0.0
             if known.startswith(key) and len(key) >= 3:
                 score = max(score, 0.85)
             elif key in known.split():
@@ -89,6 +116,12 @@ class Searcher:
         for solution in self.solutions:
             for name in (*solution["sources"], *solution["destinations"]):
                 self.services.add(name)
+        self._with_service: dict[str, list[int]] = defaultdict(list)
+        self._with_datatype: dict[str, list[int]] = defaultdict(list)
+        for i, solution in enumerate(self.solutions):
+            for name in dict.fromkeys((*solution["sources"], *solution["destinations"])):
+                self._with_service[name].append(i)
+            self._with_datatype[solution["datatype"]].append(i)
         self._postings: dict[str, dict[int, float]] = defaultdict(dict)
         self._words = FuzzyVocabulary()
         bodies = bodies or {}
@@ -126,15 +159,29 @@ class Searcher:
                     found.setdefault(candidate, 0.9)
         return found
 
+    def _named(self, words: list[str]) -> list[dict[int, float]]:
+        """Per query word: pages whose service or data type that word, or a phrase holding it, names."""
+        per_word: list[dict[int, float]] = [{} for _ in words]
+        for size in _PHRASE_WORDS:
+            for start in range(len(words) - size + 1):
+                phrase = " ".join(words[start : start + size])
+                for names, pages, weight in (
+                    (self.services, self._with_service, _W_SERVICE),
+                    (self.datatypes, self._with_datatype, _W_DATATYPE),
+                ):
+                    for canonical, score in names.resolve(phrase).items():
+                        for i in pages.get(canonical, ()):
+                            for best in per_word[start : start + size]:
+                                best[i] = max(best.get(i, 0.0), weight * score)
+        return per_word
+
     def _text_scores(self, text: str) -> tuple[dict[int, float], int]:
-        words = tokens(text)
-        per_word: list[dict[int, float]] = []
-        for word in words:
-            best: dict[int, float] = {}
+        words = tokens(text)[:MAX_QUERY_WORDS]
+        per_word: list[dict[int, float]] = self._named(words)
+        for word, best in zip(words, per_word):
             for known, sim in self._expand(word).items():
                 for i, weight in self._postings.get(known, {}).items():
                     best[i] = max(best.get(i, 0.0), weight * sim)
-            per_word.append(best)
         scores: dict[int, float] = defaultdict(float)
         for best in per_word:
             for i, value in best.items():

@@ -136,7 +136,7 @@ def write_site(catalog: Catalog, out_dir: Path | str) -> BuildReport:
         depth = rel.count("/")
         writer.write(rel, env.get_template(template).render(root="../" * depth, counts=counts, **context))
 
-    for rel in ("style.css", "app.js"):
+    for rel in ("style.css", "search.js", "app.js"):
         text = resources.files("catalog").joinpath("static", rel).read_text(encoding="utf-8")
         writer.write(f"assets/{rel}", text)
     writer.write("assets/portmap-index.js", index_script(index))

@@ -17,7 +17,9 @@ from catalog import ConnectorInfo, build_site
 FIXTURES = Path(__file__).parent / "catalog_fixtures"
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+]
 
 
 @pytest.fixture(scope="session")

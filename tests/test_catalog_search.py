@@ -60,6 +60,22 @@ def test_free_text_is_ranked_title_first_and_typo_tolerant(searcher):
     assert slugs(searcher.search(text="insta"))[0] in {"ig-videos-koofr", "fb-photos-google"}
 
 
+def test_words_and_phrases_resolve_to_services_and_datatypes(searcher):
+    """No page has the word "fotos": it is resolved like a filter (issue 13: "google fotos")."""
+    assert slugs(searcher.search(text="google fotos"))[0] == "fb-photos-google"
+    assert set(slugs(searcher.search(text="fotos"))) == {"fb-photos-google", "fb-photos-folder"}
+    assert slugs(searcher.search(text="kofr"))[0] == "ig-videos-koofr"
+
+
+def test_a_pasted_essay_is_cut_to_the_first_words(searcher):
+    from catalog.search import MAX_QUERY_WORDS
+
+    essay = "google fotos " + " ".join(["zzqx"] * 5000) + " calendar"
+    first = " ".join(["google", "fotos", *["zzqx"] * (MAX_QUERY_WORDS - 2)])
+    assert searcher.search(text=essay) == searcher.search(text=first)  # "calendar", word 5003, never counts
+    assert slugs(searcher.search(text=essay))[0] == "fb-photos-google"
+
+
 def test_runnable_breaks_ties(cat):
     connectors = [
         ConnectorInfo("meta", "Meta", ("Facebook", "Instagram"), frozenset({"photos", "videos"})),

@@ -1,12 +1,14 @@
 /* ferry portmap home page: filter solutions in the browser from the embedded index.
  * The index comes from assets/portmap-index.js (window.PORTMAP_INDEX), not fetch(), so the
  * site also works when opened from file://. Filter state lives in the URL hash so a filtered
- * view can be bookmarked or linked (index.html#datatype=Photos&source=Facebook). */
+ * view can be bookmarked or linked (index.html#datatype=Photos&source=Facebook). Words are
+ * matched and ranked by assets/search.js (typos tolerated, best first); without words the list
+ * keeps the catalog's order. */
 (function () {
   "use strict";
   var index = window.PORTMAP_INDEX;
   var form = document.getElementById("filters");
-  if (!index || !form) { return; }
+  if (!index || !form || !window.PortmapSearch) { return; }
   var els = {
     datatype: document.getElementById("f-datatype"),
     source: document.getElementById("f-source"),
@@ -18,18 +20,15 @@
   };
   var labels = { datatype: "Any data type", source: "Any source", destination: "Any destination" };
 
-  function norm(s) {
-    return String(s || "").toLowerCase().normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
-      .replace(/&/g, " and ").replace(/[^0-9a-z]+/g, " ").trim();
+  /* Free text is ranked by search.js, the port of `ferry catalog search` (typos tolerated). */
+  var searcher = new window.PortmapSearch.Searcher(index);
+  var position = {};
+  index.solutions.forEach(function (s, i) { position[s.slug] = i; });
+  var textCache = { text: null, scores: null };
+  function textScores(text) {
+    if (textCache.text !== text) { textCache = { text: text, scores: searcher.textScores(text) }; }
+    return textCache.scores;
   }
-  var aliases = {};
-  index.services.forEach(function (svc) { aliases[svc.name] = (svc.aliases || []).join(" "); });
-  var haystacks = {};
-  index.solutions.forEach(function (s) {
-    var names = s.sources.concat(s.destinations);
-    haystacks[s.slug] = " " + norm([s.title, s.datatype, s.summary].concat(names)
-      .concat(names.map(function (n) { return aliases[n] || ""; })).join(" ")) + " ";
-  });
 
   function state() {
     return {
@@ -42,10 +41,7 @@
     if (skip !== "source" && f.source && s.sources.indexOf(f.source) < 0) { return false; }
     if (skip !== "destination" && f.destination && s.destinations.indexOf(f.destination) < 0) { return false; }
     if (f.runnable && !(s.runnable && s.runnable.length)) { return false; }
-    var words = norm(f.text).split(" ").filter(Boolean);
-    for (var i = 0; i < words.length; i++) {
-      if (haystacks[s.slug].indexOf(" " + words[i]) < 0) { return false; }
-    }
+    if (f.text.trim() && !Object.prototype.hasOwnProperty.call(textScores(f.text), position[s.slug])) { return false; }
     return true;
   }
   /* Rebuild one select's options from the solutions that match the other filters. */
@@ -114,7 +110,14 @@
     refresh(els.datatype, "datatype", f);
     refresh(els.source, "source", f);
     refresh(els.destination, "destination", f);
-    var shown = index.solutions.filter(function (s) { return matches(s, f); });
+    var shown;
+    if (f.text.trim()) {  /* best first, exactly as `ferry catalog search` ranks from the index */
+      shown = searcher.search({ datatype: f.datatype, source: f.source, destination: f.destination, text: f.text })
+        .map(function (hit) { return hit.solution; })
+        .filter(function (s) { return matches(s, f); });
+    } else {
+      shown = index.solutions.filter(function (s) { return matches(s, f); });
+    }
     els.results.textContent = "";
     shown.forEach(function (s) { els.results.appendChild(card(s)); });
     els.count.textContent = shown.length === 1 ? "1 solution" : shown.length + " solutions";
