@@ -13,7 +13,7 @@ import os
 import stat
 from typing import IO
 
-__all__ = ["special_kind", "open_regular"]
+__all__ = ["special_kind", "open_regular", "NotRegularFile"]
 
 _SPECIAL = {
     stat.S_IFIFO: "a FIFO (named pipe)",
@@ -23,6 +23,14 @@ _SPECIAL = {
     stat.S_IFLNK: "a symbolic link",
     stat.S_IFDIR: "a directory",
 }
+
+
+class NotRegularFile(OSError):
+    """The path is a FIFO, socket, device or directory; ``kind`` says which."""
+
+    def __init__(self, path: str, kind: str):
+        super().__init__(f"{path} is {kind}, not a regular file")
+        self.kind = kind
 
 
 def special_kind(mode: int) -> str | None:
@@ -42,13 +50,14 @@ def open_regular(path: str | os.PathLike[str]) -> IO[bytes]:
     ``fstat`` after opening catches a file swapped for a FIFO or device since it was listed.
 
     Raises:
-        OSError: cannot open, or not a regular file (the message says what it is).
+        NotRegularFile: not a regular file (``kind`` says what it is).
+        OSError: cannot open.
     """
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
     try:
         kind = special_kind(os.fstat(fd).st_mode)
         if kind is not None:
-            raise OSError(f"{os.fspath(path)} is {kind}, not a regular file")
+            raise NotRegularFile(os.fspath(path), kind)
         os.set_blocking(fd, True)
         return os.fdopen(fd, "rb")
     except BaseException:

@@ -273,3 +273,19 @@ def test_nothing_is_listed_as_not_transferred_when_the_transfer_is_unknown(sampl
     with MetaArchiveExporter(sample.path) as ex:
         drain(ex, Vertical.PHOTOS)
         assert [p for p in ex.problems() if p.kind == ProblemKind.NOT_TRANSFERRED] == []
+
+
+def test_sniffing_a_zip_of_too_many_members_does_not_index_it(tmp_path):
+    from connectors.meta import sniff_source
+
+    made = hostile.too_many_members(tmp_path)
+    plain = made.path.rename(tmp_path / "export.zip")  # no facebook- prefix: sniffing must look inside
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        assert sniff_source(str(plain))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * MiB  # zipfile's index of 300,000 members would take well over 100 MiB

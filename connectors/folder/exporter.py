@@ -44,7 +44,7 @@ from typing import IO, Any
 from ..base import Cursor, Exporter, Page, Problem, ProblemKind
 from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
 from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, Video, stable_id
-from ..specialfiles import open_regular, special_kind
+from ..specialfiles import NotRegularFile, open_regular, special_kind
 from . import sidecar
 from .atomic import is_partial_name
 from .fs import FolderLocation
@@ -158,10 +158,9 @@ class FolderExporter(Exporter):
             raise ItemError(item.id, f"{shown} is gone from the source") from None
         except PermissionError:
             raise ItemError(item.id, f"{shown} cannot be read: permission denied") from None
+        except NotRegularFile as exc:
+            raise ItemError(item.id, f"{shown} is {exc.kind} now, not a regular file; not read") from None
         except OSError as exc:
-            if "not a regular file" in str(exc):
-                kind = special_kind(os.stat(path).st_mode) or "not a regular file"
-                raise ItemError(item.id, f"{shown} is {kind} now, not a regular file; not read") from None
             raise RetryableItemError(item.id, f"{shown} cannot be opened: {type(exc).__name__}: {exc}") from exc
 
     def problems(self) -> list[Problem]:

@@ -18,6 +18,7 @@ from ..errors import ConfigError
 from ..models import Vertical
 from ..options import float_option, int_option
 from ..registry import Capabilities, Connector, ConnectorContext
+from .archive import zip_entry_count
 from .exporter import MetaArchiveExporter
 from .limits import DEFAULT_MAX_JSON_MB, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, MiB, ReadLimits
 
@@ -70,6 +71,9 @@ def sniff_source(location: str) -> bool:
         if path.is_file() and path.suffix.lower() == ".zip":
             if path.name.lower().startswith(_PART_PREFIXES):
                 return True  # even a corrupt one: the meta connector gives the better error
+            declared = zip_entry_count(path)
+            if declared is not None and declared > DEFAULT_MAX_MEMBERS:
+                return True  # never index millions of members to sniff; the exporter refuses it by name
             with zipfile.ZipFile(path) as zf:
                 return _has_marker(zf.namelist()[:5000])
         if path.is_dir():
