@@ -71,6 +71,7 @@ def test_hostile_archive_transfer_is_bounded_and_delivers_the_good_items(build, 
     out = tmp_path / "out"
     run, errors = transfer(f"meta:{made.path}", out, env, "-o", "meta.verticals=photos")
     assert run.returncode in (0, 1), run.stderr[-3000:]
+    print(f"\n{made.note}: ferry transfer peak {run.peak_mib:.0f} MiB in {run.seconds:.1f} s")  # figures with -s
     assert run.peak_mib < PEAK_MIB, f"{made.note}: peak {run.peak_mib:.0f} MiB"
     delivered = [f for f in _files(out) if f.endswith(".jpg")]
     assert len(delivered) == made.good_photos, (delivered, errors)
