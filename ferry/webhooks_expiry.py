@@ -13,23 +13,28 @@ This endpoint records such notices in ``Credential.grant_expires_at``, where the
 ``expires_at`` takes ISO 8601 or Unix seconds; ``migration_expire_time`` and
 ``user_access_expire_time`` (Unix seconds) are accepted as Meta names them. Answers: 200 with the
 credential ids updated, 401 for a bad secret, 404 when no credential matches, 422 for a bad body.
-The notice secret is compared in constant time and never logged.
+The notice secret is compared in constant time and never logged, and checked before the body is
+parsed; bodies over :data:`MAX_BODY_BYTES` are refused (413) and requests in flight bounded (503)
+by :class:`connectors.inbound.InboundGuard`.
 """
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from datetime import datetime, timezone
 
-from fastapi import FastAPI, Header, HTTPException
-from pydantic import BaseModel, model_validator
+from fastapi import FastAPI, HTTPException, Request
+from pydantic import BaseModel, ValidationError, model_validator
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
-__all__ = ["NOTICE_PATH", "ExpiryNotice", "record_expiry", "create_expiry_app"]
+from connectors.inbound import InboundLimits, install_guard, bearer_matches
+
+__all__ = ["MAX_BODY_BYTES", "NOTICE_PATH", "ExpiryNotice", "record_expiry", "create_expiry_app"]
 
 NOTICE_PATH = "/notices/expiry"
+MAX_BODY_BYTES = 1024 * 1024
 
 
 def _as_time(value) -> datetime:
@@ -90,18 +95,22 @@ def record_expiry(engine, notice: ExpiryNotice) -> list[str]:
     return ids
 
 
-def create_expiry_app(engine, secret: str | Callable[[], str]) -> FastAPI:
+def create_expiry_app(engine, secret: str | Callable[[], str], *, limits: InboundLimits | None = None) -> FastAPI:
     """The notice receiver; ``secret`` is the shared bearer secret (or a function returning it)."""
     app = FastAPI(title="ferry expiry notices", docs_url=None, redoc_url=None, openapi_url=None)
+    install_guard(app, limits or InboundLimits(max_body_bytes=MAX_BODY_BYTES))
     get_secret = secret if callable(secret) else (lambda: secret)
 
     @app.post(NOTICE_PATH)
-    def receive(notice: ExpiryNotice, authorization: str | None = Header(default=None)) -> dict:
-        expected = get_secret().encode()
-        given = (authorization or "").removeprefix("Bearer ").strip().encode()
-        if not expected or not hmac.compare_digest(given, expected):
+    async def receive(request: Request) -> dict:
+        if not bearer_matches(request.headers.get("authorization"), get_secret()):
             raise HTTPException(status_code=401, detail="bad or missing notice secret")
-        ids = record_expiry(engine, notice)
+        body = await request.body()  # capped by the guard; parsed only once the secret matched
+        try:
+            notice = ExpiryNotice.model_validate_json(body)
+        except (ValidationError, ValueError) as exc:
+            raise HTTPException(status_code=422, detail=str(exc).splitlines()[0][:300]) from None
+        ids = await run_in_threadpool(record_expiry, engine, notice)
         if not ids:
             raise HTTPException(status_code=404, detail="no active credential matches the notice")
         return {"updated": ids, "expires_at": notice.expires_at.isoformat()}

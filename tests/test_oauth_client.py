@@ -182,17 +182,34 @@ def test_server_refuses_unregistered_redirect_without_redirecting(oauth):
     assert response.status_code == 400 and "location" not in response.headers
 
 
-def test_state_mismatch_is_rejected(oauth):
+def test_wrong_state_is_refused_and_the_login_keeps_waiting(oauth):
+    """A forged callback (wrong or missing state, even one carrying error=) gets 400; the real one still logs in."""
     _, base = oauth
     client = _client(base)
+    seen = {}
 
-    def forged_browser(url: str) -> None:
-        target = httpx.get(url, follow_redirects=False).headers["location"]
-        forged = httpx.URL(target).copy_merge_params({"state": "forged"})
-        assert httpx.get(forged).status_code == 400
+    def attacker_then_browser(url: str) -> None:
+        target = httpx.URL(httpx.get(url, follow_redirects=False).headers["location"])
+        callback = target.copy_with(query=None)
+        seen["forged"] = [
+            httpx.get(target.copy_merge_params({"state": "forged"})).status_code,
+            httpx.get(callback, params={"code": "stolen"}).status_code,
+            httpx.get(callback, params={"error": "access_denied", "state": "nope"}).status_code,
+        ]
+        seen["real"] = httpx.get(target).status_code  # the provider's redirect arrives afterwards
 
-    with pytest.raises(ConfigError, match="state does not match"):
-        authorize_interactively(client, open_url=forged_browser, timeout=10)
+    tokens = authorize_interactively(client, open_url=attacker_then_browser, timeout=10)
+    assert seen == {"forged": [400, 400, 400], "real": 200}
+    assert tokens.access_token.get_secret_value()
+
+
+def test_wrong_state_callbacks_are_counted_in_the_timeout_message():
+    with LoopbackCallback() as callback:
+        callback.expect_state("right")
+        assert httpx.get(callback.redirect_uri, params={"code": "c", "state": "wrong"}).status_code == 400
+        with pytest.raises(ConfigError, match="1 callback\\(s\\) with a wrong state were refused"):
+            callback.wait(0.05)
+        assert callback.ignored == 1
 
 
 def test_denied_authorization_is_reported(oauth):

@@ -91,7 +91,7 @@ def test_tiktok_webhook_resumes_the_waiting_transfer(ferry_home, prefect_api, no
 
     out = ferry_home / "out"
     with FakeTikTok() as fake:
-        hook = create_webhook_app(on_ready=on_source_ready, client_secret_lookup=lambda key: fake.client_secret if key == fake.client_key else None)
+        hook = create_webhook_app(on_ready=on_source_ready, client_secrets={fake.client_key: fake.client_secret})
         with ThreadedServer(hook) as receiver:
             fake.webhook_url = f"{receiver.url}/webhooks/tiktok"
             credential = tiktok_credential(fake)

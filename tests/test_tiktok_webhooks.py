@@ -17,7 +17,7 @@ from connectors.tiktok.webhooks import (
     verify_signature,
 )
 from ferry.cli.webhooks import wakeup_recorder
-from ferry.webhooks import WEBHOOK_PATH, create_webhook_app, static_secret_lookup
+from ferry.webhooks import WEBHOOK_PATH, create_webhook_app
 from tests.fakes.server import ThreadedServer
 from tests.fakes.tiktok import FakeTikTok
 
@@ -95,7 +95,7 @@ def receiver():
     calls = Calls()
     app = create_webhook_app(
         calls.on_ready,
-        static_secret_lookup({"fake-client-key": SECRET}),
+        {"fake-client-key": SECRET},
         on_authorization_removed=calls.on_removed,
         clock=lambda: NOW,
     )
@@ -175,7 +175,7 @@ def test_fake_tiktok_delivers_to_the_real_receiver(tmp_path):
         record(key, payload)
         calls.on_ready(key, payload)
 
-    app = create_webhook_app(on_ready, static_secret_lookup({"fake-client-key": SECRET}))
+    app = create_webhook_app(on_ready, {"fake-client-key": SECRET})
     with ThreadedServer(app) as server, FakeTikTok(webhook_url=server.url + WEBHOOK_PATH) as fake:
         access, _ = fake.issue_token(("portability.all.single",))
         added = httpx.post(

@@ -9,12 +9,18 @@ the provider refuses it (and an open redirect would leak the code). An allowlist
 port (``http://127.0.0.1/callback``) matches any port, as RFC 8252 §7.3 asks authorization
 servers to allow for loopback redirects; an entry with a port must match exactly.
 
+Hostile local traffic cannot spoil a login (any local process can reach the port): a callback
+whose ``state`` is missing or wrong is answered 400 and ignored, and the login keeps waiting
+for the right one (the provider's real redirect); only a callback with the right ``state`` ends
+the wait, with a code or the provider's ``error``. ``state`` is compared in constant time; a
+request announcing a body over :data:`MAX_BODY_BYTES` gets 413 and other methods 405, neither
+read; more than :data:`MAX_CONCURRENT` requests at once get 503 (:mod:`connectors.inbound`).
+
 The request line (it contains the code) is never logged: ``log_message`` is silenced.
 """
 
 from __future__ import annotations
 
-import hmac
 import html
 import threading
 from dataclasses import dataclass
@@ -25,11 +31,16 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import SecretStr
 
 from ..errors import ConfigError
+from ..inbound import ConcurrencyGate, content_length, secrets_equal
 
 __all__ = ["DEFAULT_REDIRECT_URIS", "CallbackResult", "LoopbackCallback", "redirect_uri_allowed"]
 
 #: The default allowlist: the loopback callback path, on any port.
 DEFAULT_REDIRECT_URIS: tuple[str, ...] = ("http://127.0.0.1/callback",)
+#: A redirect is a GET without a body; a request announcing more than this is refused unread.
+MAX_BODY_BYTES = 8 * 1024
+#: Requests handled at once (each on its own thread); more get 503.
+MAX_CONCURRENT = 8
 
 
 def redirect_uri_allowed(redirect_uri: str, allowed: Sequence[str]) -> bool:
@@ -51,6 +62,8 @@ class CallbackResult:
     code: SecretStr
     state: str
 
+
+_BUSY = b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
 
 _PAGE = """<!doctype html><meta charset="utf-8"><title>ferry</title>
 <body style="font-family:sans-serif;margin:3em"><h1>{title}</h1><p>{text}</p></body>"""
@@ -79,6 +92,9 @@ class LoopbackCallback:
         self._result: CallbackResult | None = None
         self._error: ConfigError | None = None
         self._done = threading.Event()
+        self._ignored = 0
+        self._lock = threading.Lock()  # one callback decides at a time
+        self.gate = ConcurrencyGate(MAX_CONCURRENT)
         try:
             self._server = ThreadingHTTPServer(("127.0.0.1", port), self._handler_class())
         except OSError as exc:
@@ -101,6 +117,11 @@ class LoopbackCallback:
         """Set the ``state`` the redirect must carry (from the authorization request)."""
         self._expected_state = state
 
+    @property
+    def ignored(self) -> int:
+        """Callbacks refused for a missing or wrong ``state`` (the wait went on)."""
+        return self._ignored
+
     def __enter__(self) -> LoopbackCallback:
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="ferry-oauth-callback", daemon=True
@@ -121,12 +142,15 @@ class LoopbackCallback:
     def wait(self, timeout: float | None = 300.0) -> CallbackResult:
         """Block until the redirect arrives.
 
+        Callbacks with a wrong ``state`` do not end the wait (see the module docstring).
+
         Raises:
-            ConfigError: the provider sent ``error`` (e.g. access_denied), ``state`` did not match
-                (possible CSRF: the code is discarded), or nothing arrived within ``timeout``.
+            ConfigError: the provider sent ``error`` (e.g. access_denied) with the right ``state``,
+                or nothing valid arrived within ``timeout`` (the message counts refused callbacks).
         """
         if not self._done.wait(timeout):
-            raise ConfigError(f"no authorization arrived at {self.redirect_uri} within {timeout:.0f} s")
+            refused = f"; {self._ignored} callback(s) with a wrong state were refused" if self._ignored else ""
+            raise ConfigError(f"no authorization arrived at {self.redirect_uri} within {timeout:.0f} s{refused}")
         if self._error is not None:
             raise self._error
         assert self._result is not None
@@ -135,14 +159,17 @@ class LoopbackCallback:
     # -- the handler ----------------------------------------------------------------------------
 
     def _receive(self, query: dict[str, list[str]]) -> tuple[int, str, str]:
+        with self._lock:
+            return self._decide(query)
+
+    def _decide(self, query: dict[str, list[str]]) -> tuple[int, str, str]:
         if self._done.is_set():
             return 409, "Already done", "ferry has already received an answer; close this tab."
         first = {k: v[0] for k, v in query.items() if v}
         state = first.get("state", "")
-        if self._expected_state is None or not hmac.compare_digest(state.encode(), self._expected_state.encode()):
-            self._error = ConfigError("the OAuth callback's state does not match the request (possible CSRF); try again")
-            self._done.set()
-            return 400, "Authorization refused", "The answer did not match ferry's request. Run the login again."
+        if not secrets_equal(state, self._expected_state):
+            self._ignored += 1  # not from our authorization request: refuse it, keep waiting
+            return 400, "Not ferry's request", "This answer does not belong to the login ferry is waiting for."
         if "error" in first:
             code = first["error"]
             description = first.get("error_description", "")
@@ -161,16 +188,41 @@ class LoopbackCallback:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = 10  # a connection that sends nothing gives its slot back
+
+            def handle_one_request(self) -> None:
+                if not owner.gate.try_enter():
+                    self.close_connection = True
+                    try:  # nothing of the request is read
+                        self.wfile.write(_BUSY)
+                    except OSError:
+                        pass
+                    return
+                try:
+                    super().handle_one_request()
+                finally:
+                    owner.gate.leave()
+
             def do_GET(self) -> None:  # noqa: N802 (stdlib name)
+                announced = content_length(self.headers.get("Content-Length"))
+                if announced is not None and announced > MAX_BODY_BYTES:
+                    self._reply(413, "Too large", "A redirect carries no body.")
+                    return
                 parts = urlsplit(self.path)
                 if parts.path != owner.path:
                     self._reply(404, "Not found", "This is ferry's OAuth callback.")
                     return
                 self._reply(*owner._receive(parse_qs(parts.query)))
 
+            def _not_allowed(self) -> None:
+                self._reply(405, "Method not allowed", "The OAuth redirect is a GET.")
+
+            do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed  # noqa: N815 (stdlib names)
+
             def _reply(self, status: int, title: str, text: str) -> None:
                 body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
                 self.send_response(status)
+                self.send_header("Connection", "close")  # never read a body we did not ask for
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.send_header("Cache-Control", "no-store")

@@ -11,8 +11,6 @@ No web framework here: ``ferry.webhooks`` wraps these functions in a FastAPI app
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
@@ -22,6 +20,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from ..errors import FerryError
+from ..inbound import hmac_sha256_hex, signature_matches
 from .wire import AUTHORIZATION_REMOVED, DOWNLOAD_READY, WebhookEnvelope
 
 __all__ = [
@@ -47,8 +46,7 @@ class WebhookRejected(FerryError):
 
 def sign(body: bytes, client_secret: str, timestamp: int) -> str:
     """The hex HMAC-SHA256 TikTok puts in ``s=`` for ``body`` sent at ``timestamp``."""
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(client_secret.encode(), message, hashlib.sha256).hexdigest()
+    return hmac_sha256_hex(client_secret, str(timestamp).encode(), b".", body)
 
 
 def signature_header(body: bytes, client_secret: str, timestamp: int) -> str:
@@ -90,8 +88,8 @@ def verify_signature(
     current = time.time() if now is None else now
     if abs(current - timestamp) > tolerance:
         raise WebhookRejected(f"{SIGNATURE_HEADER} timestamp is {current - timestamp:.0f} s off (tolerance {tolerance:.0f} s)")
-    expected = sign(body, client_secret, timestamp)
-    if not any(hmac.compare_digest(expected, s.lower()) for s in fields.get("s", [])):
+    message = (str(timestamp).encode(), b".", body)
+    if not any(signature_matches(s, client_secret, *message) for s in fields.get("s", [])):
         raise WebhookRejected(f"{SIGNATURE_HEADER} signature does not match the body")
     return timestamp
 

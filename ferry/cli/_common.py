@@ -77,3 +77,22 @@ def human_bytes(n: int | float) -> str:
 
 def is_tty() -> bool:
     return sys.stderr.isatty()
+
+
+def run_server(web, *, host: str, port: int, log_level: str = "warning") -> None:
+    """Serve an ASGI app with uvicorn until SIGINT/SIGTERM, then exit *normally*.
+
+    Why: uvicorn shuts down gracefully on SIGTERM and then re-raises the signal with the default
+    handler, which kills the process before ``atexit`` runs, so a temporary Prefect server that
+    a webhook-triggered resume started (Prefect stops it in an ``atexit`` hook) outlived
+    ``ferry serve-webhooks``. Turning the re-raised SIGTERM into ``SystemExit`` lets it stop.
+    """
+    import signal
+
+    import uvicorn
+
+    def exit_normally(signum, _frame) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, exit_normally)
+    uvicorn.run(web, host=host, port=port, log_level=log_level.lower())

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import console, err_console, fail, friendly_errors, load
+from ._common import console, err_console, fail, friendly_errors, load, run_server
 
 
 def expiring_credentials(engine, within_seconds: float, *, now=None) -> list[dict]:
@@ -150,8 +150,6 @@ def register(app: typer.Typer) -> None:
         """Receive "access will expire at T" notices (POST /notices/expiry) into the credential store."""
         import os
 
-        import uvicorn
-
         from ferry.webhooks_expiry import NOTICE_PATH, create_expiry_app
         from flows.store import get_engine
 
@@ -161,4 +159,4 @@ def register(app: typer.Typer) -> None:
             fail(f"set the shared notice secret in the environment variable {secret_env}")
         web = create_expiry_app(get_engine(settings.resolved_database_url), secret)
         typer.echo(f"ferry expiry notices on http://{host}:{port}{NOTICE_PATH}")
-        uvicorn.run(web, host=host, port=port, log_level=settings.log_level.lower())
+        run_server(web, host=host, port=port, log_level=settings.log_level)

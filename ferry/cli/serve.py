@@ -23,12 +23,13 @@ def serve_destination(
         "", "--static-token-env", help="Environment variable holding a fixed access token to accept too (for ferry conformance)."
     ),
     quota_bytes: int = typer.Option(0, "--quota-bytes", min=0, help="Answer 413 destination_full beyond this many bytes (0: no quota)."),
+    max_upload_bytes: int = typer.Option(8 * 1024**3, "--max-upload-bytes", min=1, help="Refuse (413 payload_too_large, unread) a multipart upload announcing more."),
+    max_concurrent: int = typer.Option(64, "--max-concurrent", min=1, help="Requests in flight before the next one is answered 503."),
 ) -> None:
     """Serve POST <base>/media, /blobs, /calendar, /social-posts plus an OAuth authorization server."""
-    import uvicorn
     from rich.console import Console
 
-    from ferry.devserver.app import create_app
+    from ferry.devserver.app import create_app, receiving_limits
     from ferry.devserver.importer_api import ServerKnobs
 
     def secret_from(var: str, what: str) -> str | None:
@@ -49,6 +50,7 @@ def serve_destination(
         client_secret=client_secret,
         redirect_uris=tuple(redirect_uri),
         static_tokens={static_token: "static"} if static_token else None,
+        limits=receiving_limits(max_upload_bytes=max_upload_bytes, max_concurrent=max_concurrent),
     )
     origin = f"http://{host}:{port}"
     base = origin + ("/" + base_path.strip("/") if base_path.strip("/") else "")
@@ -59,7 +61,9 @@ def serve_destination(
     console.print(f"OAuth client id:           {client_id} ({'confidential' if client_secret else 'public, PKCE'})")
     if static_token:
         console.print(f"Static token accepted from ${static_token_env}; test with: ferry conformance {base} --token-env {static_token_env}")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    from ._common import run_server
+
+    run_server(app, host=host, port=port)
 
 
 def register(app: typer.Typer) -> None:

@@ -63,13 +63,12 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Receive TikTok's data-ready webhooks and wake the waiting transfers."""
-        import uvicorn
+        from ferry.webhooks import WEBHOOK_PATH, create_webhook_app
 
-        from ferry.settings import load_settings
-        from ferry.webhooks import WEBHOOK_PATH, create_webhook_app, static_secret_lookup
+        from ._common import load, run_server
 
-        settings = load_settings()
+        settings = load()  # quiet Prefect defaults: no telemetry, no analytics from a temporary server
         on_ready, where = _resolve_on_ready(settings.data_dir)
-        web = create_webhook_app(on_ready, static_secret_lookup({client_key: client_secret}))
+        web = create_webhook_app(on_ready, {client_key: client_secret})
         typer.echo(f"ferry webhooks on http://{host}:{port}{WEBHOOK_PATH}; wake-ups go to {where}")
-        uvicorn.run(web, host=host, port=port, log_level=settings.log_level.lower())
+        run_server(web, host=host, port=port, log_level=settings.log_level)

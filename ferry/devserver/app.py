@@ -10,6 +10,11 @@ importer API checks ``Authorization: Bearer`` against it. Routes::
     GET  /.well-known/oauth-authorization-server   RFC 8414 metadata
     GET  /oauth/authorize, POST /oauth/token, POST /oauth/revoke
 
+The receiving layer is :class:`connectors.inbound.InboundGuard`: a JSON body over 1 MiB (an
+OAuth form over 64 KiB, a multipart upload over ``max_upload_bytes``) is answered 413
+``payload_too_large`` by its ``Content-Length`` before being read (chunked ones when they cross
+the cap), and more than ``max_concurrent`` requests in flight get 503 with ``Retry-After``.
+
 The app keeps its parts on ``app.state``: ``importer`` (:class:`ImporterAPI`: knobs, received
 requests, store), ``oauth`` (:class:`OAuthServer` or None) and ``tokens`` (the registry).
 """
@@ -21,10 +26,30 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 
-from .importer_api import ImporterAPI, ServerKnobs
+from connectors.inbound import InboundLimits, install_guard
+
+from .importer_api import MAX_JSON_BYTES, ImporterAPI, ServerKnobs
 from .tokens import TokenRegistry
 
-__all__ = ["create_app"]
+__all__ = ["DEFAULT_MAX_UPLOAD", "MAX_FORM_BYTES", "create_app", "receiving_limits"]
+
+#: The largest multipart upload (envelope + file) the reference destination takes by default.
+DEFAULT_MAX_UPLOAD = 8 * 1024**3
+#: OAuth requests are small forms.
+MAX_FORM_BYTES = 64 * 1024
+
+
+def receiving_limits(*, max_upload_bytes: int = DEFAULT_MAX_UPLOAD, max_concurrent: int = 64) -> InboundLimits:
+    """Per-route body caps: uploads by ``max_upload_bytes``, JSON 1 MiB, OAuth forms 64 KiB."""
+
+    def cap(path: str, content_type: str) -> int:
+        if path.startswith(("/oauth/", "/.well-known/")):
+            return MAX_FORM_BYTES
+        if content_type.split(";")[0].strip().lower() == "multipart/related":
+            return max_upload_bytes
+        return MAX_JSON_BYTES
+
+    return InboundLimits(max_body_bytes=cap, max_concurrent=max_concurrent)
 
 
 def create_app(
@@ -43,6 +68,7 @@ def create_app(
     auto_approve: bool = True,
     account: str = "test-user",
     oauth: bool = True,
+    limits: InboundLimits | None = None,
 ) -> FastAPI:
     """Build the reference destination app.
 
@@ -60,6 +86,7 @@ def create_app(
         auto_approve: the OAuth server approves without a consent page (tests, demos).
         account: the account OAuth grants belong to.
         oauth: mount the OAuth authorization server.
+        limits: body caps and concurrency bound (default :func:`receiving_limits`).
     """
     registry = registry or TokenRegistry()
     fixed = dict(static_tokens or {})
@@ -68,6 +95,7 @@ def create_app(
         return fixed.get(token) or registry.validate(token)
 
     app = FastAPI(title="ferry reference destination (DTP Generic Importer)", docs_url="/docs", redoc_url=None)
+    install_guard(app, limits or receiving_limits())
     importer = ImporterAPI(
         storage_url, validate_token=validate_token or default_validate, knobs=knobs, storage_options=storage_options
     )

@@ -15,7 +15,8 @@ Test knobs (:class:`ServerKnobs`, changeable while the server runs) inject 429s 
 ``Retry-After``, 5xx answers, malformed (non-JSON) answers, a byte quota, and a broken-dedupe
 mode; every request is recorded in :attr:`ImporterAPI.received` (Authorization redacted).
 Error answers are sent only after the request body was read, so a client streaming a large
-upload sees the answer instead of a reset connection.
+upload sees the answer instead of a reset connection; the exception is a body over the size cap
+(:func:`ferry.devserver.app.receiving_limits`), refused unread with 413 ``payload_too_large``.
 """
 
 from __future__ import annotations
@@ -33,13 +34,16 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from connectors.inbound import BodyTooLarge
+
 from .importer_multipart import MultipartError, RelatedReader, boundary_of
 from .importer_schema import PAYLOAD_TYPES, Envelope, EnvelopeError, dedupe_key, validate_envelope
 from .importer_store import DestinationStore, safe_segment
 
-__all__ = ["ServerKnobs", "ReceivedRequest", "ImporterAPI", "create_importer_router"]
+__all__ = ["MAX_JSON_BYTES", "ServerKnobs", "ReceivedRequest", "ImporterAPI", "create_importer_router"]
 
-_MAX_JSON = 1024 * 1024
+#: A JSON envelope (or part 1 of a multipart body) is at most this long.
+MAX_JSON_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -156,6 +160,9 @@ class ImporterAPI:
             except _Refusal as refusal:
                 await _drain(request)
                 response = refusal.response
+            except BodyTooLarge:  # InboundGuard answers 413 payload_too_large
+                record.status, record.error = 413, "payload_too_large"
+                raise
             except ClientDisconnect:
                 # The client gave up mid-body (e.g. its file was shorter than announced); no
                 # one will read an answer, and the partial upload was already removed.
@@ -213,10 +220,8 @@ class ImporterAPI:
 
     async def _json(self, request: Request, suffix: str, account: str, record: ReceivedRequest) -> Response:
         body = bytearray()
-        async for chunk in request.stream():
+        async for chunk in request.stream():  # InboundGuard stops it past MAX_JSON_BYTES (413)
             body += chunk
-            if len(body) > _MAX_JSON:
-                raise _Refusal(_error(400, "invalid_request", f"(body): a JSON body must be at most {_MAX_JSON} bytes"))
         record.envelope = bytes(body)
         try:
             document = json.loads(body)
@@ -234,7 +239,7 @@ class ImporterAPI:
         record.part_headers.append(dict(first.items()))
         if not _json_content_type(first.get("content-type", "")):
             raise MultipartError(f"part 1 must be application/json, got {first.get('content-type')!r}")
-        raw = await reader.read_body(_MAX_JSON)
+        raw = await reader.read_body(MAX_JSON_BYTES)
         _check_length(first, len(raw), 1)
         record.envelope = raw
         try:

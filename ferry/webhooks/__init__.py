@@ -3,6 +3,6 @@
 See :func:`create_webhook_app`. ``ferry serve-webhooks`` runs it with uvicorn.
 """
 
-from .app import WEBHOOK_PATH, ReadyHook, SecretLookup, create_webhook_app, static_secret_lookup
+from .app import MAX_BODY_BYTES, WEBHOOK_PATH, ClientSecrets, ReadyHook, create_webhook_app
 
-__all__ = ["WEBHOOK_PATH", "ReadyHook", "SecretLookup", "create_webhook_app", "static_secret_lookup"]
+__all__ = ["MAX_BODY_BYTES", "WEBHOOK_PATH", "ClientSecrets", "ReadyHook", "create_webhook_app"]
