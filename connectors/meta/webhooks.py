@@ -86,7 +86,7 @@ def parse_time(value: Any, where: str) -> datetime:
     if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12):
         seconds = float(value)
         if not 0 <= seconds < 32503680000:  # 1970 .. 3000
-            raise ValueError(f"{where}: {seconds:.0f} is not a plausible Unix time")
+            raise ValueError(f"{where}: not a plausible Unix time (seconds between 1970 and 3000 expected)")
         return datetime.fromtimestamp(seconds, tz=timezone.utc)
     if isinstance(value, str) and len(value) <= 64:
         try:
