@@ -14,7 +14,12 @@ rclone's ``oauthutil.TokenSource`` re-reads its config before refreshing):
   server sees each refresh token exactly once, and the rotated one is stored before the lock
   is released. Every write also compare-and-swaps ``Credential.version``.
 * A refresh that fails for good (invalid_grant, session_invalidated) moves the credential and
-  every non-final job using it to NEEDS_REAUTH with the reason, instead of failing items.
+  every non-final job using it to NEEDS_REAUTH with the reason, instead of failing items, but
+  only once the access token is of no use: a *proactive* refresh (the token still valid, inside
+  the skew) that is refused raises :class:`RefreshRefused` and changes nothing, and
+  :class:`DbTokenSource` keeps serving the still-valid token until it really expires (or the
+  destination answers 401). With 75-second tokens and an invalidated session, a job used to
+  pause at every proactive refresh while its token had a minute left.
 * Revocation claims the row (status -> REVOKED by compare-and-swap) before calling the
   server, so of any number of concurrent callers exactly one revokes; a transient failure
   gives the claim back so a later call retries.
@@ -26,29 +31,42 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from connectors.errors import ConfigError, FerryError, ReauthRequired
+from connectors.errors import ConfigError, FerryError, ReauthRequired, RetryableError
 from connectors.oauth import ClientConfig, OAuthClient, TokenSet
 
 from .crypto import TokenCipher, cipher_from_settings
 from .store.tables import Credential, CredentialStatus, Job, JobState, RecurringState, RecurringTransfer, utcnow
 
-__all__ = ["CredentialInfo", "CredentialStore", "CredentialUsers", "DbTokenSource", "REFRESH_SKEW_SECONDS"]
+__all__ = ["CredentialInfo", "CredentialStore", "CredentialUsers", "DbTokenSource", "REFRESH_SKEW_SECONDS", "RefreshRefused"]
 
 log = logging.getLogger(__name__)
 
 #: Refresh this many seconds before the access token expires.
 REFRESH_SKEW_SECONDS = 60.0
 _FINAL_JOB_STATES = (JobState.COMPLETE, JobState.CANCELED)
+
+
+class RefreshRefused(ReauthRequired):
+    """A proactive refresh was refused for good, but the stored access token is still valid.
+
+    Nothing was changed: the credential stays ACTIVE and the token may be used until
+    ``valid_until`` (None: no known expiry, use it until the provider answers 401).
+    """
+
+    def __init__(self, message: str, *, token: TokenSet):
+        super().__init__(message)
+        self.token = token
+        self.valid_until = token.expires_at
 
 
 @dataclass(frozen=True)
@@ -163,10 +181,10 @@ class CredentialStore:
         with Session(self.engine) as session:
             return self._users(session, self._row(session, credential_id).id)
 
-    def token_source(self, credential_id: str, *, skew: float | None = None) -> DbTokenSource:
+    def token_source(self, credential_id: str, *, skew: float | None = None, clock: Callable[[], datetime] | None = None) -> DbTokenSource:
         """A :class:`connectors.auth.TokenSource` for connectors (checks the id exists now)."""
         info = self.get(credential_id)
-        return DbTokenSource(self, info.id, skew=self.refresh_skew if skew is None else skew)
+        return DbTokenSource(self, info.id, skew=self.refresh_skew if skew is None else skew, clock=clock)
 
     def client_for(self, credential_id: str) -> OAuthClient:
         """The OAuth client the credential was issued to (secret decrypted from the row)."""
@@ -352,32 +370,42 @@ class CredentialStore:
             return self._active_token(row)
 
     def refresh_token(
-        self, credential_id: str, *, rejected: str | None = None, skew: float | None = None, force: bool = False
+        self,
+        credential_id: str,
+        *,
+        rejected: str | None = None,
+        skew: float | None = None,
+        force: bool = False,
+        now: datetime | None = None,
     ) -> TokenSet:
         """Refresh under the row lock unless another worker already did (see the module docstring).
 
         Refreshes when the stored access token is ``rejected`` or, without ``rejected``, when it
-        expires within ``skew`` seconds (or always, with ``force``: keep-alive refreshes of
-        tokens without a known expiry); otherwise returns the stored token untouched.
+        expires within ``skew`` seconds of ``now`` (or always, with ``force``: keep-alive
+        refreshes of tokens without a known expiry); otherwise returns the stored token untouched.
 
         Raises:
-            ReauthRequired: the credential is not ACTIVE, or the refresh failed for good (the
-                credential and its jobs are then NEEDS_REAUTH).
+            RefreshRefused: a proactive refresh (no ``rejected``) was refused for good while the
+                stored access token is still valid at ``now``; nothing changed.
+            ReauthRequired: the credential is not ACTIVE, or the refresh failed for good and the
+                token is of no further use (expired, or ``rejected`` by the API): the credential
+                and its jobs are then NEEDS_REAUTH.
             RetryableError: the token endpoint failed transiently (nothing changed).
         """
         skew = self.refresh_skew if skew is None else skew
+        now = now or utcnow()
         failure: ReauthRequired | None = None
         with self._locked(credential_id) as (session, row):
             tokens = self._active_token(row)
             if rejected is not None:
                 needed = tokens.access_token.get_secret_value() == rejected
             else:
-                needed = force or tokens.expires_within(skew)
+                needed = force or tokens.expires_within(skew, now=now)
             if not needed:
                 return tokens
             version = row.version
             if tokens.refresh_token is None:
-                failure = ReauthRequired(f"credential {row.id} has no refresh token; run `ferry auth login {row.connector}`")
+                failure = ReauthRequired(f"credential {row.id} has no refresh token; run `ferry reconnect` (or `ferry auth login {row.connector}`)")
             else:
                 try:
                     fresh = self._client(row, self._payload(row)).refresh(tokens.refresh_token)
@@ -403,6 +431,12 @@ class CredentialStore:
                     log.info("refreshed credential %s", row.id)
                     return fresh
             session.rollback()
+        if rejected is None and not tokens.expires_within(0, now=now):
+            until = f"until {tokens.expires_at:%Y-%m-%d %H:%M:%S} UTC" if tokens.expires_at else "until the provider rejects it"
+            log.warning("%s; the access token stays in use %s", failure, until)
+            raise RefreshRefused(f"{failure} (the access token stays valid {until})", token=tokens)
+        if rejected is None and tokens.expires_at is not None:
+            failure = ReauthRequired(f"{failure}; the access token expired at {tokens.expires_at:%Y-%m-%d %H:%M:%S} UTC")
         self.mark_needs_reauth(credential_id, str(failure), expected_version=version)
         raise failure
 
@@ -481,15 +515,27 @@ class DbTokenSource:
 
     ``access_token()`` serves a cached token until it is within ``skew`` seconds of expiring,
     then re-reads the store (another worker may have refreshed) and refreshes only if still
-    needed. ``refresh(rejected)`` is for a 401: it refreshes only if ``rejected`` is still the
-    stored token.
+    needed. A refused proactive refresh (:class:`RefreshRefused`) or a transient token-endpoint
+    failure while the token is still valid keeps serving that token: the refusal is remembered
+    for that token (no second call to the token endpoint for it before it expires), a transient
+    failure is retried after its ``retry_after`` (default 5 s). Only an expired token raises.
+    ``refresh(rejected)`` is for a 401: it refreshes only if ``rejected`` is still the stored
+    token, and a refusal then is final (NEEDS_REAUTH).
+
+    Args:
+        clock: the current time (aware UTC); tests inject one instead of sleeping.
     """
 
-    def __init__(self, store: CredentialStore, credential_id: str, *, skew: float = REFRESH_SKEW_SECONDS):
+    #: Seconds before retrying a proactive refresh that failed transiently (no Retry-After).
+    RETRY_SECONDS = 5.0
+
+    def __init__(self, store: CredentialStore, credential_id: str, *, skew: float = REFRESH_SKEW_SECONDS, clock: Callable[[], datetime] | None = None):
         self.store = store
         self.credential_id = credential_id
         self.skew = skew
+        self._clock = clock or utcnow
         self._cached: TokenSet | None = None
+        self._hold: tuple[str, datetime | None] | None = None  # (access token, retry at; None = never)
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -502,16 +548,41 @@ class DbTokenSource:
 
     def access_token(self) -> str:
         with self._lock:
+            now = self._clock()
             tokens = self._cached
-            if tokens is None or tokens.expires_within(self.skew):
+            if tokens is None or tokens.expires_within(self.skew, now=now):
                 tokens = self.store.current_token(self.credential_id)
-                if tokens.expires_within(self.skew):
-                    tokens = self.store.refresh_token(self.credential_id, skew=self.skew)
+                if tokens.expires_within(self.skew, now=now) and not self._holding(tokens, now):
+                    tokens = self._refresh_proactively(tokens, now)
                 self._cached = tokens
             return tokens.access_token.get_secret_value()
 
+    def _holding(self, tokens: TokenSet, now: datetime) -> bool:
+        """True while a still-valid token whose refresh failed is served without asking again."""
+        if self._hold is None or tokens.expires_within(0, now=now):
+            return False
+        token, retry_at = self._hold
+        return token == tokens.access_token.get_secret_value() and (retry_at is None or now < retry_at)
+
+    def _refresh_proactively(self, tokens: TokenSet, now: datetime) -> TokenSet:
+        try:
+            fresh = self.store.refresh_token(self.credential_id, skew=self.skew, now=now)
+        except RefreshRefused as refused:
+            self._hold = (refused.token.access_token.get_secret_value(), None)
+            return refused.token
+        except RetryableError as exc:
+            if tokens.expires_within(0, now=now):
+                raise
+            wait = exc.retry_after if exc.retry_after is not None else self.RETRY_SECONDS
+            self._hold = (tokens.access_token.get_secret_value(), now + timedelta(seconds=wait))
+            log.warning("refreshing credential %s failed transiently (%s); using the still-valid token", self.credential_id, exc)
+            return tokens
+        self._hold = None
+        return fresh
+
     def refresh(self, rejected: str) -> str:
         with self._lock:
-            tokens = self.store.refresh_token(self.credential_id, rejected=rejected, skew=self.skew)
+            tokens = self.store.refresh_token(self.credential_id, rejected=rejected, skew=self.skew, now=self._clock())
             self._cached = tokens
+            self._hold = None
             return tokens.access_token.get_secret_value()

@@ -9,7 +9,9 @@ refresh token too. Once a day, for every credential something still uses:
   (``refresh_within_hours``) -> refresh now;
 * **keep-alive**: not refreshed for ``keepalive_days`` (or the refresh token itself expires
   within the window) -> refresh now, which rotates and extends the refresh token;
-* **dead**: a refresh fails for good -> the credential store marks it and its jobs
+* **refresh refused** while the access token is still valid -> nothing changes yet (transfers
+  keep using the token until it expires); the row says so and when;
+* **dead**: a refresh fails for good and the token is expired -> the credential store marks it and its jobs
   NEEDS_REAUTH with the reason (recurring runs then wait instead of failing) and
   ``ferry.credential.reauth-needed`` is emitted;
 * **expiring grant**: the user's grant ends within ``notice_days`` (``grant_expires_at``, fed by
@@ -67,6 +69,8 @@ def maintain_credentials(
     """
     from sqlmodel import Session, select
 
+    from .credentials import RefreshRefused
+
     now = now or utcnow()
     with Session(credentials.engine) as session:
         rows = list(session.exec(select(Credential)).all())
@@ -97,7 +101,9 @@ def maintain_credentials(
         if why is None:
             continue
         try:
-            credentials.refresh_token(row.id, skew=FOREVER)
+            credentials.refresh_token(row.id, skew=FOREVER, now=now)
+        except RefreshRefused as exc:  # the access token still works: not dead yet, but it will be
+            entry.update(action="refresh-refused", why=f"{exc}; run `ferry reconnect`")
         except ReauthRequired as exc:
             credential_died(credentials, row.id, str(exc))
             entry.update(action="dead", why=str(exc))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import stat
 import threading
 
@@ -476,3 +477,102 @@ def test_forced_refresh_for_tokens_without_expiry(oauth, store):
     fresh = store.refresh_token(info.id, force=True)
     assert fresh.access_token.get_secret_value() != tokens.access_token.get_secret_value()
     assert server.registry.refresh_token_valid(store.current_token(info.id).refresh_token.get_secret_value())
+
+
+# -- a refused proactive refresh keeps the still-valid token (issue 10 part 2) ---------------------
+
+
+class Clock:
+    """An injected clock (no sleeps): ``clock.now`` is what the token source believes the time is."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_refused_proactive_refresh_keeps_the_valid_token_until_it_expires(oauth, store):
+    from datetime import timedelta
+
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    expires = tokens.expires_at
+    jobs = JobStore(store.engine)
+    job = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
+    clock = Clock(expires - timedelta(seconds=30))  # inside the 60 s skew: a proactive refresh is due
+    source = store.token_source(info.id, clock=clock)
+    server.fail_next_refresh("session_invalidated", times=2)  # the proactive try, and the one after expiry
+    before = server.refresh_count
+    old = tokens.access_token.get_secret_value()
+    assert source.access_token() == old  # refused, but the token has 30 s left: keep using it
+    assert server.refresh_count == before + 1
+    assert store.get(info.id).status == CredentialStatus.ACTIVE and jobs.get(job.id).state == JobState.NEW
+    for seconds in (20, 10, 1):
+        clock.now = expires - timedelta(seconds=seconds)
+        assert source.access_token() == old
+    assert server.refresh_count == before + 1  # the refusal is remembered: the endpoint is not hammered
+    clock.now = expires + timedelta(seconds=1)  # now it really expired
+    with pytest.raises(ReauthRequired, match="session_invalidated.*expired at"):
+        source.access_token()
+    assert server.refresh_count == before + 2
+    dead = store.get(info.id)
+    assert dead.status == CredentialStatus.NEEDS_REAUTH and "expired at" in dead.status_reason
+    assert jobs.get(job.id).state == JobState.NEEDS_REAUTH
+
+
+def test_a_401_with_a_refused_refresh_is_needs_reauth_at_once(oauth, store):
+    from datetime import timedelta
+
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    source = store.token_source(info.id, clock=Clock(tokens.expires_at - timedelta(seconds=30)))
+    server.fail_next_refresh("invalid_grant", times=2)
+    assert source.access_token() == tokens.access_token.get_secret_value()  # proactive: refused, kept
+    with pytest.raises(ReauthRequired, match="invalid_grant"):
+        source.refresh(tokens.access_token.get_secret_value())  # the destination said 401
+    assert store.get(info.id).status == CredentialStatus.NEEDS_REAUTH
+
+
+def test_transient_refresh_failure_keeps_the_token_and_retries_later(oauth, store, settings):
+    from datetime import timedelta
+
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    clock = Clock(tokens.expires_at - timedelta(seconds=50))
+    with socket.socket() as sock:  # a port nobody listens on: the token endpoint is unreachable
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    _set_token_endpoint(store, info.id, f"http://127.0.0.1:{dead_port}/oauth/token")
+    source = store.token_source(info.id, clock=clock)
+    assert source.access_token() == tokens.access_token.get_secret_value()
+    clock.now += timedelta(seconds=2)  # within the 5 s back-off: no new attempt, same token
+    assert source.access_token() == tokens.access_token.get_secret_value()
+    _set_token_endpoint(store, info.id, f"{base}/oauth/token")
+    clock.now += timedelta(seconds=4)  # back-off over: the refresh succeeds
+    fresh = source.access_token()
+    assert fresh != tokens.access_token.get_secret_value() and server.registry.validate(fresh) == "test-user"
+    assert store.get(info.id).status == CredentialStatus.ACTIVE
+
+
+def test_transient_refresh_failure_after_expiry_is_retryable(oauth, store):
+    from datetime import timedelta
+
+    server, base = oauth
+    info, tokens = _new_credential(store, base)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead_port = sock.getsockname()[1]
+    _set_token_endpoint(store, info.id, f"http://127.0.0.1:{dead_port}/oauth/token")
+    source = store.token_source(info.id, clock=Clock(tokens.expires_at + timedelta(seconds=1)))
+    with pytest.raises(RetryableError):
+        source.access_token()
+    assert store.get(info.id).status == CredentialStatus.ACTIVE  # a transient failure never kills it
+
+
+def _set_token_endpoint(store, credential_id, url):
+    with Session(store.engine) as session:
+        row = session.get(Credential, credential_id)
+        row.config = {**row.config, "token_endpoint": url}
+        session.add(row)
+        session.commit()

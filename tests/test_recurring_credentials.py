@@ -85,9 +85,16 @@ def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
     report = {row["credential"]: row for row in maintain_credentials(store, refresh_within=timedelta(hours=26), keepalive=timedelta(days=7))}
     assert report[soon.id]["action"] == "refreshed" and "access token expires" in report[soon.id]["why"]
     assert report[idle.id]["action"] == "refreshed" and "keep-alive" in report[idle.id]["why"]
-    assert report[dead.id]["action"] == "dead" and "invalid_grant" in report[dead.id]["why"]
+    # refused while its access token still works: not dead yet, transfers keep using the token
+    assert report[dead.id]["action"] == "refresh-refused" and "invalid_grant" in report[dead.id]["why"]
+    assert "stays valid until" in report[dead.id]["why"] and "ferry reconnect" in report[dead.id]["why"]
     assert report[unused.id]["action"] == "revoked"
     assert app.state.oauth.refresh_count == before + 3
+    assert store.get(dead.id).status == CredentialStatus.ACTIVE
+    assert JobStore(store.engine).get(waiting.id).state == JobState.PAUSED
+    # once the token has expired (the next pass, two hours on), it is dead and its jobs wait for a re-login
+    later = {row["credential"]: row for row in maintain_credentials(store, now=utcnow() + timedelta(hours=2))}
+    assert later[dead.id]["action"] == "dead" and "invalid_grant" in later[dead.id]["why"]
     assert store.get(dead.id).status == CredentialStatus.NEEDS_REAUTH
     assert JobStore(store.engine).get(waiting.id).state == JobState.NEEDS_REAUTH  # paused, with the reason
     assert "invalid_grant" in JobStore(store.engine).get(waiting.id).state_reason
