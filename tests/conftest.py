@@ -90,7 +90,11 @@ def prefect_api():
             start_new_session=True,
         )
         given = f"http://127.0.0.1:{port}/api"
-        wait_for_http(given + "/health", proc=proc)
+        try:
+            wait_for_http(given + "/health", timeout=180, proc=proc)
+        except RuntimeError:  # never leave a server behind that did not come up in time
+            proc.kill()
+            raise
         os.environ["PREFECT_API_URL"] = given
     with temporary_settings(updates={PREFECT_API_URL: given}):
         yield given
