@@ -36,6 +36,11 @@ __all__ = [
     "ItemOutcome",
     "Problem",
     "ProblemKind",
+    "RepeatSafety",
+    "Found",
+    "Delivered",
+    "Verdict",
+    "Checked",
 ]
 
 
@@ -57,6 +62,9 @@ class Page(BaseModel):
     items: tuple[Any, ...] = ()
     next: Cursor | None = None
     total_hint: int | None = None  # items in the whole vertical, when cheap to know (progress bars)
+    #: on the last page of an incremental source: where the next round of a recurring transfer
+    #: starts (the framework keeps it per ledger scope and vertical; meltano's bookmark)
+    bookmark: Cursor | None = None
 
 
 class ProblemKind(enum.StrEnum):
@@ -128,6 +136,12 @@ class Exporter(ABC):
         """Return and clear the problems found while listing since the last call."""
         return []
 
+    def cancel_pending(self, cursor: Cursor | None) -> None:
+        """Take back a data request made to the source (``Capabilities.cancels_requests``).
+
+        Idempotent; called when the job is canceled, with the vertical's saved cursor.
+        """
+
     def close(self) -> None:
         """Release handles (zip files, HTTP clients)."""
 
@@ -154,10 +168,13 @@ class ItemOutcome:
     bytes: int = 0
     error: str | None = None
     retryable: bool = False
+    #: what the destination holds, when known (``sha256:<hex>``, ``etag:<value>``): kept in the
+    #: ledger so ``ferry verify`` can tell a changed item from an intact one
+    checksum: str | None = None
 
     @classmethod
-    def imported(cls, item_id: str, destination_id: str, nbytes: int = 0) -> "ItemOutcome":
-        return cls(item_id, Outcome.IMPORTED, destination_id, nbytes)
+    def imported(cls, item_id: str, destination_id: str, nbytes: int = 0, *, checksum: str | None = None) -> "ItemOutcome":
+        return cls(item_id, Outcome.IMPORTED, destination_id, nbytes, checksum=checksum)
 
     @classmethod
     def skipped(cls, item_id: str, destination_id: str | None = None) -> "ItemOutcome":
@@ -194,6 +211,57 @@ class ImportContext:
     progress: Progress = field(default_factory=NullProgress)
     parents: dict[str, str] = field(default_factory=dict)
     destination_of: Callable[[str], str | None] = field(default=lambda item_id: None)
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+
+
+class RepeatSafety(enum.StrEnum):
+    """How an importer lets the engine avoid sending an item twice after a crash.
+
+    The engine writes an intent before sending; an item whose intent has no outcome after a
+    crash is *in doubt* (the destination may have it). Then:
+
+    * RECOGNISES: importing it again is safe, the importer sees it is there and yields SKIPPED
+      (folder, S3); the engine records it as imported by the interrupted attempt.
+    * FINDS: :meth:`Importer.find` can ask the destination; only items not found are sent.
+    * NONE: the destination cannot tell; in-doubt items are sent again (and reported), and each
+      outcome is committed before the next item is sent, so at most the item in flight is in doubt.
+    """
+
+    RECOGNISES = "recognises"
+    FINDS = "finds"
+    NONE = "none"
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """An item the ledger says this destination accepted (what ``ferry verify`` re-checks)."""
+
+    item_id: str
+    kind: str
+    destination_id: str | None
+    bytes: int = 0
+    checksum: str | None = None
+
+
+class Verdict(enum.StrEnum):
+    PRESENT = "present"  # there, and as big (and hashing the same) as when delivered
+    MISSING = "missing"
+    CHANGED = "changed"  # there, but another size or hash
+    UNKNOWN = "unknown"  # this destination cannot tell
+
+
+@dataclass(frozen=True)
+class Checked:
+    item_id: str
+    verdict: Verdict
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Found:
+    """The destination holds an item, here."""
+
+    destination_id: str | None = None
 
 
 class Importer(ABC):
@@ -206,10 +274,33 @@ class Importer(ABC):
         Must be idempotent: importing an item the destination already holds yields SKIPPED or
         IMPORTED with the same destination id, never a second copy.
 
-        Per-item failures are yielded as FAILED outcomes. Raise (after yielding the outcomes
-        of items already done) only for what stops the job:
-            DestinationFull, ReauthRequired, FatalError.
+        Per-item failures are yielded as FAILED outcomes (``retryable=True`` when a later try
+        may pass: the engine retries them with backoff). Raise (after yielding the outcomes of
+        items already done) only for what stops the whole call:
+            RetryableError: rate limited or unavailable (``retry_after`` if known); the engine
+                waits and calls again with the items that have no outcome yet.
+            DestinationFull, ReauthRequired, FatalError: the job stops, resumable.
+
+        Stop early, without starting new items, when ``ctx.should_stop()`` turns true (Ctrl-C);
+        items without an outcome are simply redone later.
         """
+
+    def repeat_safety(self) -> RepeatSafety:
+        """See :class:`RepeatSafety`; may depend on the destination (asked once, then cached)."""
+        return RepeatSafety.NONE
+
+    def find(self, item: Item, ctx: ImportContext) -> Found | None:
+        """Whether the destination already holds ``item`` (only called when FINDS)."""
+        raise NotImplementedError
+
+    def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:
+        """Re-check delivered items at the destination (``ferry verify``, like ``rclone check``).
+
+        Yield one :class:`Checked` per item: existence, size, and hash where the destination can
+        tell. The default cannot tell anything.
+        """
+        for entry in delivered:
+            yield Checked(entry.item_id, Verdict.UNKNOWN, "this destination cannot be re-checked")
 
     def close(self) -> None:
         """Release handles."""

@@ -36,7 +36,9 @@ __all__ = [
     "File",
     "AnyItem",
     "BYTE_ITEM_KINDS",
+    "CONTAINER_KINDS",
     "VERTICAL_KINDS",
+    "parents_first",
 ]
 
 
@@ -206,3 +208,20 @@ VERTICAL_KINDS: dict[Vertical, frozenset[str]] = {
     Vertical.CALENDAR: frozenset({"calendar", "event"}),
     Vertical.BLOBS: frozenset({"folder", "file"}),
 }
+
+CONTAINER_KINDS = frozenset({"album", "folder", "calendar"})
+
+#: Import order within a page (DTP's, SPEC §6): albums, then videos, then photos; calendars, then
+#: events; folders shallow-first, then files; posts last (they name where their media landed).
+_KIND_RANK = {"album": 0, "video": 1, "photo": 2, "calendar": 3, "event": 4, "folder": 5, "file": 6, "post": 7}
+
+
+def parents_first(items) -> list:
+    """The one parent-first order every importer and the engine use (stable otherwise)."""
+
+    def key(item) -> tuple[int, int]:
+        kind = getattr(item, "kind", "")
+        depth = len([part for part in item.path.split("/") if part]) if kind == "folder" else 0
+        return (_KIND_RANK.get(kind, 99), depth)
+
+    return sorted(items, key=key)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .models import Vertical
+from .progress import NullProgress, Progress
 
 if TYPE_CHECKING:
     from .base import Exporter, Importer
@@ -53,6 +54,11 @@ class Capabilities:
             without the ledger).
         ephemeral_bytes: its byte refs expire (signed URLs, async downloads), so the framework
             stages bytes during export.
+        cancels_requests: its exporter asks the source to prepare data (TikTok) and can take
+            the request back (``Exporter.cancel_pending``); called when a job is canceled.
+        default_exports: what a transfer from it moves when the user names no types (None:
+            every vertical both sides support). A folder source says blobs, so a plain folder
+            copy copies each file once.
     """
 
     exports: frozenset[Vertical] = frozenset()
@@ -60,6 +66,8 @@ class Capabilities:
     incremental: bool = False
     can_find: bool = False
     ephemeral_bytes: bool = False
+    default_exports: frozenset[Vertical] | None = None
+    cancels_requests: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,8 @@ class ConnectorContext:
         auth: a token provider from the credential store (``connectors.oauth``), or None.
         staging_url: an fsspec URL the connector may use for temporary bytes.
         storage_options: fsspec storage options (endpoint URLs for S3 and the like).
+        progress: where an exporter reports long work of its own (a big download), so the
+            user sees a bar; importers report bytes through ``ImportContext.progress``.
     """
 
     location: str
@@ -92,6 +102,7 @@ class ConnectorContext:
     auth: Any = None
     staging_url: str | None = None
     storage_options: Mapping[str, Any] = field(default_factory=dict)
+    progress: Progress = field(default_factory=NullProgress)
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,9 @@ class Connector:
         sniff_source / sniff_destination: claim a bare location (no ``NAME:`` prefix).
         oauth: how to authorize, for connectors that need credentials.
         priority: lower sniffs first (specific formats before the generic folder).
+        check_location: ``check_location(location, role)`` raises ConfigError naming the path
+            when the location cannot work (no such file, a destination that is a file); cheap,
+            no network, run before a job is created.
     """
 
     name: str
@@ -121,6 +135,7 @@ class Connector:
     oauth: OAuthSpec | None = None
     priority: int = 50
     description: str = ""
+    check_location: Callable[[str, str], None] | None = None
 
     @property
     def needs_credentials(self) -> bool:
@@ -239,4 +254,10 @@ def parse_endpoint(text: str, *, role: str) -> Endpoint:
         if sniff is not None and sniff(text):
             return Endpoint(connector, text)
     known = ", ".join(f"{n}:" for n in sorted(connectors))
+    if role == "source" and not sep:  # a bare path that names nothing: say so
+        from .locations import local_path
+
+        path = local_path(text)
+        if path is not None and not path.exists():
+            raise ConfigError(f"no such file or folder: {text}")
     raise ConfigError(f"no connector can use {text!r} as a {role}; prefix it with one of {known}")

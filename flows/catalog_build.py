@@ -12,7 +12,7 @@ from pathlib import Path
 
 from prefect import flow
 
-from ferry.portmap import connector_infos
+from flows.portmap import connector_infos
 
 __all__ = ["catalog_build"]
 

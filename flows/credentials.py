@@ -151,8 +151,10 @@ class CredentialStore:
 
     @classmethod
     def from_settings(cls, settings, **options: Any) -> CredentialStore:
-        """The store of ``settings.resolved_database_url``, keyed by :func:`cipher_from_settings`."""
-        from .store.engine import get_engine
+        from .context import open_context
+        from .crypto import cipher_from_settings
+
+        return cls(open_context(settings).engine, cipher_from_settings(settings), **options)
 
         return cls(get_engine(settings.resolved_database_url), cipher_from_settings(settings), **options)
 

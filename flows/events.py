@@ -5,6 +5,8 @@ Event names and resource ids are a public contract (docs/operators.md lists them
 * ``ferry.transfer.item-failed`` on ``ferry.job.<job id>``: items of a run failed for good.
   One event per run and vertical (not per item: a run with 10,000 bad items must not flood the
   event bus); the payload carries the count and the first failed item ids.
+* ``ferry.transfer.failed`` on ``ferry.job.<job id>``: a run stopped FAILED (resumable); the
+  payload carries the reason and figures.
 * ``ferry.transfer.needs-reauth`` on ``ferry.job.<job id>``: a run stopped because a credential
   is dead; related resource ``ferry.credential.<id>``.
 * ``ferry.credential.reauth-needed`` on ``ferry.credential.<id>``: a refresh failed for good.
@@ -22,6 +24,8 @@ from typing import Any
 
 __all__ = [
     "ITEM_FAILED",
+    "JOB_FAILED",
+    "emit_job_failed",
     "JOB_NEEDS_REAUTH",
     "CREDENTIAL_REAUTH_NEEDED",
     "CREDENTIAL_REAUTHORIZED",
@@ -33,6 +37,7 @@ __all__ = [
 ]
 
 ITEM_FAILED = "ferry.transfer.item-failed"
+JOB_FAILED = "ferry.transfer.failed"
 JOB_NEEDS_REAUTH = "ferry.transfer.needs-reauth"
 CREDENTIAL_REAUTH_NEEDED = "ferry.credential.reauth-needed"
 CREDENTIAL_REAUTHORIZED = "ferry.credential.reauthorized"
@@ -70,21 +75,35 @@ def emit(event: str, resource: Mapping[str, str], payload: Mapping[str, Any] | N
     return sent is not None
 
 
-def emit_item_failures(summary: Mapping[str, Any]) -> int:
-    """Emit ``ferry.transfer.item-failed`` per vertical with failures in a run summary.
+def _labels(summary) -> dict[str, str]:
+    return {"ferry.source": str(summary.source), "ferry.destination": str(summary.destination)}
 
-    Returns the number of events sent. ``summary`` is ``flows.transfer.summarize``'s dict.
+
+def _related(summary) -> list[dict[str, str]]:
+    if not summary.recurring_id:
+        return []
+    return [{"prefect.resource.id": f"ferry.recurring.{summary.recurring_id}", "prefect.resource.role": "recurring-transfer"}]
+
+
+def emit_job_failed(summary) -> bool:
+    """Emit ``ferry.transfer.failed`` for a run that stopped FAILED (``summary``: a RunSummary)."""
+    payload = {"reason": summary.reason, "imported": summary.imported, "failed": summary.failed}
+    return emit(JOB_FAILED, job_resource(summary.job_id, **_labels(summary)), payload, _related(summary))
+
+
+def emit_item_failures(summary) -> int:
+    """Emit ``ferry.transfer.item-failed`` per vertical with failures (``summary``: a RunSummary).
+
+    Returns the number of events sent.
     """
     by_vertical: dict[str, list[str]] = {}
-    for error in summary.get("errors", []):
-        by_vertical.setdefault(error.get("vertical") or "-", []).append(error["item_id"])
+    for error in summary.errors:
+        by_vertical.setdefault(error.vertical or "-", []).append(error.item_id)
     sent = 0
-    for vertical, figures in sorted(summary.get("per_vertical", {}).items()):
-        failed = int(figures.get("failed", 0))
-        if not failed:
+    for vertical, figures in sorted(summary.per_vertical.items()):
+        if not figures.failed:
             continue
         ids = by_vertical.get(vertical, [])[:MAX_IDS_PER_EVENT]
-        labels = {"ferry.source": str(summary["source"]), "ferry.destination": str(summary["destination"]), "ferry.vertical": vertical}
-        related = [{"prefect.resource.id": f"ferry.recurring.{summary['recurring_id']}", "prefect.resource.role": "recurring-transfer"}] if summary.get("recurring_id") else []
-        sent += emit(ITEM_FAILED, job_resource(summary["job_id"], **labels), {"failed": failed, "item_ids": ids, "vertical": vertical}, related)
+        resource = job_resource(summary.job_id, **_labels(summary), **{"ferry.vertical": vertical})
+        sent += emit(ITEM_FAILED, resource, {"failed": figures.failed, "item_ids": ids, "vertical": vertical}, _related(summary))
     return sent

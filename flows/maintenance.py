@@ -121,12 +121,10 @@ def credential_maintenance(refresh_within_hours: float = 26.0, keepalive_days: f
     Scheduled daily by prefect.yaml; parameters are editable in the UI. Publishes a table
     artifact ``credential-maintenance`` (no secrets).
     """
-    from ferry.settings import load_settings
-
-    from .credentials import CredentialStore
+    from .context import open_context
 
     report = maintain_credentials(
-        CredentialStore.from_settings(load_settings()),
+        open_context().credentials,
         refresh_within=timedelta(hours=refresh_within_hours),
         keepalive=timedelta(days=keepalive_days),
         notice=timedelta(days=notice_days),

@@ -18,32 +18,13 @@ Life cycle (Meta's managed-accounts rule: a dead token pauses, it does not fail)
 
 from __future__ import annotations
 
-from sqlalchemy import update
-from sqlmodel import Session, col, select
-
 from . import events
-from .store import Job, JobState, utcnow
+from .store import IllegalTransition, JobState, JobStore
 
-__all__ = ["SUSPEND_TIMEOUT", "jobs_using", "job_of_flow_run", "credential_died", "suspend_for_reauth", "resume_after_reauth"]
+__all__ = ["SUSPEND_TIMEOUT", "credential_died", "suspend_for_reauth", "resume_after_reauth"]
 
 #: How long a suspended run waits for a re-login before Prefect fails it (30 days).
 SUSPEND_TIMEOUT = 30 * 24 * 3600
-
-
-def jobs_using(engine, credential_id: str, *, unfinished: bool = True) -> list[Job]:
-    with Session(engine, expire_on_commit=False) as session:
-        query = select(Job).where((Job.source_credential_id == credential_id) | (Job.destination_credential_id == credential_id))
-        if unfinished:
-            query = query.where(col(Job.state).notin_([JobState.COMPLETE, JobState.CANCELED]))
-        return list(session.exec(query).all())
-
-
-def job_of_flow_run(engine, flow_run_id: str | None) -> Job | None:
-    """The job a (re-executed) flow run was working on, so a resumed run does not start anew."""
-    if not flow_run_id:
-        return None
-    with Session(engine, expire_on_commit=False) as session:
-        return session.exec(select(Job).where(Job.flow_run_id == str(flow_run_id)).order_by(col(Job.created_at).desc())).first()
 
 
 def credential_died(credentials, credential_id: str, reason: str) -> list[str]:
@@ -58,7 +39,7 @@ def credential_died(credentials, credential_id: str, reason: str) -> list[str]:
     return changed
 
 
-def suspend_for_reauth(summary: dict, credential_ids: list[str]) -> dict:
+def suspend_for_reauth(summary, credential_ids: list[str]):
     """Emit the needs-reauth event and, in a deployment run, suspend the flow run.
 
     Outside a deployment (a CLI run) the summary is returned and the caller exits with
@@ -66,7 +47,7 @@ def suspend_for_reauth(summary: dict, credential_ids: list[str]) -> dict:
     run is resumed by :func:`resume_after_reauth`.
     """
     related = [events.credential_resource(c, role="credential") for c in credential_ids]
-    events.emit(events.JOB_NEEDS_REAUTH, events.job_resource(summary["job_id"]), {"reason": summary.get("reason"), "credential_ids": credential_ids}, related)
+    events.emit(events.JOB_NEEDS_REAUTH, events.job_resource(summary.job_id), {"reason": summary.reason, "credential_ids": credential_ids}, related)
     try:
         from prefect.context import FlowRunContext
 
@@ -77,7 +58,7 @@ def suspend_for_reauth(summary: dict, credential_ids: list[str]) -> dict:
         return summary
     from prefect.flow_runs import suspend_flow_run
 
-    suspend_flow_run(timeout=SUSPEND_TIMEOUT, key=f"reauth-{summary['job_id']}")
+    suspend_flow_run(timeout=SUSPEND_TIMEOUT, key=f"reauth-{summary.job_id}")
     return summary  # pragma: no cover - suspend_flow_run raises to end the process
 
 
@@ -89,7 +70,8 @@ def resume_after_reauth(engine, credential_id: str) -> list[tuple[str, str]]:
     from prefect.client.orchestration import get_client
 
     done: list[tuple[str, str]] = []
-    jobs = [j for j in jobs_using(engine, credential_id) if j.state == JobState.NEEDS_REAUTH]
+    store = JobStore(engine)
+    jobs = [j for j in store.using_credential(credential_id) if j.state == JobState.NEEDS_REAUTH]
     with get_client(sync_client=True) as client:
         for job in jobs:
             resumed = False
@@ -104,13 +86,10 @@ def resume_after_reauth(engine, credential_id: str) -> list[tuple[str, str]]:
             if resumed:
                 done.append((job.id, f"flow run {job.flow_run_id} resumed"))
                 continue
-            with Session(engine) as session:
-                session.exec(
-                    update(Job).where(Job.id == job.id, Job.state == JobState.NEEDS_REAUTH).values(
-                        state=JobState.PAUSED, state_reason="re-authorized; continue with `ferry resume`", updated_at=utcnow()
-                    )
-                )
-                session.commit()
+            try:
+                store.transition(job.id, JobState.PAUSED, "re-authorized; continue with `ferry resume`", only_from=[JobState.NEEDS_REAUTH])
+            except IllegalTransition:
+                continue
             done.append((job.id, "ready: " + ("the next scheduled run continues it" if job.recurring_id else f"`ferry resume {job.id[:8]}`")))
     events.emit(events.CREDENTIAL_REAUTHORIZED, events.credential_resource(credential_id), {"jobs": [j for j, _ in done]})
     return done

@@ -28,12 +28,13 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from prefect import flow
-from sqlalchemy import update
-from sqlmodel import Session, col, select
+from pydantic import BaseModel
 
 from connectors.errors import ConfigError
 
-from .store import Credential, CredentialStatus, Job, JobStore, Ledger, RecurringState, RecurringTransfer, get_engine, utcnow
+from .context import FerryContext, open_context
+from .requests import validate_request
+from .store import Job, RecurringNotFound, RecurringState, RecurringStore, RecurringTransfer
 
 __all__ = [
     "RecurringStore",
@@ -46,11 +47,6 @@ __all__ = [
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class RecurringNotFound(LookupError):
-    def __init__(self, key: str):
-        super().__init__(f"no recurring transfer {key!r}; `ferry recurring list` shows them")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -76,61 +72,6 @@ def parse_schedule(*, cron: str | None = None, every: str | None = None) -> str:
     return f"interval: {seconds:g}"
 
 
-class RecurringStore:
-    """RecurringTransfer rows and their run history (jobs with ``recurring_id``)."""
-
-    def __init__(self, engine):
-        self.engine = engine
-        self.jobs = JobStore(engine)
-
-    def add(self, rec: RecurringTransfer) -> RecurringTransfer:
-        with Session(self.engine, expire_on_commit=False) as session:
-            if session.exec(select(RecurringTransfer).where(RecurringTransfer.name == rec.name)).first():
-                raise ConfigError(f"a recurring transfer named {rec.name!r} already exists")
-            session.add(rec)
-            session.commit()
-        return rec
-
-    def get(self, key: str) -> RecurringTransfer:
-        """By id, unique id prefix, or name."""
-        with Session(self.engine, expire_on_commit=False) as session:
-            found = session.get(RecurringTransfer, key)
-            if found is not None:
-                return found
-            found = session.exec(select(RecurringTransfer).where(RecurringTransfer.name == key)).first()
-            if found is not None:
-                return found
-            matches = session.exec(select(RecurringTransfer).where(col(RecurringTransfer.id).startswith(key))).all()
-            if len(matches) == 1:
-                return matches[0]
-        raise RecurringNotFound(key)
-
-    def list(self, states: Sequence[RecurringState] | None = None) -> list[RecurringTransfer]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            query = select(RecurringTransfer).order_by(col(RecurringTransfer.created_at))
-            if states:
-                query = query.where(col(RecurringTransfer.state).in_(list(states)))
-            return list(session.exec(query).all())
-
-    def update(self, rec_id: str, **values) -> None:
-        values["updated_at"] = utcnow()
-        with Session(self.engine) as session:
-            session.exec(update(RecurringTransfer).where(RecurringTransfer.id == rec_id).values(**values))
-            session.commit()
-
-    def runs(self, rec_id: str, limit: int = 50) -> list[Job]:
-        """The recurring transfer's jobs, newest first."""
-        return self.jobs.list(limit=limit, recurring_id=rec_id)
-
-    def using_credential(self, credential_id: str) -> list[RecurringTransfer]:
-        with Session(self.engine, expire_on_commit=False) as session:
-            query = select(RecurringTransfer).where(
-                (RecurringTransfer.source_credential_id == credential_id)
-                | (RecurringTransfer.destination_credential_id == credential_id)
-            )
-            return list(session.exec(query).all())
-
-
 def create_recurring(
     name: str,
     source: str,
@@ -141,43 +82,35 @@ def create_recurring(
     options: dict | None = None,
     source_credential_id: str | None = None,
     destination_credential_id: str | None = None,
-    settings=None,
+    ctx: FerryContext | None = None,
 ) -> RecurringTransfer:
     """Validate and store a recurring transfer (ConfigError names what is wrong)."""
-    from ferry.settings import load_settings
+    from .requests import check_credential
 
-    from .runtime import validate_request
-
-    settings = settings or load_settings()
-    _, _, routes = validate_request(source, destination, list(types))
+    ctx = ctx or open_context()
+    request = validate_request(source, destination, list(types))
+    source_credential_id = check_credential(ctx.engine, request.source, source_credential_id, "source")
+    destination_credential_id = check_credential(ctx.engine, request.destination, destination_credential_id, "destination")
     rec = RecurringTransfer(
         name=name,
         source=source,
         destination=destination,
-        types=[route.requested.value for route in routes],
+        types=request.types,
         options=dict(options or {}),
         source_credential_id=source_credential_id,
         destination_credential_id=destination_credential_id,
         schedule=schedule,
     )
-    return RecurringStore(get_engine(settings.resolved_database_url)).add(rec)
+    return ctx.recurring.add(rec)
 
 
-def dead_credentials(engine, rec: RecurringTransfer) -> list[str]:
-    """Ids of the recurring transfer's credentials waiting for re-authorization."""
-    ids = [c for c in (rec.source_credential_id, rec.destination_credential_id) if c]
-    if not ids:
-        return []
-    with Session(engine) as session:
-        rows = session.exec(select(Credential.id, Credential.status).where(col(Credential.id).in_(ids))).all()
-    return [cid for cid, status in rows if status == CredentialStatus.NEEDS_REAUTH]
+def job_for_run(ctx: FerryContext, rec: RecurringTransfer) -> Job:
+    """The job this run works on: the unfinished previous one, or a new one (see module doc).
 
-
-def job_for_run(engine, rec: RecurringTransfer) -> Job:
-    """The job this run works on: the unfinished previous one, or a new one (see module doc)."""
-    from connectors import registry
-
-    store = JobStore(engine)
+    An incremental source starts each vertical of the new job from the bookmark the previous
+    round saved (kept per ledger scope, see flows.steps.export_page).
+    """
+    store = ctx.jobs
     previous = store.list(limit=1, recurring_id=rec.id)
     if previous and not previous[0].state.is_final:
         return previous[0]
@@ -190,18 +123,20 @@ def job_for_run(engine, rec: RecurringTransfer) -> Job:
         destination_credential_id=rec.destination_credential_id,
         recurring_id=rec.id,
     )
-    if previous:
-        source = registry.parse_endpoint(rec.source, role="source")
-        if source.connector.capabilities.incremental:
-            ledger = Ledger(engine)
-            for saved in ledger.cursors(previous[0].id):
-                if saved.cursor_json:
-                    ledger.save_cursor(job.id, saved.vertical, saved.cursor_json, converter_state=saved.converter_state)
     return job
 
 
-def _skipped(rec: RecurringTransfer, reason: str) -> dict:
-    return {"recurring_id": rec.id, "job_id": None, "state": "SKIPPED", "reason": reason, "imported": 0, "skipped": 0, "failed": 0, "bytes": 0}
+class SkippedRound(BaseModel):
+    """A round that did not run, and why (paused, dead credential, the previous round still going)."""
+
+    recurring_id: str
+    job_id: None = None
+    state: str = "SKIPPED"
+    reason: str
+
+
+def _skipped(rec: RecurringTransfer, reason: str) -> SkippedRound:
+    return SkippedRound(recurring_id=rec.id, reason=reason)
 
 
 def _run_name() -> str:
@@ -211,7 +146,7 @@ def _run_name() -> str:
 
 
 @flow(name="recurring-transfer", flow_run_name=_run_name, log_prints=False, validate_parameters=True)
-def recurring_transfer(recurring_id: str, wait_seconds: float = 10.0) -> dict:
+def recurring_transfer(recurring_id: str, wait_seconds: float = 10.0):
     """Run one scheduled round of a recurring transfer (resume the unfinished one, or a new job).
 
     Returns the transfer's secret-free summary, or ``state == "SKIPPED"`` with the reason when
@@ -219,19 +154,18 @@ def recurring_transfer(recurring_id: str, wait_seconds: float = 10.0) -> dict:
     another run of it is still going.
     """
     from prefect.concurrency.sync import concurrency
-
-    from ferry.settings import load_settings
+    from prefect.runtime import flow_run
 
     from .limits import ensure_limit, recurring_lock_name
-    from .transfer import transfer
+    from .engine import run_job
+    from .transfer import PREFECT_STEPS, as_prefect_state
 
-    settings = load_settings()
-    engine = get_engine(settings.resolved_database_url)
-    rec = RecurringStore(engine).get(recurring_id)
+    ctx = open_context()
+    rec = ctx.recurring.get(recurring_id)
     if rec.state != RecurringState.ACTIVE:
         return _skipped(rec, f"recurring transfer is {rec.state.value}")
-    previous = JobStore(engine).list(limit=1, recurring_id=rec.id)
-    dead = dead_credentials(engine, rec)
+    previous = ctx.jobs.list(limit=1, recurring_id=rec.id)
+    dead = ctx.recurring.dead_credentials(rec)
     if dead and not (previous and previous[0].state.value == "RUNNING"):
         return _skipped(rec, f"credential {', '.join(dead)} needs re-authorization (`ferry reconnect`)")
     name = recurring_lock_name(rec.id)
@@ -241,5 +175,5 @@ def recurring_transfer(recurring_id: str, wait_seconds: float = 10.0) -> dict:
             held.enter_context(concurrency(name, occupy=1, timeout_seconds=wait_seconds, strict=True))
         except TimeoutError:
             return _skipped(rec, "the previous run is still going")
-        job = job_for_run(engine, rec)
-        return transfer.fn(job_id=job.id)
+        job = job_for_run(ctx, rec)
+        return as_prefect_state(run_job(ctx, job.id, PREFECT_STEPS, flow_run_id=str(flow_run.id) if flow_run.id else None))

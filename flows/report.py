@@ -12,9 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, select
 
-from .store import Job, JobState, utcnow
+from .store import JobState, JobStore, Ledger, utcnow
 
 __all__ = ["FAILURE_BAR", "PairStats", "pair_report", "pair_name"]
 
@@ -77,8 +76,8 @@ def pair_report(engine, since: timedelta | datetime, *, now: datetime | None = N
     """
     now = now or utcnow()
     start = since if isinstance(since, datetime) else now - since
-    with Session(engine) as session:
-        jobs = session.exec(select(Job).where(col(Job.updated_at) >= start)).all()
+    jobs = JobStore(engine).updated_since(start)
+    figures = Ledger(engine).figures_of([job.id for job in jobs])
     pairs: dict[tuple[str, str], PairStats] = {}
     names: dict[tuple[str, str], str] = {}
     for job in jobs:
@@ -92,9 +91,11 @@ def pair_report(engine, since: timedelta | datetime, *, now: datetime | None = N
             stats.jobs_failed += 1
         else:
             stats.jobs_other += 1
-        stats.delivered += job.items_imported + job.items_skipped
-        stats.failed += job.items_failed
-        stats.bytes += job.bytes_moved
+        total = figures[job.id].total if job.id in figures else None
+        if total is not None:
+            stats.delivered += total.imported + total.skipped
+            stats.failed += total.failed
+            stats.bytes += total.bytes
         if job.recurring_id:
             stats.recurring.add(job.recurring_id)
     return sorted(pairs.values(), key=lambda p: (not p.flagged, -p.items, p.source, p.destination))

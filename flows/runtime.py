@@ -1,8 +1,9 @@
-"""Per-process runtime of a job: settings, store, exporter, importer and routes, built once.
+"""Per-process runtime of a job: context, exporter, importer, routes, progress, stop and retries.
 
 Prefect tasks receive only the job id (never objects holding tokens or open files); they look up
-the job's :class:`JobRuntime` here. A runtime is created by the authorize task and closed by the
-flow when it ends, so an open zip archive or HTTP client is reused by every page.
+the job's :class:`JobRuntime` here. The flow opens the runtime (:func:`open_runtime`) with the
+context its entry point built, and closes it when it ends, so an open zip archive or HTTP client
+is reused by every page.
 """
 
 from __future__ import annotations
@@ -11,113 +12,65 @@ import threading
 from dataclasses import dataclass, field
 from typing import IO
 
-from connectors import registry
-from connectors.base import Exporter, Importer
-from connectors.converters import Route, plan_route
-from connectors.errors import ConfigError, ItemError
-from connectors.models import BYTE_ITEM_KINDS, Item, Vertical
+from connectors.base import Exporter, Importer, RepeatSafety
+from connectors.converters import Route
+from connectors.errors import ItemError
+from connectors.models import BYTE_ITEM_KINDS, Item
 from connectors.registry import ConnectorContext, Endpoint
-from ferry.settings import Settings, load_settings
 
+from .context import FerryContext
 from .progress import JobProgress
+from .requests import validate_request
+from .retry import RetryBudget, SystemClock
 from .staging import Staging
-from .store import Job, JobStore, Ledger, get_engine
+from .store import Job
 
-__all__ = ["JobRuntime", "get_runtime", "close_runtime", "parse_types", "validate_request"]
+__all__ = ["JobRuntime", "open_runtime", "get_runtime", "close_runtime", "request_stop", "stop_requested", "clear_stop"]
 
 _runtimes: dict[str, "JobRuntime"] = {}
 _lock = threading.Lock()
-
-TYPE_ALIASES = {
-    "photo": "photos",
-    "video": "videos",
-    "posts": "social-posts",
-    "post": "social-posts",
-    "social": "social-posts",
-    "events": "calendar",
-    "calendars": "calendar",
-    "files": "blobs",
-    "blob": "blobs",
-}
-
-
-def parse_types(values) -> list[Vertical]:
-    """Turn user input like ``photos,posts`` into verticals; ConfigError names a bad value."""
-    out: list[Vertical] = []
-    for value in values:
-        for part in str(value).split(","):
-            name = part.strip().lower()
-            if not name:
-                continue
-            name = TYPE_ALIASES.get(name, name)
-            try:
-                vertical = Vertical(name)
-            except ValueError:
-                known = ", ".join(v.value for v in Vertical)
-                raise ConfigError(f"unknown data type {part.strip()!r}; known types: {known}") from None
-            if vertical not in out:
-                out.append(vertical)
-    return out
-
-
-def default_types(source: Endpoint, destination: Endpoint) -> list[Vertical]:
-    """Every vertical the source exports that can reach the destination (photos/videos over media)."""
-    exports = source.connector.capabilities.exports
-    imports = destination.connector.capabilities.imports
-    chosen = []
-    for vertical in Vertical:
-        if vertical not in exports or vertical == Vertical.MEDIA and {Vertical.PHOTOS, Vertical.VIDEOS} <= exports:
-            continue
-        try:
-            plan_route(vertical, exports, imports)
-        except ConfigError:
-            continue
-        chosen.append(vertical)
-    return chosen
-
-
-def validate_request(source: str, destination: str, types) -> tuple[Endpoint, Endpoint, list[Route]]:
-    """Resolve endpoints and routes up front, so bad input fails before a job is created."""
-    src = registry.parse_endpoint(source, role="source")
-    dst = registry.parse_endpoint(destination, role="destination")
-    verticals = parse_types(types) if types else default_types(src, dst)
-    if not verticals:
-        raise ConfigError(f"nothing {src.connector.name} exports can be imported by {dst.connector.name}")
-    routes = [plan_route(v, src.connector.capabilities.exports, dst.connector.capabilities.imports) for v in verticals]
-    return src, dst, routes
 
 
 @dataclass
 class JobRuntime:
     job: Job
-    settings: Settings
-    store: JobStore
-    ledger: Ledger
+    ctx: FerryContext
     source: Endpoint
     destination: Endpoint
     routes: dict[str, Route]
     progress: JobProgress
     staging: Staging
+    stop: threading.Event = field(default_factory=threading.Event)
+    budget: RetryBudget | None = None
     lease_owner: str | None = None
+    parents: dict[str, str] | None = None
     _exporter: Exporter | None = None
     _importer: Importer | None = None
-    parents: dict[str, str] | None = None
-    extras: dict = field(default_factory=dict)
+    _repeat_safety: RepeatSafety | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = RetryBudget(clock=SystemClock(self.stop))
+
+    @property
+    def store(self):
+        return self.ctx.jobs
+
+    @property
+    def ledger(self):
+        return self.ctx.ledger
 
     def _context(self, endpoint: Endpoint, credential_id: str | None) -> ConnectorContext:
-        auth = None
-        if credential_id:
-            from .credentials import CredentialStore  # written with the OAuth issue
-
-            auth = CredentialStore.from_settings(self.settings).token_source(credential_id)
+        auth = self.ctx.credentials.token_source(credential_id) if credential_id else None
         options = dict(self.job.options.get(endpoint.connector.name, {}))
-        options.setdefault("page_size", self.settings.page_size)
+        options.setdefault("page_size", self.ctx.settings.page_size)
         return ConnectorContext(
             location=endpoint.location,
             options=options,
             auth=auth,
-            staging_url=f"{self.settings.resolved_staging_url.rstrip('/')}/{self.job.id}",
-            storage_options=self.settings.storage_options,
+            staging_url=f"{self.ctx.settings.resolved_staging_url.rstrip('/')}/{self.job.id}",
+            storage_options=self.ctx.settings.storage_options,
+            progress=self.progress,
         )
 
     @property
@@ -133,6 +86,12 @@ class JobRuntime:
                 self._context(self.destination, self.job.destination_credential_id)
             )
         return self._importer
+
+    @property
+    def repeat_safety(self) -> RepeatSafety:
+        if self._repeat_safety is None:
+            self._repeat_safety = self.importer.repeat_safety()
+        return self._repeat_safety
 
     @property
     def stages_bytes(self) -> bool:
@@ -156,30 +115,38 @@ class JobRuntime:
         self._exporter = self._importer = None
 
 
-def get_runtime(job_id: str, settings: Settings | None = None) -> JobRuntime:
-    """Return (building on first use) the runtime of ``job_id`` in this process."""
+def open_runtime(ctx: FerryContext, job_id: str) -> JobRuntime:
+    """Build (or return) the runtime of ``job_id`` in this process."""
     with _lock:
-        runtime = _runtimes.get(job_id)
+        job = ctx.jobs.get(job_id)
+        runtime = _runtimes.get(job.id)
         if runtime is not None:
             return runtime
-        settings = settings or load_settings()
-        engine = get_engine(settings.resolved_database_url)
-        store = JobStore(engine)
-        job = store.get(job_id)
-        src, dst, routes = validate_request(job.source, job.destination, job.types)
+        request = validate_request(job.source, job.destination, job.types)
         runtime = JobRuntime(
             job=job,
-            settings=settings,
-            store=store,
-            ledger=Ledger(engine),
-            source=src,
-            destination=dst,
-            routes={route.requested.value: route for route in routes},
+            ctx=ctx,
+            source=request.source,
+            destination=request.destination,
+            routes={route.requested.value: route for route in request.routes},
             progress=JobProgress(job.id),
-            staging=Staging(settings.resolved_staging_url, job.id, settings.storage_options),
+            staging=Staging(ctx.settings.resolved_staging_url, job.id, ctx.settings.storage_options),
         )
+        if _stopping.is_set():
+            runtime.stop.set()
         _runtimes[job.id] = runtime
         return runtime
+
+
+def get_runtime(job_id: str) -> JobRuntime:
+    """The open runtime of ``job_id`` (KeyError if the flow did not open it)."""
+    with _lock:
+        return _runtimes[job_id]
+
+
+def active_runtimes() -> list[JobRuntime]:
+    with _lock:
+        return list(_runtimes.values())
 
 
 def close_runtime(job_id: str) -> None:
@@ -187,3 +154,25 @@ def close_runtime(job_id: str) -> None:
         runtime = _runtimes.pop(job_id, None)
     if runtime is not None:
         runtime.close()
+
+
+_stopping = threading.Event()
+
+
+def request_stop() -> None:
+    """Ask every job running in this process to stop after the item in flight (Ctrl-C, SIGTERM).
+
+    Jobs stop with their outcomes recorded and end PAUSED ("interrupted"), resumable; a job
+    whose runtime opens after the request stops at once.
+    """
+    _stopping.set()
+    for runtime in active_runtimes():
+        runtime.stop.set()
+
+
+def stop_requested() -> bool:
+    return _stopping.is_set()
+
+
+def clear_stop() -> None:
+    _stopping.clear()

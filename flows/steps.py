@@ -1,276 +1,387 @@
-"""The five steps of a transfer as plain functions: authorize, export, convert, import, revoke.
+"""The steps of a transfer as plain functions: authorize, export, convert, import, revoke.
 
 ``flows.transfer`` wraps each in a Prefect task; keeping the logic here lets it be read and
-tested without an orchestrator. Every step takes a job id and works on one page, so a page of
-hundreds of items costs one task run per step (Prefect's ~10 ms per task, never per item).
+tested without an orchestrator (tests/test_engine_steps.py). Every step works on one page of one
+job, so a page of hundreds of items costs one task run per step, never one per item.
+
+Retries happen here and only here (:mod:`flows.retry`): a ``RetryableError`` from listing,
+staging, finding or importing, and items that failed ``retryable``, are tried again with backoff
+that honours Retry-After, within the job's budget.
+
+Exactly once (:mod:`flows.store.ledger`, :mod:`flows.recorder`): intents before sending,
+each outcome as it completes, in-doubt items reconciled with the destination before any resend.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
-from connectors.base import ImportContext, ItemOutcome, Outcome, Problem
-from connectors.errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, SourceNotReady
-from connectors.models import BYTE_ITEM_KINDS, Item
+from connectors.base import ImportContext, ItemOutcome, RepeatSafety
+from connectors.base import Outcome as ImportOutcome
+from connectors.errors import (
+    DestinationFull,
+    FatalError,
+    FerryError,
+    ItemError,
+    ReauthRequired,
+    RetryableError,
+    SourceNotReady,
+)
+from connectors.models import BYTE_ITEM_KINDS, CONTAINER_KINDS, Item, parents_first
 
-from .runtime import JobRuntime, get_runtime
-from .store import ErrorRecord, LedgerRecord, content_hash
+from .pages import ExportedPage, PageResult, Waiting
+from .recorder import OutcomeRecorder, intent
+from .retry import RetriesExhausted
+from .runtime import JobRuntime
+from .store import LedgerRecord, Outcome, ProblemRecord, content_hash
 
-__all__ = ["ExportedPage", "PageResult", "authorize_job", "export_page", "convert_page", "import_page", "revoke_credentials"]
+__all__ = ["Interrupted", "authorize_job", "export_page", "convert_page", "import_page", "revoke_credentials"]
 
-#: Order in which kinds are imported within a page: containers before their contents, and
-#: videos before photos as DTP does.
-KIND_ORDER = {"album": 0, "calendar": 0, "folder": 0, "video": 1, "photo": 2, "file": 2, "event": 2, "post": 3}
-FLUSH_SECONDS = 2.0
 log = logging.getLogger(__name__)
-RETRY_DELAYS = (0.5, 2.0)
+T = TypeVar("T")
 
 
-@dataclass
-class ExportedPage:
-    vertical: str
-    items: list = field(default_factory=list)
-    next_cursor: str | None = None
-    done: bool = False
-    problems: list[Problem] = field(default_factory=list)
-    converter_state: dict = field(default_factory=dict)
-    #: set when the source is still preparing data: {"cursor", "check_after", "wake_key", "message"}
-    waiting: dict | None = None
+class Interrupted(FerryError):
+    """A stop was requested (Ctrl-C, SIGTERM, the client went away): the job pauses, resumable.
+
+    A FerryError, so the console keeps it to ferry's own one line (ferry/logfilters.py)."""
 
 
-@dataclass
-class PageResult:
-    vertical: str
-    imported: int = 0
-    skipped: int = 0
-    failed: int = 0
-    bytes: int = 0
-    done: bool = False
+def _retrying(rt: JobRuntime, what: str, call: Callable[[], T]) -> T:
+    """``call()``, retried on RetryableError within the job's budget."""
+    attempt = 1
+    while True:
+        try:
+            return call()
+        except RetryableError as exc:
+            _wait(rt, attempt, f"{what}: {exc}", exc.retry_after)
+            attempt += 1
 
 
-def authorize_job(job_id: str) -> dict:
-    """Build the runtime and make sure every credential the job needs works now.
+def _wait(rt: JobRuntime, attempt: int, reason: str, retry_after: float | None) -> None:
+    log.info("retrying %s (attempt %d)", reason, attempt + 1)
+    try:
+        rt.budget.wait(attempt, reason, retry_after)
+    except InterruptedError:
+        raise Interrupted(rt.job.id) from None
+
+
+# -- authorize ----------------------------------------------------------------------------------
+
+
+def authorize_job(rt: JobRuntime) -> dict:
+    """Build exporter and importer and make sure every credential the job needs works now.
 
     Returns a secret-free description (connector names and credential ids) for the run's logs.
     """
-    runtime = get_runtime(job_id)
-    job = runtime.job
-    for credential_id, endpoint in (
-        (job.source_credential_id, runtime.source),
-        (job.destination_credential_id, runtime.destination),
-    ):
+    job = rt.job
+    for credential_id, endpoint in ((job.source_credential_id, rt.source), (job.destination_credential_id, rt.destination)):
         if endpoint.connector.needs_credentials and not credential_id:
             raise ReauthRequired(
-                f"{endpoint.connector.name} needs a credential: run `ferry auth login {endpoint.connector.name}` "
-                "and pass its id"
+                f"{endpoint.connector.name} needs a credential: run `ferry auth login {endpoint.connector.name}` and pass its id"
             )
-    # Building the parts resolves credentials and fails fast on bad locations.
-    runtime.exporter
-    runtime.importer
+    rt.exporter, rt.importer  # building the parts resolves credentials and fails fast on bad locations
     for credential_id in filter(None, (job.source_credential_id, job.destination_credential_id)):
-        from .credentials import CredentialStore
-
-        CredentialStore.from_settings(runtime.settings).token_source(credential_id).access_token()
+        _retrying(rt, f"checking credential {credential_id[:8]}", rt.ctx.credentials.token_source(credential_id).access_token)
     return {
-        "source": str(runtime.source.connector.name),
-        "destination": str(runtime.destination.connector.name),
+        "source": rt.source.connector.name,
+        "destination": rt.destination.connector.name,
         "credential_ids": [c for c in (job.source_credential_id, job.destination_credential_id) if c],
     }
 
 
-def export_page(job_id: str, vertical: str) -> ExportedPage:
-    """List the next page of ``vertical`` from its saved cursor (or the start)."""
-    runtime = get_runtime(job_id)
-    route = runtime.routes[vertical]
-    saved = runtime.ledger.cursor(job_id, vertical)
+# -- export ----------------------------------------------------------------------------------------
+
+
+def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
+    """List the next page of ``vertical`` from its saved cursor (or its bookmark, or the start)."""
+    route = rt.routes[vertical]
+    job = rt.job
+    saved = rt.ledger.cursor(job.id, vertical)
     if saved is not None and saved.done:
-        return ExportedPage(vertical, done=True)
-    exporter = runtime.exporter
-    cursor = exporter.cursor_model.model_validate_json(saved.cursor_json) if saved and saved.cursor_json else None
+        return ExportedPage(vertical=vertical, done=True)
+    exporter = rt.exporter
+    cursor_json = saved.cursor_json if saved else None
+    if saved is None and rt.source.connector.capabilities.incremental:
+        mark = rt.ledger.bookmark(job.ledger_scope, vertical)
+        cursor_json = mark.cursor_json if mark else None
+    cursor = exporter.cursor_model.model_validate_json(cursor_json) if cursor_json else None
     try:
-        page = exporter.list_page(route.source, cursor)
+        page = _retrying(rt, f"listing {vertical}", lambda: exporter.list_page(route.source, cursor))
     except SourceNotReady as exc:
-        # Not a failure: the task completes and the flow parks the job (see flows.wakeups).
+        # Not a failure: the task completes and the flow parks the job as WAITING.
         return ExportedPage(
-            vertical,
-            waiting={
-                "cursor": exc.cursor.model_dump_json(),
-                "check_after": exc.check_after,
-                "wake_key": exc.wake_key,
-                "message": str(exc),
-            },
+            vertical=vertical,
+            waiting=Waiting(cursor_json=exc.cursor.model_dump_json(), check_after=exc.check_after, wake_key=exc.wake_key, message=str(exc)),
         )
+    finally:
+        _record_problems(rt, vertical)
     if cursor is None and page.total_hint:
-        runtime.progress.expect(items=page.total_hint)
+        rt.progress.expect(items=page.total_hint)
     result = ExportedPage(
         vertical=vertical,
         items=list(page.items),
         next_cursor=page.next.model_dump_json() if page.next is not None else None,
         done=page.next is None,
-        problems=list(exporter.problems()),
         converter_state=dict(saved.converter_state) if saved else {},
+        bookmark=page.bookmark.model_dump_json() if getattr(page, "bookmark", None) is not None else None,
     )
-    if runtime.stages_bytes:
-        _stage(runtime, result.items)
+    if rt.stages_bytes:
+        _stage(rt, result.items)
     return result
 
 
-def _stage(runtime: JobRuntime, items: list[Item]) -> None:
+def _record_problems(rt: JobRuntime, vertical: str) -> None:
+    """Problems are written as soon as they are known (idempotent per job, subject and message)."""
+    problems = rt.exporter.problems()
+    if problems:
+        rt.ledger.add_problems(
+            rt.job.id, vertical, [ProblemRecord(p.subject, p.message, p.kind.value, p.item_id) for p in problems]
+        )
+
+
+def _stage(rt: JobRuntime, items: list[Item]) -> None:
     """Copy bytes of ephemeral sources into staging now, while their references are valid."""
     for item in items:
-        if item.kind in BYTE_ITEM_KINDS and not runtime.staging.has(item.id, getattr(item, "size", None)):
+        if rt.stop.is_set():
+            raise Interrupted(rt.job.id)
+        if item.kind in BYTE_ITEM_KINDS and not rt.staging.has(item.id, getattr(item, "size", None)):
+
+            def put(item=item) -> None:
+                with rt.exporter.open_bytes(item) as stream:
+                    rt.staging.put(item.id, stream)
+
             try:
-                with runtime.exporter.open_bytes(item) as stream:
-                    runtime.staging.put(item.id, stream)
+                _retrying(rt, f"downloading {item.display_name}", put)
             except ItemError:
                 pass  # the import step reports it, naming the item
 
 
-def convert_page(job_id: str, page: ExportedPage) -> ExportedPage:
+# -- convert ---------------------------------------------------------------------------------------
+
+
+def convert_page(rt: JobRuntime, page: ExportedPage) -> ExportedPage:
     """Run the route's converter (identity for most routes) over the page."""
-    runtime = get_runtime(job_id)
-    route = runtime.routes[page.vertical]
+    route = rt.routes[page.vertical]
     if route.is_identity or not page.items:
         return page
     state = dict(page.converter_state)
-    page.items = route.convert(list(page.items), state)
-    page.converter_state = state
-    return page
+    items = route.convert(list(page.items), state)
+    return page.model_copy(update={"items": items, "converter_state": state})
 
 
-def _ordered(items: list[Item]) -> list[Item]:
-    def key(item: Item):
-        depth = item.path.count("/") if item.kind == "folder" else 0
-        return (KIND_ORDER.get(item.kind, 5), depth)
-
-    return sorted(items, key=key)
+# -- import ----------------------------------------------------------------------------------------
 
 
-def import_page(job_id: str, page: ExportedPage) -> PageResult:
-    """Import the page's new or changed items, then commit ledger + cursor in one transaction.
+def import_page(rt: JobRuntime, page: ExportedPage) -> PageResult:
+    """Deliver the page's new or changed items exactly once, then move the cursor.
 
-    Items already delivered in this ledger scope with the same content hash are not sent again.
-    Outcomes are flushed to the ledger every few seconds on long pages (without moving the
-    cursor), so a crash mid-page loses at most the item in flight.
+    Items the ledger holds as delivered with the same content are not sent. Items whose intent
+    has no outcome (a crash mid-send) are reconciled with the destination first. Each outcome is
+    written as it completes (see :mod:`flows.recorder`); the cursor, in one transaction with the
+    page's last outcomes, only after all of them.
     """
-    runtime = get_runtime(job_id)
-    job, ledger, vertical = runtime.job, runtime.ledger, page.vertical
-    runtime.progress.vertical(vertical)
-    hashes = {item.id: content_hash(item) for item in page.items}
-    delivered = ledger.delivered(job.ledger_scope, list(hashes))
-    todo = [item for item in page.items if delivered.get(item.id, ("",))[0] != hashes[item.id]]
-    unchanged = len(page.items) - len(todo)
-    if unchanged:
-        runtime.progress.advance(items=unchanged)
-    if runtime.parents is None:
-        runtime.parents = ledger.parents(job.ledger_scope)
-    by_id = {item.id: item for item in todo}
-    ctx = ImportContext(
-        open_bytes=runtime.open_bytes,
+    job, ledger, vertical = rt.job, rt.ledger, page.vertical
+    rt.progress.vertical(vertical)
+    result = PageResult(vertical=vertical)
+    items = parents_first(page.items)
+    hashes = {(item.kind, item.id): content_hash(item) for item in items}
+    known = ledger.known(job.ledger_scope, list(hashes))
+    todo: list[Item] = []
+    in_doubt: set[str] = set()
+    for item in items:
+        seen = known.get((item.kind, item.id))
+        if seen is not None and seen.delivered(hashes[(item.kind, item.id)]):
+            result.unchanged += 1
+            continue
+        if seen is not None and seen.outcome == Outcome.SENDING:
+            in_doubt.add(item.id)
+        todo.append(item)
+    if result.unchanged:
+        rt.progress.advance(items=result.unchanged)
+    result.in_doubt = len(in_doubt)
+    if rt.parents is None:
+        rt.parents = ledger.parents(job.ledger_scope)
+    ictx = ImportContext(
+        open_bytes=rt.open_bytes,
         job_id=job.id,
         recurring_id=job.recurring_id,
-        export_service=getattr(runtime.exporter, "service_name", "ferry"),
-        progress=runtime.progress,
-        parents=runtime.parents,
-        destination_of=lambda item_id: ledger.delivered(job.ledger_scope, [item_id]).get(item_id, (None, None))[1],
+        export_service=getattr(rt.exporter, "service_name", "ferry"),
+        progress=rt.progress,
+        parents=rt.parents,
+        destination_of=lambda item_id: ledger.destination_of(job.ledger_scope, item_id),
+        should_stop=rt.stop.is_set,
     )
-    result = PageResult(vertical)
-    pending: list[ItemOutcome] = []
-    last_flush = time.monotonic()
-
-    def flush(*, final: bool) -> None:
-        records, errors = [], []
-        for outcome in pending:
-            item = by_id.get(outcome.item_id)
-            kind = item.kind if item is not None else "unknown"
-            records.append(
-                LedgerRecord(
-                    item_id=outcome.item_id,
-                    vertical=vertical,
-                    kind=kind,
-                    content_hash=hashes.get(outcome.item_id, ""),
-                    outcome=outcome.status.value,
-                    destination_id=outcome.destination_id,
-                    bytes=outcome.bytes,
-                )
-            )
-            if outcome.status == Outcome.FAILED:
-                errors.append(ErrorRecord(outcome.item_id, item.display_name if item else None, vertical, outcome.error or "failed", outcome.retryable))
-            elif item is not None and item.kind in ("album", "folder", "calendar") and outcome.destination_id:
-                runtime.parents[item.id] = outcome.destination_id
-            result.imported += outcome.status == Outcome.IMPORTED
-            result.skipped += outcome.status == Outcome.SKIPPED
-            result.failed += outcome.status == Outcome.FAILED
-            result.bytes += outcome.bytes
-        if final:
-            errors = [ErrorRecord(p.item_id or p.subject, p.subject, vertical, p.message) for p in page.problems] + errors
-        ledger.commit_page(
-            job_id=job.id,
-            scope=job.ledger_scope,
-            vertical=vertical,
-            records=records,
-            errors=errors,
-            cursor_json=page.next_cursor,
-            done=page.done,
-            converter_state=page.converter_state,
-            advance_cursor=final,
-        )
-        pending.clear()
-
-    def run(items: list[Item]) -> list[ItemOutcome]:
-        nonlocal last_flush
-        retry: list[ItemOutcome] = []
-        for outcome in runtime.importer.import_page(_ordered(items), ctx):
-            if outcome.status == Outcome.FAILED and outcome.retryable:
-                retry.append(outcome)
-                continue
-            pending.append(outcome)
-            if outcome.status != Outcome.FAILED:
-                runtime.progress.advance(items=1)
-            if time.monotonic() - last_flush > FLUSH_SECONDS:
-                flush(final=False)
-                last_flush = time.monotonic()
-        return retry
-
+    safety = rt.repeat_safety
+    recorder = OutcomeRecorder(ledger, job_id=job.id, scope=job.ledger_scope, vertical=vertical, group=safety != RepeatSafety.NONE)
     try:
-        retry = run(todo)
-        for delay in RETRY_DELAYS:
-            if not retry:
-                break
-            time.sleep(delay)
-            retry = run([by_id[o.item_id] for o in retry])
-        pending.extend(retry)  # still failing after the retries: record them as failed
-    except (DestinationFull, ReauthRequired, FatalError):
-        flush(final=False)  # keep what was delivered; the cursor stays, so the page is redone
-        raise
-    except FerryError as exc:
-        flush(final=False)
-        raise FatalError(f"importing {vertical}: {exc}") from exc
-    flush(final=True)
-    if runtime.stages_bytes:
-        runtime.staging.discard(by_id)
+        if in_doubt and safety == RepeatSafety.FINDS:
+            todo = _reconcile(rt, todo, in_doubt, hashes, recorder, ictx)
+        elif in_doubt and safety == RepeatSafety.NONE:
+            result.resent_in_doubt = len(in_doubt)
+            log.warning("job %s: %d item(s) were being sent when ferry stopped; the destination cannot tell, sending them again", job.id[:8], len(in_doubt))
+        _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result)
+        recorder.flush()
+    finally:
+        recorder.close()
+    if result.stopped:
+        raise Interrupted(job.id)
+    ledger.commit_page(
+        job_id=job.id,
+        scope=job.ledger_scope,
+        vertical=vertical,
+        cursor_json=page.next_cursor,
+        done=page.done,
+        converter_state=page.converter_state,
+    )
+    if page.done and page.bookmark is not None:
+        ledger.save_bookmark(job.ledger_scope, vertical, page.bookmark)
+    if rt.stages_bytes:
+        rt.staging.discard([item.id for item in items])
     return result
 
 
-def revoke_credentials(job_id: str) -> list[str]:
-    """Revoke the job's credentials that no other job or recurring transfer still uses."""
-    runtime = get_runtime(job_id)
-    job = runtime.job
-    revoked = []
-    ids = [c for c in (job.source_credential_id, job.destination_credential_id) if c]
-    if not ids:
-        return revoked
-    from .credentials import CredentialStore
+def _reconcile(rt, todo, in_doubt, hashes, recorder, ictx) -> list[Item]:
+    """Ask the destination about in-doubt items; those it holds are recorded, not re-sent."""
+    left = []
+    for item in todo:
+        if item.id not in in_doubt:
+            left.append(item)
+            continue
+        found = _retrying(rt, f"looking up {item.display_name}", lambda item=item: rt.importer.find(item, ictx))
+        if found is None:
+            left.append(item)
+            continue
+        recorder.record(LedgerRecord(item.kind, item.id, hashes[(item.kind, item.id)], Outcome.IMPORTED, item.display_name, found.destination_id))
+        _note_parent(rt, item, found.destination_id)
+        rt.progress.advance(items=1)
+    return left
 
-    store = CredentialStore.from_settings(runtime.settings)
-    for credential_id in ids:
+
+def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult) -> None:
+    """Send ``todo``; retry what failed retryably (whole call or single items) within the budget."""
+    remaining = todo
+    attempt = 1
+    last: dict[str, ItemOutcome] = {}
+    while remaining:
+        by_id = {item.id: item for item in remaining}
+        answered: set[str] = set()
+        again: list[Item] = []
+        call_error: RetryableError | None = None
+        final_attempt = attempt >= rt.budget.policy.page_attempts
         try:
-            if store.revoke_if_unused(credential_id):
+            with contextlib.closing(_send(rt, remaining, hashes, recorder, ictx)) as outcomes:
+                for outcome in outcomes:
+                    item = by_id.get(outcome.item_id)
+                    if item is None or item.id in answered:
+                        continue
+                    answered.add(item.id)
+                    if outcome.status == ImportOutcome.FAILED and outcome.retryable and not final_attempt:
+                        last[item.id] = outcome
+                        again.append(item)
+                        continue
+                    _record(rt, recorder, item, outcome, hashes, in_doubt)
+                    if rt.stop.is_set():
+                        result.stopped = True
+                        return
+        except RetryableError as exc:
+            call_error = exc
+        except (DestinationFull, ReauthRequired, FatalError):
+            raise
+        except FerryError as exc:
+            raise FatalError(f"importing {result.vertical}: {exc}") from exc
+        if rt.stop.is_set():
+            result.stopped = True
+            return
+        if call_error is not None:
+            again += [item for item in remaining if item.id not in answered]
+        else:
+            for item in remaining:  # an importer that skipped an item must not leave it in doubt
+                if item.id not in answered:
+                    missing = ItemOutcome.failed(item.id, f"{item.display_name}: the importer gave no outcome for it")
+                    _record(rt, recorder, item, missing, hashes, in_doubt)
+        remaining = parents_first(again)
+        if not remaining:
+            return
+        recorder.flush()
+        reason = str(call_error) if call_error is not None else last[remaining[0].id].error or "failed"
+        try:
+            _wait(rt, attempt, f"importing {result.vertical}: {reason}", call_error.retry_after if call_error else None)
+        except RetriesExhausted:
+            if call_error is not None:
+                raise
+            for item in remaining:  # single items kept failing: record them and carry on
+                _record(rt, recorder, item, last[item.id], hashes, in_doubt)
+            return
+        result.retries += 1
+        attempt += 1
+
+
+def _send(rt, items, hashes, recorder, ictx) -> Iterator[ItemOutcome]:
+    """The importer's outcomes for ``items``, each preceded by its committed intent.
+
+    Destinations that can tell what they hold get one intent transaction for the whole batch
+    and the importer's own batching; the others get one item per call, its intent committed
+    just before, so after a crash only the item in flight is in doubt.
+    """
+    if rt.repeat_safety != RepeatSafety.NONE:
+        recorder.intents([intent(item, hashes[(item.kind, item.id)]) for item in items])
+        yield from rt.importer.import_page(items, ictx)
+        return
+    for item in items:
+        if rt.stop.is_set():
+            return
+        recorder.intents([intent(item, hashes[(item.kind, item.id)])])
+        with contextlib.closing(rt.importer.import_page([item], ictx)) as outcomes:
+            yield from outcomes
+
+
+def _record(rt, recorder: OutcomeRecorder, item: Item, outcome: ItemOutcome, hashes, in_doubt) -> None:
+    status = Outcome(outcome.status.value)
+    if status == Outcome.SKIPPED and item.id in in_doubt:
+        status = Outcome.IMPORTED  # it is there because our interrupted attempt put it there
+    recorder.record(
+        LedgerRecord(
+            kind=item.kind,
+            item_id=item.id,
+            content_hash=hashes[(item.kind, item.id)],
+            outcome=status,
+            item_name=item.display_name,
+            destination_id=outcome.destination_id,
+            bytes=outcome.bytes,
+            checksum=outcome.checksum,
+            error=outcome.error if status == Outcome.FAILED else None,
+            retryable=outcome.retryable if status == Outcome.FAILED else False,
+        )
+    )
+    if status != Outcome.FAILED:
+        _note_parent(rt, item, outcome.destination_id)
+        rt.progress.advance(items=1)
+
+
+def _note_parent(rt, item: Item, destination_id: str | None) -> None:
+    if item.kind in CONTAINER_KINDS and destination_id and rt.parents is not None:
+        rt.parents[item.id] = destination_id
+
+
+# -- revoke ----------------------------------------------------------------------------------------
+
+
+def revoke_credentials(rt: JobRuntime) -> list[str]:
+    """Revoke the job's credentials that no other job or recurring transfer still uses.
+
+    Failures are logged, never raised: the transfer itself is done, and the credential
+    maintenance flow finishes any revocation left half done.
+    """
+    job = rt.job
+    revoked = []
+    for credential_id in (c for c in (job.source_credential_id, job.destination_credential_id) if c):
+        try:
+            if rt.ctx.credentials.revoke_if_unused(credential_id):
                 revoked.append(credential_id)
         except FerryError as exc:
-            # The transfer itself is done; credential maintenance retries the revocation later.
             log.warning("could not revoke credential %s yet: %s", credential_id, exc)
     return revoked
-

@@ -1,6 +1,6 @@
 """Waking transfers that wait for their source (TikTok prepares exports asynchronously).
 
-A job whose exporter raised ``SourceNotReady`` is PAUSED with ``wake_at`` (when to poll again)
+A job whose exporter raised ``SourceNotReady`` is WAITING with ``wake_at`` (when to poll again)
 and ``wake_key`` (the source's request id). No process waits for it: the state is in the job
 store, so it survives a ferry restart. It is resumed by whichever comes first:
 
@@ -18,33 +18,13 @@ import logging
 import threading
 from collections.abc import Callable
 
-from sqlmodel import Session, col, select
+from .context import FerryContext, open_context
+from .store import JobStore, utcnow
 
-from .store import Job, JobState, JobStore, as_utc, get_engine, utcnow
+__all__ = ["wake_due_jobs", "on_source_ready", "resume_job"]
 
-__all__ = ["WAITING_PREFIX", "waiting_jobs", "due_jobs", "wake_due_jobs", "on_source_ready", "resume_job"]
-
-WAITING_PREFIX = "waiting for source"
 TRANSFER_DEPLOYMENT = "transfer/transfer"
 log = logging.getLogger(__name__)
-
-
-def waiting_jobs(store: JobStore, *, key: str | None = None) -> list[Job]:
-    with Session(store.engine, expire_on_commit=False) as session:
-        query = select(Job).where(Job.state == JobState.PAUSED, col(Job.state_reason).startswith(WAITING_PREFIX))
-        if key is not None:
-            query = query.where(Job.wake_key == key)
-        return list(session.exec(query).all())
-
-
-def due_jobs(store: JobStore) -> list[Job]:
-    now = utcnow()
-    due = []
-    for job in waiting_jobs(store):
-        wake_at = as_utc(job.wake_at)
-        if wake_at is None or wake_at <= now:
-            due.append(job)
-    return due
 
 
 def resume_job(job_id: str, *, via_deployment: bool = True) -> str:
@@ -59,35 +39,30 @@ def resume_job(job_id: str, *, via_deployment: bool = True) -> str:
             log.debug("no %s deployment (%s); resuming %s in-process", TRANSFER_DEPLOYMENT, exc, job_id)
     from .transfer import transfer
 
-    transfer(job_id=job_id)
+    transfer(job_id=job_id, return_state=True)
     return "in-process"
 
 
-def wake_due_jobs(settings=None, *, via_deployment: bool = True, resume: Callable[[str], object] | None = None) -> list[str]:
-    """Resume every waiting job whose time has come; returns their ids."""
-    from ferry.settings import load_settings
-
-    settings = settings or load_settings()
-    store = JobStore(get_engine(settings.resolved_database_url))
+def wake_due_jobs(ctx: FerryContext | None = None, *, via_deployment: bool = True, resume: Callable[[str], object] | None = None) -> list[str]:
+    """Resume every WAITING job whose time has come; returns their ids."""
+    ctx = ctx or open_context()
     woken = []
-    for job in due_jobs(store):
+    for job in ctx.jobs.waiting(due_by=utcnow()):
         (resume or (lambda job_id: resume_job(job_id, via_deployment=via_deployment)))(job.id)
         woken.append(job.id)
     return woken
 
 
-def on_source_ready(wake_key: str, payload: dict) -> list[str]:
+def on_source_ready(wake_key: str, payload: dict, *, store: JobStore | None = None) -> list[str]:
     """Webhook hook (``ferry serve-webhooks``): the source says request ``wake_key`` is ready.
 
     Idempotent: a duplicate delivery finds the job already running or done and does nothing.
     The resume runs in a background thread so the webhook answers at once.
     """
-    from ferry.settings import load_settings
-
-    store = JobStore(get_engine(load_settings().resolved_database_url))
+    store = store or open_context().jobs
     woken = []
-    for job in waiting_jobs(store, key=str(wake_key)):
-        store.set_state(job.id, JobState.PAUSED, job.state_reason, wake_at=utcnow(), wake_key=job.wake_key)
+    for job in store.waiting(key=str(wake_key)):
+        store.set_wake_at(job.id, utcnow())  # if the resume below fails, the next poll retries it
         threading.Thread(target=_resume_quietly, args=(job.id,), name=f"wake-{job.id[:8]}", daemon=True).start()
         woken.append(job.id)
     return woken
@@ -96,6 +71,5 @@ def on_source_ready(wake_key: str, payload: dict) -> list[str]:
 def _resume_quietly(job_id: str) -> None:
     try:
         resume_job(job_id)
-    except Exception:  # the job stays PAUSED and due: polling picks it up
+    except Exception:  # the job stays WAITING and due: polling picks it up
         log.exception("resuming job %s after a webhook failed", job_id)
-

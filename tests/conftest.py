@@ -26,6 +26,9 @@ sys.path.insert(0, str(ROOT))
 from ferry.prefect_env import quiet_prefect_defaults  # noqa: E402
 
 _SESSION_TMP = Path(tempfile.mkdtemp(prefix="ferry-tests-"))
+# ferry's default data and config directories (platformdirs) must never be the developer's own.
+os.environ["XDG_DATA_HOME"] = str(_SESSION_TMP / "xdg-data")
+os.environ["XDG_CONFIG_HOME"] = str(_SESSION_TMP / "xdg-config")
 quiet_prefect_defaults(_SESSION_TMP / "prefect-home")
 # s3fs/botocore must never see real credentials or a CA bundle meant for the real AWS.
 for _var in ("AWS_CA_BUNDLE", "AWS_PROFILE", "AWS_SESSION_TOKEN"):
@@ -41,7 +44,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout: float = 90.0, proc: subprocess.Popen | None = None) -> None:
+def wait_for_http(url: str, timeout: float = 240.0, proc: subprocess.Popen | None = None) -> None:
     import httpx
 
     deadline = time.monotonic() + timeout
@@ -91,9 +94,10 @@ def prefect_api():
         )
         given = f"http://127.0.0.1:{port}/api"
         try:
-            wait_for_http(given + "/health", timeout=180, proc=proc)
-        except RuntimeError:  # never leave a server behind that did not come up in time
+            wait_for_http(given + "/health", proc=proc)
+        except BaseException:  # never leave a server behind when it did not come up in time
             proc.kill()
+            proc.wait()
             raise
         os.environ["PREFECT_API_URL"] = given
     with temporary_settings(updates={PREFECT_API_URL: given}):

@@ -57,12 +57,18 @@ def test_unwritable_destination_stops_resumable_then_resumes(tmp_path, env):
     archive = tmp_path / "facebook-x.zip"
     write_sample_archive(archive, photos=4, videos=0, posts=0, events=0, albums=1, size_mb=0.2)
     out = tmp_path / "out"
-    out.write_text("a file where the destination folder should be")  # unwritable, even for root
+    out.write_text("a file where the destination folder should be")
+    # a destination that is a file is bad input: refused at once, no job created
+    assert_clean_error(ferry(["transfer", f"meta:{archive}", f"folder:{out}", "-t", "photos", "--no-progress"], env), 2, f"the destination {out} is a file")
+    assert json.loads(ferry(["jobs", "list", "--json"], env).stdout) == []
+    out.unlink()
+    out.mkdir()
+    (out / "photos").write_text("a file where a folder must go")  # found only while writing: unwritable, even for root
     result = ferry(["transfer", f"meta:{archive}", f"folder:{out}", "-t", "photos", "--no-progress"], env)
-    assert_clean_error(result, 3, f"cannot write to {out}", "a file is in the way", "ferry resume")
+    assert_clean_error(result, 3, "a file is in the way", "ferry resume")
     jobs = json.loads(ferry(["jobs", "list", "--json"], env).stdout)
     assert jobs[0]["state"] == "FAILED"
-    out.unlink()
+    (out / "photos").unlink()
     resumed = ferry(["resume", jobs[0]["id"][:8], "--no-progress", "--json"], env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     summary = json.loads(resumed.stdout)
@@ -78,3 +84,42 @@ def test_demo_runs_end_to_end_and_says_where_the_data_is(tmp_path, env):
     assert any((tmp_path / "demo-out" / "photos").rglob("*.jpg"))
     listing = ferry(["jobs", "list"], dict(env, FERRY_DATA_DIR=str(tmp_path / "data")))
     assert listing.returncode == 0 and "COMPLETE" in listing.stdout
+
+
+def test_ctrl_c_stops_cleanly_exits_130_and_the_job_resumes(tmp_path, env):
+    import signal
+    import sqlite3
+    import time
+
+    src = tmp_path / "src"
+    for n in range(300):
+        (src / f"d{n % 5}").mkdir(parents=True, exist_ok=True)
+        (src / f"d{n % 5}" / f"f{n:03d}.bin").write_bytes(bytes([n % 256]) * 20_000)
+    env = dict(env, FERRY_PAGE_SIZE="10")
+    proc = subprocess.Popen(FERRY + ["transfer", f"folder:{src}", f"folder:{tmp_path / 'out'}", "--no-progress"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    db = tmp_path / "data" / "ferry.db"
+
+    def delivered() -> int:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+                return conn.execute("SELECT count(*) FROM ferry_ledger WHERE outcome = 'imported' AND kind = 'file'").fetchone()[0]
+        except sqlite3.OperationalError:
+            return 0
+
+    deadline = time.monotonic() + 240
+    while delivered() < 20 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the transfer ended before Ctrl-C"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (out[-1500:], err[-1500:])
+    assert "Traceback" not in out + err
+    text = out.replace("\n", " ")
+    assert "interrupted" in text and "Resume with: ferry resume" in text
+    job = json.loads(ferry(["jobs", "list", "--json"], env).stdout)[0]
+    assert job["state"] == "PAUSED" and job["imported"] < 305  # stopped early, resumable
+    resumed = ferry(["resume", job["id"][:8], "--no-progress", "--json"], env)
+    assert resumed.returncode == 0, resumed.stderr[-1500:]
+    assert json.loads(resumed.stdout)["state"] == "COMPLETE"
+    assert len(list((tmp_path / "out").rglob("*.bin"))) == 300

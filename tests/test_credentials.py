@@ -10,6 +10,8 @@ import threading
 
 import httpx
 import pytest
+
+from tests.store_support import put_in_state
 from fastapi import FastAPI
 from sqlmodel import Session
 
@@ -17,7 +19,7 @@ from connectors.errors import ConfigError, ReauthRequired, RetryableError
 from connectors.oauth import OAuthClient, TokenSet, authorize_interactively, build_client_config
 from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
 from ferry.devserver.threaded import ThreadedServer
-from ferry.settings import load_settings
+from flows.settings import load_settings
 from flows.credentials import CredentialStore, DbTokenSource
 from flows.crypto import CredentialKeyError, TokenCipher, cipher_from_settings, load_or_create_key_file
 from flows.store import Credential, CredentialStatus, JobState, JobStore, RecurringState, RecurringTransfer, get_engine
@@ -103,6 +105,7 @@ def test_missing_key_file_without_create(tmp_path):
 
 def test_wrong_key_gives_a_clear_error_without_the_key(oauth, tmp_path):
     server, base = oauth
+    get_engine(f"sqlite:///{tmp_path}/shared.db", create=True)  # `ferry db upgrade` made it
     first = load_settings(data_dir=tmp_path / "a", database_url=f"sqlite:///{tmp_path}/shared.db")
     info, _ = _new_credential(CredentialStore.from_settings(first), base)
     other = load_settings(data_dir=tmp_path / "b", database_url=f"sqlite:///{tmp_path}/shared.db")
@@ -227,7 +230,7 @@ def _concurrent_refresh(oauth, stores: list[CredentialStore], mode: str):
 def test_two_workers_refreshing_at_once_on_sqlite(oauth, settings, mode):
     url = settings.resolved_database_url
     cipher = cipher_from_settings(settings)
-    stores = [CredentialStore(get_engine(url), cipher), CredentialStore(get_engine.__wrapped__(url), cipher)]
+    stores = [CredentialStore(get_engine(url, create=True), cipher), CredentialStore(get_engine.__wrapped__(url), cipher)]
     _concurrent_refresh(oauth, stores, mode)
 
 
@@ -246,9 +249,9 @@ def test_dead_refresh_moves_credential_and_jobs_to_needs_reauth(oauth, store, er
     jobs = JobStore(store.engine)
     waiting = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
     paused = jobs.create(source="generic:y", destination="folder:z", types=["photos"], source_credential_id=info.id)
-    jobs.set_state(paused.id, JobState.PAUSED, "waiting")
+    put_in_state(jobs, paused.id, JobState.PAUSED, "waiting")
     done = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
-    jobs.set_state(done.id, JobState.COMPLETE)
+    put_in_state(jobs, done.id, JobState.COMPLETE)
     unrelated = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=other.id)
     server.fail_next_refresh(error)
     source = store.token_source(info.id)
@@ -315,7 +318,7 @@ def test_no_revocation_while_a_job_or_recurring_transfer_uses_it(oauth, store):
     info, tokens = _new_credential(store, base)
     jobs = JobStore(store.engine)
     job = jobs.create(source="meta:x", destination="generic:y", types=["photos"], destination_credential_id=info.id)
-    jobs.set_state(job.id, JobState.FAILED, "resumable")
+    put_in_state(jobs, job.id, JobState.FAILED, "resumable")
     with Session(store.engine) as session:
         recurring = RecurringTransfer(name="nightly", source="meta:x", destination="generic:y", source_credential_id=info.id)
         session.add(recurring)
@@ -323,7 +326,7 @@ def test_no_revocation_while_a_job_or_recurring_transfer_uses_it(oauth, store):
         recurring_id = recurring.id
     assert store.revoke_if_unused(info.id) is False
     assert store.users(info.id).job_ids == (job.id,)
-    jobs.set_state(job.id, JobState.COMPLETE)
+    put_in_state(jobs, job.id, JobState.COMPLETE)
     assert store.revoke_if_unused(info.id) is False  # the recurring transfer still needs it
     with Session(store.engine) as session:
         session.get(RecurringTransfer, recurring_id).state = RecurringState.CANCELED

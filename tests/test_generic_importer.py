@@ -1,8 +1,13 @@
-"""The generic connector against the reference destination on 127.0.0.1: headers, order, retries."""
+"""The generic connector against the reference destination on 127.0.0.1: headers, order, how answers are classified.
+
+The connector never waits to retry (the engine does, tests/test_engine_steps.py and
+tests/test_generic_engine.py); here each answer must become the right outcome or error.
+"""
 
 from __future__ import annotations
 
 import io
+import socket
 import time
 import tracemalloc
 import uuid
@@ -14,7 +19,7 @@ import pytest
 from connectors import registry
 from connectors.auth import StaticTokenSource
 from connectors.base import ImportContext, Outcome
-from connectors.errors import ConfigError, DestinationFull, ReauthRequired
+from connectors.errors import ConfigError, DestinationFull, ReauthRequired, RetryableError
 from connectors.generic.client import GenericClient, RetryPolicy
 from connectors.generic.importer import GenericImporter
 from connectors.generic.wire import envelope_bytes
@@ -43,8 +48,7 @@ def uid():
 
 
 def make_importer(dest, tokens=None, *, sleep=None, **policy):
-    policy = RetryPolicy(**{"backoff_base": 0.01, "backoff_max": 0.05, **policy})
-    client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), policy=policy, sleep=sleep or SleepRecorder())
+    client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), policy=RetryPolicy(**policy), sleep=sleep or SleepRecorder())
     return GenericImporter(client)
 
 
@@ -95,7 +99,7 @@ def test_no_recurring_header_and_idempotency_key_when_enabled(dest, uid):
     request = dest.api.received[0]
     assert request.header("x-dtp-recurring-job-id") is None
     assert request.header("x-dtp-export-service") == "Meta"
-    assert request.header("idempotency-key") == f"{uid}-a"
+    assert request.header("idempotency-key") == request.header("x-ferry-item-key") and len(request.header("x-ferry-item-key")) == 32
 
 
 def test_repeat_is_answered_2xx_and_not_duplicated(dest, uid):
@@ -103,8 +107,10 @@ def test_repeat_is_answered_2xx_and_not_duplicated(dest, uid):
     with make_importer(dest) as importer:
         first = list(importer.import_page(items, ctx()))
         second = list(importer.import_page(items, ctx()))
-    assert first == second
-    assert [r.status for r in dest.api.received] == [201, 201, 201, 200, 200, 200]
+    assert [o.status for o in first] == [Outcome.IMPORTED] * 3
+    assert [o.status for o in second] == [Outcome.SKIPPED] * 3  # "already have it" is not an import
+    assert [o.destination_id for o in first] == [o.destination_id for o in second]
+    assert [r.status for r in dest.api.received] == [201, 201, 201, 200, 200, 200] and len(dest.api.repeats) == 3
     assert len(list((dest.root / "alice" / "media" / f"{uid}-a").iterdir())) == 3  # album.json, photo, sidecar
 
 
@@ -147,40 +153,37 @@ def test_413_pauses_and_resume_does_not_resend_done_items(dest, uid):
 
 
 @pytest.mark.parametrize("style", ["seconds", "http-date"])
-def test_429_waits_retry_after(dest, uid, style):
-    dest.api.knobs.rate_limit_next = 2
+def test_429_is_a_retryable_call_error_carrying_retry_after_and_holding_the_pacer(dest, uid, style):
+    dest.api.knobs.rate_limit_next = 1
     dest.api.knobs.retry_after = "3" if style == "seconds" else format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
     sleeps = SleepRecorder()
     with make_importer(dest, sleep=sleeps) as importer:
-        outcomes = list(importer.import_page([photo(uid, 1)], ctx()))
+        with pytest.raises(RetryableError, match="429") as caught:
+            list(importer.import_page([photo(uid, 1)], ctx()))
+        low, high = (2.5, 3.0) if style == "seconds" else (25.0, 30.0)
+        assert low <= caught.value.retry_after <= high
+        assert sleeps.delays == []  # the connector itself never waits out a retry...
+        outcomes = list(importer.import_page([photo(uid, 2)], ctx()))
     assert outcomes[0].status is Outcome.IMPORTED
-    assert [r.status for r in dest.api.received] == [429, 429, 201]
-    low, high = (2.5, 3.0) if style == "seconds" else (25.0, 30.0)
-    assert len(sleeps.delays) == 2 and all(low <= delay <= high for delay in sleeps.delays)
+    assert len(sleeps.delays) == 1 and low - 0.5 <= sleeps.delays[0] <= high  # ...but its pacer holds the next request
+    assert [r.status for r in dest.api.received] == [429, 201]
 
 
-def test_429_too_long_or_too_often_is_a_retryable_failure(dest, uid):
-    dest.api.knobs.rate_limit_next = 10
-    dest.api.knobs.retry_after = "0"
-    with make_importer(dest, rate_limit_retries=2) as importer:
-        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
-    assert outcome.status is Outcome.FAILED and outcome.retryable and "429" in outcome.error
-    dest.api.knobs.retry_after = "3600"
-    with make_importer(dest) as importer:
-        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-b")], ctx()))
-    assert outcome.retryable and "asked to wait 3600 s" in outcome.error
+def test_5xx_and_connection_errors_fail_the_item_retryably_without_waiting(dest, uid):
+    from tests.conftest import free_port
 
-
-def test_5xx_backs_off_then_succeeds_or_fails_retryable(dest, uid):
-    dest.api.knobs.server_errors_next = 2
+    dest.api.knobs.server_errors_next = 1
     sleeps = SleepRecorder()
-    with make_importer(dest, sleep=sleeps, backoff_base=1.0, backoff_max=1.5) as importer:
-        assert next(importer.import_page([photo(uid, 1)], ctx())).status is Outcome.IMPORTED
-        assert 0.5 <= sleeps.delays[0] <= 1.0 and 0.75 <= sleeps.delays[1] <= 1.5  # jittered, doubled, capped
-        dest.api.knobs.server_errors_next = 10
-        outcome = next(importer.import_page([photo(uid, 2)], ctx()))
-    assert outcome.status is Outcome.FAILED and outcome.retryable
-    assert "Error (503) server_error - Injected server error" in outcome.error and "gave up after 5 attempts" in outcome.error
+    with make_importer(dest, sleep=sleeps) as importer:
+        outcome = next(importer.import_page([photo(uid, 1)], ctx()))
+    assert outcome.status is Outcome.FAILED and outcome.retryable and sleeps.delays == []
+    assert "Error (503) server_error - Injected server error" in outcome.error
+    with socket.socket() as sock:  # a port that is surely closed: bound, never listening
+        sock.bind(("127.0.0.1", 0))
+        client = GenericClient(f"http://127.0.0.1:{sock.getsockname()[1]}/dtp", StaticTokenSource("t"), sleep=sleeps)
+        with GenericImporter(client) as importer:
+            outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
+    assert outcome.retryable and "ConnectError" in outcome.error and sleeps.delays == []
 
 
 def test_other_4xx_shows_error_description(dest, uid):
@@ -197,16 +200,6 @@ def test_malformed_answer_shows_status_and_snippet(dest, uid):
         outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
     assert outcome.status is Outcome.FAILED and not outcome.retryable
     assert "Unexpected response (400) '<html><body><h1>Oops</h1>not a JSON answer" in outcome.error
-
-
-def test_connection_errors_back_off_then_fail_retryable(uid):
-    from tests.conftest import free_port
-
-    sleeps = SleepRecorder()
-    client = GenericClient(f"http://127.0.0.1:{free_port()}/dtp", StaticTokenSource("t"), policy=RetryPolicy(server_retries=2), sleep=sleeps)
-    with GenericImporter(client) as importer:
-        outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
-    assert outcome.retryable and "ConnectError" in outcome.error and len(sleeps.delays) == 2
 
 
 def test_size_mismatch_fails_the_item(dest, uid):
@@ -244,14 +237,14 @@ def test_large_upload_streams_with_flat_memory(dest, uid, known_size):
 def test_registry_factory_checks_location_options_and_auth(dest):
     connector = registry.get("generic")
     assert connector.make_importer is not None and connector.needs_credentials
-    importer = connector.make_importer(ConnectorContext(location=dest.url, options={"export_service": "X", "server_retries": "1"}, auth=StaticTokenSource("good-token")))
-    assert importer.client.policy.server_retries == 1 and importer.export_service == "X"
+    importer = connector.make_importer(ConnectorContext(location=dest.url, options={"export_service": "X", "timeout": "5"}, auth=StaticTokenSource("good-token")))
+    assert importer.client.policy.timeout == 5 and importer.export_service == "X"
     importer.close()
     with pytest.raises(ConfigError, match="not an http"):
         connector.make_importer(ConnectorContext(location="ftp://x", auth=StaticTokenSource("t")))
     with pytest.raises(ConfigError, match="needs a credential"):
         connector.make_importer(ConnectorContext(location=dest.url))
-    with pytest.raises(ConfigError, match="option server_retries must be a whole number, got 'many'"):
-        connector.make_importer(ConnectorContext(location=dest.url, options={"server_retries": "many"}, auth=StaticTokenSource("t")))
+    with pytest.raises(ConfigError, match="timeout"):
+        connector.make_importer(ConnectorContext(location=dest.url, options={"timeout": "many"}, auth=StaticTokenSource("t")))
     with pytest.raises(ConfigError, match="idempotency_key"):
         connector.make_importer(ConnectorContext(location=dest.url, options={"idempotency_key": "maybe"}, auth=StaticTokenSource("t")))

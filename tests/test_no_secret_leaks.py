@@ -19,9 +19,11 @@ from connectors.oauth import build_client_config, discover
 from ferry.devserver.app import create_app
 from ferry.devserver.threaded import ThreadedServer
 from ferry.devserver.tokens import TokenRegistry
-from ferry.settings import load_settings
+from flows.settings import load_settings
 from flows.credentials import CredentialStore
-from flows.transfer import create_job, transfer
+from flows.context import open_context
+from flows.requests import create_job
+from flows.transfer import transfer
 
 CLIENT_SECRET = "dest-client-secret-7f1c9e"
 
@@ -63,11 +65,11 @@ def test_transfer_with_oauth_leaks_no_secret(tmp_path, monkeypatch, caplog, pref
         client = build_client_config(client_id="ferry", client_secret=CLIENT_SECRET, metadata=discover(destination.url))
         store = CredentialStore.from_settings(load_settings())
         credential = store.create("generic", {**issued, "token_type": "Bearer"}, client).id
-        job = create_job(f"meta:{archive}", f"generic:{destination.url}/dtp", [], destination_credential_id=credential)
+        job = create_job(open_context(), f"meta:{archive}", f"generic:{destination.url}/dtp", [], destination_credential_id=credential)
         time.sleep(1.1)  # the first access token has expired: the run must refresh (and rotate)
         summary = transfer(job_id=job.id)
-        assert summary["state"] == "COMPLETE", summary["reason"]
-        assert summary["imported"] > 10
+        assert summary.state == "COMPLETE", summary.reason
+        assert summary.imported > 10
         assert store.get(credential).status.value == "REVOKED"  # unused after the transfer
 
     # the rotated tokens are the ones revoked at the end (refresh then access, once each)
@@ -78,7 +80,7 @@ def test_transfer_with_oauth_leaks_no_secret(tmp_path, monkeypatch, caplog, pref
 
     seen = {
         "log records": "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records),
-        "summary": json.dumps(summary),
+        "summary": summary.model_dump_json(),
         "prefect": prefect_records(summary_flow_run(job.id)),
         "destination files": "\n".join(p.read_bytes().decode("utf-8", "ignore") for p in (tmp_path / "dest").rglob("*") if p.is_file()),
         "job store": (tmp_path / "data" / "ferry.db").read_bytes().decode("latin-1"),
@@ -89,6 +91,4 @@ def test_transfer_with_oauth_leaks_no_secret(tmp_path, monkeypatch, caplog, pref
 
 
 def summary_flow_run(job_id: str) -> str:
-    from flows.store import JobStore, get_engine
-
-    return JobStore(get_engine(load_settings().resolved_database_url)).get(job_id).flow_run_id
+    return open_context().jobs.get(job_id).flow_run_id

@@ -11,6 +11,10 @@ from datetime import timedelta
 
 import httpx
 import pytest
+
+from flows.context import open_context
+
+from tests.store_support import put_in_state, rewrite_state
 from sqlalchemy import update
 from sqlmodel import Session
 
@@ -21,7 +25,7 @@ from tests.prefect_stack import FERNET_KEY
 def env(tmp_path, monkeypatch):
     from ferry.devserver.app import create_app
     from ferry.devserver.threaded import ThreadedServer
-    from ferry.settings import load_settings
+    from flows.settings import load_settings
 
     monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("FERRY_SECRET_KEY", FERNET_KEY)
@@ -62,9 +66,9 @@ def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
     soon, idle, dead, unused = (_login(settings, server, label) for label in ("soon", "idle", "dead", "unused"))
     destination = f"generic:{server.url}/dtp"
     for n, cred in enumerate((soon, idle, dead)):
-        create_recurring(f"r{n}", "folder:/tmp", destination, ["blobs"], schedule="interval: 3600", destination_credential_id=cred.id, settings=settings)
+        create_recurring(f"r{n}", "folder:/tmp", destination, ["blobs"], schedule="interval: 3600", destination_credential_id=cred.id, ctx=open_context(settings))
     waiting = JobStore(store.engine).create(source="folder:/tmp", destination=destination, types=["blobs"], destination_credential_id=dead.id)
-    JobStore(store.engine).set_state(waiting.id, JobState.PAUSED, "destination full")
+    put_in_state(JobStore(store.engine), waiting.id, JobState.PAUSED, "destination full")
     now = utcnow()
     _set(store.engine, soon.id, access_expires_at=now + timedelta(hours=3))
     _set(store.engine, idle.id, access_expires_at=now + timedelta(days=30), last_refreshed_at=now - timedelta(days=8))
@@ -149,7 +153,7 @@ def test_recurring_runs_share_a_ledger_resume_unfinished_and_skip_when_paused(tm
     from connectors.errors import ConfigError
     from flows.recurring import RecurringStore, create_recurring, parse_schedule, recurring_transfer
     from flows.store import JobState, RecurringState, get_engine
-    from ferry.settings import load_settings
+    from flows.settings import load_settings
 
     monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
     assert parse_schedule(every="6h") == "interval: 21600" and parse_schedule(cron="0 2 * * *") == "cron: 0 2 * * *"
@@ -161,20 +165,20 @@ def test_recurring_runs_share_a_ledger_resume_unfinished_and_skip_when_paused(tm
     for i in range(3):
         (src / f"f{i}.bin").write_bytes(bytes([i]) * 100)
     settings = load_settings()
-    rec = create_recurring("files", f"folder:{src}", f"folder:{dst}", ["blobs"], schedule="interval: 60", settings=settings)
+    rec = create_recurring("files", f"folder:{src}", f"folder:{dst}", ["blobs"], schedule="interval: 60", ctx=open_context(settings))
     first = recurring_transfer(rec.id)
-    assert first["state"] == "COMPLETE" and first["imported"] == 3 and first["recurring_id"] == rec.id
+    assert first.state == "COMPLETE" and first.imported == 3 and first.recurring_id == rec.id
     (src / "f1.bin").write_bytes(b"changed" * 10)
     (src / "f9.bin").write_bytes(b"new")
     second = recurring_transfer(rec.id)
-    assert second["state"] == "COMPLETE" and second["imported"] == 2 and second["job_id"] != first["job_id"]
+    assert second.state == "COMPLETE" and second.imported == 2 and second.job_id != first.job_id
     assert any(f.read_bytes() == b"changed" * 10 for f in dst.rglob("*.bin"))  # the changed version delivered
 
     store = RecurringStore(get_engine(settings.resolved_database_url))
     # an unfinished run is resumed by the next round, not replaced by a new job
-    store.jobs.set_state(second["job_id"], JobState.FAILED, "simulated crash")
+    rewrite_state(store.jobs, second.job_id, JobState.FAILED, "simulated crash")
     third = recurring_transfer(rec.id)
-    assert third["job_id"] == second["job_id"] and third["state"] == "COMPLETE"
+    assert third.job_id == second.job_id and third.state == "COMPLETE"
     store.update(rec.id, state=RecurringState.PAUSED)
-    assert recurring_transfer(rec.id)["state"] == "SKIPPED"
-    assert [j.id for j in store.runs(rec.id)] == [second["job_id"], first["job_id"]]
+    assert recurring_transfer(rec.id).state == "SKIPPED"
+    assert [j.id for j in store.runs(rec.id)] == [second.job_id, first.job_id]

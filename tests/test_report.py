@@ -6,24 +6,22 @@ import json
 from datetime import timedelta
 
 from flows.report import pair_report
-from flows.store import JobState, JobStore, get_engine, utcnow
+from flows.store import JobState, JobStore, Ledger, LedgerRecord, Outcome, get_engine, utcnow
 
 
 def _job(store, source, destination, *, imported, failed, state=JobState.COMPLETE, skipped=0):
-    from sqlalchemy import update
-    from sqlmodel import Session
-
-    from flows.store import Job
-
+    """A finished job whose ledger holds these outcomes (the ledger is the only source of counts)."""
     job = store.create(source=source, destination=destination, types=["photos"])
-    with Session(store.engine) as session:
-        session.exec(update(Job).where(Job.id == job.id).values(items_imported=imported, items_failed=failed, items_skipped=skipped, state=state, bytes_moved=imported * 10))
-        session.commit()
+    outcomes = [Outcome.IMPORTED] * imported + [Outcome.FAILED] * failed + [Outcome.SKIPPED] * skipped
+    records = [LedgerRecord("photo", f"p{n}", "h", outcome, bytes=10 if outcome == Outcome.IMPORTED else 0) for n, outcome in enumerate(outcomes)]
+    Ledger(store.engine).record(job_id=job.id, scope=job.ledger_scope, vertical="photos", records=records)
+    store.transition(job.id, JobState.RUNNING)
+    store.transition(job.id, state)
     return job
 
 
 def test_pairs_above_one_percent_failures_are_flagged(tmp_path):
-    engine = get_engine(f"sqlite:///{tmp_path / 'jobs.db'}")
+    engine = get_engine(f"sqlite:///{tmp_path / 'jobs.db'}", create=True)
     store = JobStore(engine)
     _job(store, "meta:/a.zip", "folder:/out", imported=990, failed=10)  # exactly 1%: not above the bar
     _job(store, "meta:/b.zip", "folder:/out2", imported=500, failed=0, skipped=500)
@@ -42,7 +40,7 @@ def test_report_command_prints_rates_and_exits_1_when_strict(tmp_path, monkeypat
     from ferry.cli import app
 
     monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path))
-    engine = get_engine(f"sqlite:///{(tmp_path / 'ferry.db').resolve()}")
+    engine = get_engine(f"sqlite:///{(tmp_path / 'ferry.db').resolve()}", create=True)
     _job(JobStore(engine), "meta:/a.zip", "generic:https://dest.example/dtp", imported=98, failed=2)
     runner = CliRunner()
     shown = runner.invoke(app, ["report", "--since", "7d"], env={"COLUMNS": "200"})

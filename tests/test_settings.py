@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from ferry.settings import load_settings
+from flows.settings import load_settings
 
 
-def test_defaults_live_under_the_data_dir(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    settings = load_settings()
-    assert settings.resolved_database_url == f"sqlite:///{(tmp_path / '.ferry' / 'ferry.db').resolve()}"
-    assert settings.resolved_staging_url == str((tmp_path / ".ferry" / "staging").resolve())
-    assert settings.resolved_key_file.resolve() == (tmp_path / ".ferry" / "secret.key").resolve()
+def test_defaults_live_in_the_users_data_dir_whatever_the_current_directory(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    home = (tmp_path / "data-home" / "ferry").resolve()
+    for cwd in (tmp_path, tmp_path / "elsewhere"):
+        cwd.mkdir(exist_ok=True)
+        monkeypatch.chdir(cwd)
+        settings = load_settings()
+        assert settings.resolved_database_url == f"sqlite:///{home / 'ferry.db'}"
+        assert settings.resolved_staging_url == str(home / "staging")
+        assert settings.resolved_key_file.resolve() == home / "secret.key"
     assert settings.oauth_redirect_uris == ["http://127.0.0.1/callback"]
 
 
@@ -38,11 +42,17 @@ def test_config_file_then_environment_then_arguments(tmp_path, monkeypatch):
     assert str(settings.data_dir) == "from-file"
 
 
-def test_a_bad_value_names_the_setting(tmp_path, monkeypatch):
+def test_a_bad_value_is_one_line_naming_the_setting(tmp_path, monkeypatch):
     import pytest
-    from pydantic import ValidationError
+
+    from flows.settings import SettingsError
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("FERRY_PAGE_SIZE", "lots")
-    with pytest.raises(ValidationError, match="page_size"):
+    with pytest.raises(SettingsError, match=r"page_size \(FERRY_PAGE_SIZE\)") as caught:
+        load_settings()
+    assert "\n" not in str(caught.value)
+    monkeypatch.delenv("FERRY_PAGE_SIZE")
+    monkeypatch.setenv("FERRY_LOG_LEVEL", "LOUD")
+    with pytest.raises(SettingsError, match="'LOUD' is not a log level; use one of DEBUG"):
         load_settings()

@@ -17,10 +17,12 @@ from connectors.tiktok import CONNECTOR as TIKTOK
 from ferry.devserver.app import create_app
 from ferry.devserver.threaded import ThreadedServer
 from ferry.devserver.tokens import TokenRegistry
-from ferry.settings import load_settings
+from flows.settings import load_settings
 from flows.credentials import CredentialStore
 from flows.store import JobState, JobStore, get_engine
-from flows.transfer import create_job, transfer
+from flows.context import open_context
+from flows.requests import create_job
+from tests.engine_support import run_flow
 from flows.recurring import create_recurring
 from flows.wakeups import wake_due_jobs
 from ferry.webhooks import create_webhook_app
@@ -60,20 +62,21 @@ def test_tiktok_to_folder_waits_durably_then_completes_by_polling(ferry_home, pr
     out = ferry_home / "out"
     with FakeTikTok() as fake:
         credential = tiktok_credential(fake)
-        job = create_job("tiktok:", f"folder:{out}", ["videos", "posts", "blobs"], options=tiktok_options(fake), source_credential_id=credential)
-        first = transfer(job_id=job.id)
-        assert first["state"] == "PAUSED" and first["reason"].startswith("waiting for source")
+        job = create_job(open_context(), "tiktok:", f"folder:{out}", ["videos", "posts", "blobs"], options=tiktok_options(fake), source_credential_id=credential)
+        first = run_flow(job.id)
+        assert first.state == "WAITING"
         assert fake.adds() == 1
         # nothing ready yet: waking only checks again and stays paused, asking no second time
         assert wake_due_jobs(via_deployment=False) == [job.id]
         store = JobStore(get_engine(load_settings().resolved_database_url))
-        assert store.get(job.id).state == JobState.PAUSED and fake.adds() == 1
+        assert store.get(job.id).state == JobState.WAITING and fake.adds() == 1
         (request_id,) = fake.requests
         fake.advance(request_id, "downloading", deliver=False)
         assert wake_due_jobs(via_deployment=False) == [job.id]
         done = store.get(job.id)
         assert done.state == JobState.COMPLETE, done.state_reason
-        assert done.items_imported > 0 and done.items_failed == 0
+        figures = open_context().ledger.figures(job.id).total
+        assert figures.imported > 0 and figures.failed == 0
         names = files_under(out)
         assert any(name.startswith("posts/") for name in names)
         assert any(name.endswith(".mp4") for name in names)
@@ -95,12 +98,12 @@ def test_tiktok_webhook_resumes_the_waiting_transfer(ferry_home, prefect_api, no
         with ThreadedServer(hook) as receiver:
             fake.webhook_url = f"{receiver.url}/webhooks/tiktok"
             credential = tiktok_credential(fake)
-            job = create_job("tiktok:", f"folder:{out}", ["videos"], options=tiktok_options(fake, webhook="true", max_poll_interval="3600"), source_credential_id=credential)
-            assert transfer(job_id=job.id)["state"] == "PAUSED"
+            job = create_job(open_context(), "tiktok:", f"folder:{out}", ["videos"], options=tiktok_options(fake, webhook="true", max_poll_interval="3600"), source_credential_id=credential)
+            assert run_flow(job.id).state == "WAITING"
             (request_id,) = fake.requests
             fake.advance(request_id, "downloading")  # delivers the signed webhook
             store = JobStore(get_engine(load_settings().resolved_database_url))
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 240
             while store.get(job.id).state != JobState.COMPLETE and time.monotonic() < deadline:
                 time.sleep(0.2)
             assert store.get(job.id).state == JobState.COMPLETE, store.get(job.id).state_reason
@@ -122,17 +125,18 @@ def test_tiktok_to_generic_importer_and_recurring_second_run_imports_nothing(fer
                                      source_credential_id=source_credential, destination_credential_id=dest_credential, schedule="every 7d")
         runs = []
         for run in range(2):
-            job = create_job(recurring.source, recurring.destination, recurring.types, options=recurring.options,
+            job = create_job(open_context(), recurring.source, recurring.destination, recurring.types, options=recurring.options,
                              source_credential_id=source_credential, destination_credential_id=dest_credential, recurring_id=recurring.id)
-            assert transfer(job_id=job.id)["state"] == "PAUSED"
+            assert run_flow(job.id).state == "WAITING"
             request_id = max(fake.requests)
             fake.advance(request_id, "downloading", deliver=False)
             wake_due_jobs(via_deployment=False)
             runs.append(JobStore(get_engine(load_settings().resolved_database_url)).get(job.id))
         first, second = runs
         assert first.state == second.state == JobState.COMPLETE, (first.state_reason, second.state_reason)
-        assert first.items_imported > 0 and first.items_failed == 0
-        assert second.items_imported == 0, "an unchanged account must import nothing the second time"
+        ledger = open_context().ledger
+        assert ledger.figures(first.id).total.imported > 0 and ledger.figures(first.id).total.failed == 0
+        assert ledger.figures(second.id).total.imported == 0, "an unchanged account must import nothing the second time"
         assert fake.adds() == 2  # an .ongoing grant asks for fresh data each run
         stored = [p for p in storage.rglob("*") if p.is_file()]
         videos = [r for r in app.state.importer.received if r.payload_type == "Video" and r.status in (200, 201)]

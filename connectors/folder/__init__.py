@@ -6,6 +6,7 @@ albums, media with JSON sidecars, posts, events as ``.ics`` and blobs, atomicall
 """
 
 from ..models import Vertical
+from ..locations import check_local
 from ..registry import Capabilities, Connector
 from .factory import make_exporter, make_importer, sniff_destination, sniff_source
 
@@ -21,11 +22,13 @@ CONNECTOR = Connector(
             {Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA, Vertical.SOCIAL_POSTS, Vertical.CALENDAR, Vertical.BLOBS}
         ),
         can_find=True,
+        default_exports=frozenset({Vertical.BLOBS}),
     ),
     make_exporter=make_exporter,
     make_importer=make_importer,
     sniff_source=sniff_source,
     sniff_destination=sniff_destination,
     priority=90,
+    check_location=check_local,
     description="Reads or writes plain files under a local path or any fsspec URL; S3 options come from storage_options.",
 )

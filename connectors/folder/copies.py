@@ -88,7 +88,7 @@ class ByteCopier:
                 if job.with_sidecar:
                     size = self._write_sidecar(job, result, ctx)
                     landed.files.append((directory, job.name + sidecar.SIDECAR_SUFFIX, size))
-            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size)
+            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size, checksum=f"sha256:{result.sha256}")
         except ItemError as exc:
             landed.outcome = ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
         except FerryError:

@@ -113,7 +113,8 @@ def open_folder(url: str, storage_options: Mapping[str, Any] | None = None) -> F
 def translate_write_errors(display: str) -> Iterator[None]:
     """Turn destination-wide OS errors into ferry's systemic errors, naming ``display``.
 
-    PermissionError, EROFS/EACCES/EPERM -> FatalError; ENOSPC/EDQUOT -> DestinationFull. Other
+    PermissionError, EROFS/EACCES/EPERM, a file where a folder must go (ENOTDIR, EEXIST) ->
+    FatalError; ENOSPC/EDQUOT -> DestinationFull. Other
     errors pass through for the caller to judge per item.
     """
     try:
@@ -125,6 +126,8 @@ def translate_write_errors(display: str) -> Iterator[None]:
             raise FatalError(f"cannot write to {display}: {_reason(exc)}") from exc
         if exc.errno in (errno.ENOSPC, errno.EDQUOT):
             raise DestinationFull(f"no space left writing {display}") from exc
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST):  # a file where a folder must go
+            raise FatalError(f"cannot write to {display}: a file is in the way ({exc.filename or display})") from exc
         raise
 
 

@@ -45,7 +45,7 @@ import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
-from ..base import ImportContext, Importer, ItemOutcome
+from ..base import Checked, Delivered, ImportContext, Importer, ItemOutcome, RepeatSafety
 from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
@@ -56,6 +56,7 @@ from .ics import event_ics
 from .listing import DirectoryIndex
 from .names import dated_name, name_candidates, safe_path, safe_segment
 from .pool import OrderedPool
+from .verify import verify_folder
 
 __all__ = ["FolderImporter", "PHOTOS_DIR", "POSTS_DIR", "CALENDARS_DIR", "FILES_DIR", "DEFAULT_TRANSFERS"]
 
@@ -101,6 +102,13 @@ class FolderImporter(Importer):
 
     # -- Importer -------------------------------------------------------------------------
 
+    def repeat_safety(self) -> RepeatSafety:
+        """Importing an item already here yields SKIPPED (see "Idempotence" above)."""
+        return RepeatSafety.RECOGNISES
+
+    def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:
+        return verify_folder(self.location, delivered)
+
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
         """Import ``items``, yielding outcomes in page order; see the module docstring."""
         self._prepare_root()
@@ -108,6 +116,8 @@ class FolderImporter(Importer):
         with OrderedPool[Landed](self.transfers) as pool:
             try:
                 for item in items:
+                    if ctx.should_stop():
+                        break  # Ctrl-C: start nothing new; the copies in flight finish
                     if isinstance(item, SocialPost):
                         yield from self._landed(pool.drain())  # it names where its media landed
                     if pool.stopped is not None:

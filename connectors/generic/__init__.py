@@ -1,19 +1,16 @@
 """DTP Generic Importer destination: ``generic:https://dest.example/dtp``.
 
 Registration only; the parts live in ``wire.py`` (payloads), ``multipart.py`` (file bodies),
-``client.py`` (HTTP, retries) and ``importer.py`` (ordering, outcomes). See
+``client.py`` (HTTP and the classification of answers; the engine retries) and ``importer.py`` (ordering, outcomes). See
 docs/generic-importer.md.
 
 Options (``ctx.options``; all optional):
 
     ==================== ========= ================================================================
     export_service       str       X-DTP-Export-Service value (default: the job's export service)
-    server_retries       int       resends after 5xx / network errors (default 4)
-    rate_limit_retries   int       resends after 429 (default 5)
-    backoff              float     first back-off delay, seconds (default 1.0; doubles, jittered)
-    backoff_max          float     cap of one back-off delay (default 30)
-    max_retry_after      float     longest Retry-After honoured, seconds (default 300)
     timeout              float     seconds per network operation (default 60)
+    lookup               str       ferry lookup extension: auto (ask the destination once, default),
+                                   on, off
     idempotency_key      bool      ferry extension, default off: send ``Idempotency-Key: <item id>``
     spool_dir            str       temp dir for bytes of unknown size (default: system temp)
     ==================== ========= ================================================================
@@ -31,7 +28,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from ..models import Vertical
-from ..options import float_option, flag_option, int_option
+from ..options import float_option, flag_option
 from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
 
 __all__ = ["CONNECTOR", "make_importer", "oauth_metadata_url", "parse_options"]
@@ -42,14 +39,7 @@ def parse_options(options: Mapping[str, Any]):
     """Turn ``ctx.options`` into a RetryPolicy plus the other settings; ConfigError names the key."""
     from .client import RetryPolicy
 
-    policy = RetryPolicy(
-        server_retries=int_option(options, "server_retries", 4, connector="generic", minimum=0),
-        rate_limit_retries=int_option(options, "rate_limit_retries", 5, connector="generic", minimum=0),
-        backoff_base=float_option(options, "backoff", 1.0, connector="generic"),
-        backoff_max=float_option(options, "backoff_max", 30.0, connector="generic"),
-        max_retry_after=float_option(options, "max_retry_after", 300.0, connector="generic"),
-        timeout=float_option(options, "timeout", 60.0, connector="generic"),
-    )
+    policy = RetryPolicy(timeout=float_option(options, "timeout", 60.0, connector="generic"))
     return policy, flag_option(options, "idempotency_key", connector="generic")
 
 
@@ -83,10 +73,14 @@ def make_importer(ctx: ConnectorContext):
     if ctx.auth is None:
         raise ConfigError(f"generic: {base_url} needs a credential; authorize ferry with this destination first")
     client = GenericClient(base_url, ctx.auth, policy=policy, idempotency_keys=idempotency_keys)
+    lookup = str(ctx.options.get("lookup", "auto")).lower()
+    if lookup not in ("auto", "on", "off"):
+        raise ConfigError(f"generic: option lookup={lookup!r} must be auto, on or off")
     return GenericImporter(
         client,
         export_service=ctx.options.get("export_service") or None,
         spool_dir=ctx.options.get("spool_dir") or None,
+        lookup={"auto": None, "on": True, "off": False}[lookup],
     )
 
 

@@ -5,20 +5,20 @@ Every request is ``POST <base>/<suffix>`` with ``Authorization: Bearer``, ``X-DT
 classified once, in :func:`classify`, and acted on in :meth:`GenericClient.send`:
 
     ===========================  ===============================================================
-    2xx                          success (body ignored)
+    2xx                          success; ``{"status": "duplicate"}`` means "already had it"
     401 ``invalid_token``        ``tokens.refresh(rejected)``, resend once; again -> ReauthRequired
     413 ``destination_full``     DestinationFull (the job pauses; resume after freeing space)
-    429                          wait ``Retry-After`` (seconds or HTTP date; else back-off) and
-                                 resend, at most ``rate_limit_retries`` times -> RetryableItemError
-    5xx, network errors          jittered exponential back-off (capped), at most
-                                 ``server_retries`` resends -> RetryableItemError
+    429                          RetryableError with ``retry_after`` (seconds or HTTP date); the
+                                 pacer holds every request of the client until then
+    5xx, network errors          RetryableItemError (the engine retries the item, with back-off)
     other >= 400, 1xx, 3xx       ItemError showing ``error``/``error_description``, or the status
                                  and a snippet when the body is not DTP's JSON error shape
     ===========================  ===============================================================
 
-Differences from DTP, all client-side: DTP ignores ``Retry-After`` and retries whole pages; ferry
-retries the item in place. The optional ``Idempotency-Key`` header (off by default) is the only
-addition to the wire. Tokens never appear in messages or logs.
+The client never waits to retry: the engine does (flows.retry), in one place, within a budget.
+Additions to the wire, both ignored by DTP destinations: ``X-Ferry-Item-Key`` on every item (so a
+destination offering the lookup extension can say after a crash whether it has an item) and the
+optional ``Idempotency-Key`` (off by default). Tokens never appear in messages or logs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from ..retry_after import retry_after_seconds
 from ..errors import DestinationFull, ItemError, ReauthRequired, RetryableError, RetryableItemError
 from .multipart import MultipartBody
 
-__all__ = ["RetryPolicy", "JobHeaders", "Pacer", "Verdict", "Answer", "classify", "retry_after_seconds", "nodelay_transport", "GenericClient"]
+__all__ = ["RetryPolicy", "JobHeaders", "Pacer", "Verdict", "Answer", "Sent", "Lookup", "ITEM_KEY_HEADER", "classify", "retry_after_seconds", "nodelay_transport", "GenericClient"]
 
 _SNIPPET = 200
 _MAX_ERROR_BODY = 64 * 1024
@@ -233,62 +233,105 @@ class GenericClient:
                     break
             return response.status_code, bytes(received), response.headers
 
-    def send(self, suffix: str, body: bytes | MultipartBody, *, job: JobHeaders, item_id: str) -> int:
-        """POST one item; return the 2xx status.
+    def send(self, suffix: str, body: bytes | MultipartBody, *, job: JobHeaders, item_id: str, item_key: str | None = None) -> "Sent":
+        """POST one item once (after one token refresh on 401); return what the destination said.
+
+        No retries here: the engine retries (flows.retry), honouring Retry-After.
 
         Raises:
+            RetryableError: 429 (``retry_after`` from Retry-After): the whole destination is
+                busy, so the engine waits before the next request; the pacer holds every
+                request of this client until then.
+            RetryableItemError: 5xx or a network error on this item.
             ItemError: refused for good (4xx other than the special cases); shows the answer.
-            RetryableItemError: still failing after the retries (5xx, network, 429).
             DestinationFull: 413 ``destination_full``.
             ReauthRequired: the token is rejected even after a refresh, or cannot be refreshed.
         """
         url = self.url(suffix)
         headers = job.as_dict()
+        if item_key:
+            headers[ITEM_KEY_HEADER] = item_key
         if self.idempotency_keys:
-            headers["Idempotency-Key"] = item_id
+            headers["Idempotency-Key"] = item_key or item_id
         refreshed = False
-        server_failures = rate_limited = 0
         while True:
             self.pacer.wait_turn()
             token = self.tokens.access_token()
             try:
                 status, received, answer_headers = self._post_once(url, token, headers, body)
             except httpx.TransportError as exc:
-                server_failures += 1
-                reason = f"POST {url} failed: {type(exc).__name__}: {exc}"
-                if server_failures > self.policy.server_retries:
-                    raise RetryableItemError(item_id, f"{reason} (gave up after {server_failures} attempts)") from None
-                self._sleep(self.pacer.backoff(server_failures))
-                continue
+                raise RetryableItemError(item_id, f"POST {url} failed: {type(exc).__name__}: {exc}") from None
             answer = classify(status, received)
             if answer.verdict is Verdict.OK:
-                return status
+                return Sent(status, _duplicate(received))
             if answer.verdict is Verdict.INVALID_TOKEN:
                 if refreshed:
                     raise ReauthRequired(f"POST {url}: the destination still rejects the token after a refresh")
                 refreshed = True
-                try:
-                    self.tokens.refresh(token)
-                except RetryableError as exc:
-                    raise RetryableItemError(item_id, f"token refresh failed: {exc}") from None
+                self.tokens.refresh(token)
                 continue
             if answer.verdict is Verdict.DESTINATION_FULL:
                 raise DestinationFull(f"POST {url}: {answer.message}")
             if answer.verdict is Verdict.RATE_LIMITED:
-                rate_limited += 1
-                if rate_limited > self.policy.rate_limit_retries:
-                    raise RetryableItemError(item_id, f"POST {url}: {answer.message} (still rate limited after {rate_limited} attempts)")
                 delay = retry_after_seconds(answer_headers.get("retry-after"))
-                if delay is None:
-                    delay = self.pacer.backoff(rate_limited)
-                if delay > self.policy.max_retry_after:
-                    raise RetryableItemError(item_id, f"POST {url}: {answer.message} (asked to wait {delay:.0f} s)")
-                self.pacer.hold(delay)
-                continue
+                if delay is not None:
+                    self.pacer.hold(delay)
+                raise RetryableError(f"POST {url}: {answer.message}", retry_after=delay)
             if answer.verdict is Verdict.SERVER:
-                server_failures += 1
-                if server_failures > self.policy.server_retries:
-                    raise RetryableItemError(item_id, f"POST {url}: {answer.message} (gave up after {server_failures} attempts)")
-                self._sleep(self.pacer.backoff(server_failures))
-                continue
+                raise RetryableItemError(item_id, f"POST {url}: {answer.message}")
             raise ItemError(item_id, f"POST {url}: {answer.message}")
+
+    def lookup(self, item_key: str) -> "Lookup":
+        """Ask the destination whether it holds the item sent with ``item_key`` (ferry extension).
+
+        ``GET <base>/ferry/items/<key>`` answers ``200 {"found": bool, "id": ...}``; any other
+        answer means the destination does not offer the extension.
+        """
+        url = self.url(f"ferry/items/{item_key}")
+        refreshed = False
+        while True:
+            token = self.tokens.access_token()
+            try:
+                response = self._http.get(url, headers={"Authorization": f"Bearer {token}"})
+            except httpx.TransportError as exc:
+                raise RetryableError(f"GET {url} failed: {type(exc).__name__}: {exc}") from None
+            if response.status_code == 401 and not refreshed:
+                refreshed = True
+                self.tokens.refresh(token)
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                raise RetryableError(f"GET {url}: HTTP {response.status_code}", retry_after=retry_after_seconds(response.headers.get("retry-after")))
+            try:
+                answer = response.json() if response.status_code == 200 else None
+            except ValueError:
+                answer = None
+            if not isinstance(answer, dict) or not isinstance(answer.get("found"), bool):
+                return Lookup(supported=False)
+            return Lookup(supported=True, found=answer["found"], destination_id=answer.get("id"))
+
+
+#: ferry's item key header: lets a destination that offers the lookup extension answer
+#: "do you have it?" after a crash. Ignored by DTP destinations.
+ITEM_KEY_HEADER = "X-Ferry-Item-Key"
+
+
+@dataclass(frozen=True)
+class Sent:
+    status: int
+    duplicate: bool = False  # the destination said it already had the item
+
+
+@dataclass(frozen=True)
+class Lookup:
+    supported: bool
+    found: bool = False
+    destination_id: str | None = None
+
+
+def _duplicate(body: bytes) -> bool:
+    """The reference destination (and others) answer ``{"status": "duplicate"}`` to a repeat."""
+    try:
+        parsed = json.loads(body) if body else None
+    except ValueError:
+        return False
+    return isinstance(parsed, dict) and parsed.get("status") == "duplicate"

@@ -4,34 +4,33 @@ Order within a page follows DTP (SPEC §6): albums, then videos, then photos; ca
 events; folders shallow-first, then files; posts in exporter order. Requests are strictly
 sequential, like DTP's worker.
 
-Idempotency: the destination deduplicates (SPEC §7); ferry's ledger skips items already
-delivered, and a repeat after a lost answer is answered 2xx by a conforming destination. The
-destination id of each item is derived from its stable id, so a redone page reports the same ids.
+Exactly once (flows.store.ledger): ferry records an intent before each item and its outcome
+after the answer; an item still in doubt after a crash is looked up with the ferry lookup
+extension (``GET <base>/ferry/items/<key>``) when the destination offers it
+(:meth:`GenericImporter.repeat_safety` asks once), and sent again only when it is not there.
+A destination without the extension cannot tell, so the engine commits each outcome before the
+next item. A ``{"status": "duplicate"}`` answer is SKIPPED ("already there"), never "imported".
+The destination id of each item is derived from its stable id, so a redone page reports the
+same ids.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
-from ..base import ImportContext, Importer, ItemOutcome
+import hashlib
+
+from ..base import Found, ImportContext, Importer, ItemOutcome, RepeatSafety
 from ..errors import ItemError
-from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
+from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video, parents_first
 from .client import GenericClient, JobHeaders
 from .multipart import MultipartBody, prepare_source
 from .wire import endpoint_of, envelope_bytes, file_mime_type, is_file_item
 
 __all__ = ["GenericImporter", "order_items", "destination_id"]
 
-_RANK = {"album": 0, "video": 1, "photo": 2, "calendar": 3, "event": 4, "folder": 5, "file": 6, "post": 7}
-
-
-def _depth(item: Item) -> int:
-    return len([part for part in item.path.split("/") if part]) if isinstance(item, Folder) else 0
-
-
-def order_items(items: Sequence[Item]) -> list[Item]:
-    """Parents before children (stable otherwise): the order DTP sends a page in."""
-    return sorted(items, key=lambda item: (_RANK.get(getattr(item, "kind", ""), 99), _depth(item)))
+#: Parents before children (stable otherwise): the order DTP sends a page in.
+order_items = parents_first
 
 
 def destination_id(item: Item) -> str:
@@ -60,12 +59,23 @@ class GenericImporter(Importer):
         client: the HTTP client (holds the token source, retry policy and pacer).
         export_service: overrides ``ImportContext.export_service`` in ``X-DTP-Export-Service``.
         spool_dir: where bytes of unknown size are spooled (system temp dir by default).
+        lookup: whether the destination offers the lookup extension (None: ask it once).
     """
 
-    def __init__(self, client: GenericClient, *, export_service: str | None = None, spool_dir: str | None = None):
+    def __init__(self, client: GenericClient, *, export_service: str | None = None, spool_dir: str | None = None, lookup: bool | None = None):
         self.client = client
         self.export_service = export_service
         self.spool_dir = spool_dir
+        self._lookup: bool | None = lookup  # None: ask the destination once
+
+    def repeat_safety(self) -> RepeatSafety:
+        if self._lookup is None:
+            self._lookup = self.client.lookup(item_key("probe", "probe", "probe")).supported
+        return RepeatSafety.FINDS if self._lookup else RepeatSafety.NONE
+
+    def find(self, item: Item, ctx: ImportContext) -> Found | None:
+        answer = self.client.lookup(_key(item, ctx))
+        return Found(answer.destination_id or destination_id(item)) if answer.found else None
 
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
         """Yield one outcome per item, parents first.
@@ -75,6 +85,8 @@ class GenericImporter(Importer):
         """
         job = JobHeaders(self.export_service or ctx.export_service, ctx.job_id, ctx.recurring_id)
         for item in order_items(items):
+            if ctx.should_stop():
+                return
             yield self._import_one(item, ctx, job)
 
     def _import_one(self, item: Item, ctx: ImportContext, job: JobHeaders) -> ItemOutcome:
@@ -84,15 +96,16 @@ class GenericImporter(Importer):
         except (TypeError, ValueError) as exc:
             return ItemOutcome.failed(item.id, f"cannot serialize {item.display_name!r}: {exc}")
         try:
+            key = _key(item, ctx)
             if not is_file_item(item):
-                self.client.send(suffix, envelope, job=job, item_id=item.id)
-                return ItemOutcome.imported(item.id, destination_id(item))
+                sent = self.client.send(suffix, envelope, job=job, item_id=item.id, item_key=key)
+                return _outcome(item, sent.duplicate, 0)
             with prepare_source(item, ctx.open_bytes, spool_dir=self.spool_dir) as source:
                 body = MultipartBody(
                     envelope, file_mime_type(item), source, on_bytes=lambda n: ctx.progress.advance(bytes=n)
                 )
-                self.client.send(suffix, body, job=job, item_id=item.id)
-                return ItemOutcome.imported(item.id, destination_id(item), source.size)
+                sent = self.client.send(suffix, body, job=job, item_id=item.id, item_key=key)
+                return _outcome(item, sent.duplicate, source.size)
         except ItemError as exc:
             return ItemOutcome.failed(item.id, f"{item.display_name}: {exc.reason}", retryable=exc.retryable)
         except OSError as exc:
@@ -100,3 +113,18 @@ class GenericImporter(Importer):
 
     def close(self) -> None:
         self.client.close()
+
+
+def item_key(scope: str, kind: str, item_id: str) -> str:
+    """The key ferry sends with an item (``X-Ferry-Item-Key``): stable per transfer scope and item."""
+    return hashlib.sha256(f"{scope}\x1f{kind}\x1f{item_id}".encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _key(item: Item, ctx: ImportContext) -> str:
+    return item_key(ctx.recurring_id or ctx.job_id, getattr(item, "kind", ""), item.id)
+
+
+def _outcome(item: Item, duplicate: bool, nbytes: int) -> ItemOutcome:
+    if duplicate:
+        return ItemOutcome.skipped(item.id, destination_id(item))
+    return ItemOutcome.imported(item.id, destination_id(item), nbytes)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from ..models import Vertical
+from ..locations import check_local
 from ..options import float_option, int_option
 from ..registry import Capabilities, Connector, ConnectorContext
 from .archive import zip_entry_count
@@ -97,5 +98,6 @@ CONNECTOR = Connector(
     make_exporter=make_exporter,
     sniff_source=sniff_source,
     priority=10,
+    check_location=check_local,
     description="Reads a Facebook or Instagram JSON export (zip, folder, or folder of zip parts) in place.",
 )

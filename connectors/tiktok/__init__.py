@@ -27,6 +27,7 @@ CONNECTOR = Connector(
     capabilities=Capabilities(
         exports=frozenset({Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}),
         ephemeral_bytes=True,
+        cancels_requests=True,
     ),
     make_exporter=_make_exporter,
     oauth=OAuthSpec(

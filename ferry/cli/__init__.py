@@ -34,6 +34,7 @@ COMMAND_MODULES = [
     "auth",
     "serve",
     "conformance",
+    "verify",
 ]
 
 for _name in COMMAND_MODULES:

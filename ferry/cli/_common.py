@@ -26,21 +26,38 @@ class ExitCode:
 
 
 def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}")
+    """One red line (the message is data: escaped, control characters stripped) and an exit code."""
+    from ._safe_text import safe
+
+    err_console.print(f"[bold red]error:[/] {safe(message)}")
     raise typer.Exit(code)
 
 
 def load(**overrides):
-    """Load settings and quiet Prefect defaults (PREFECT_HOME under the data dir)."""
+    """Load settings and quiet Prefect defaults (PREFECT_HOME under the data dir).
+
+    A bad setting is one line naming it (``SettingsError``), exit 2.
+    """
     from ferry.prefect_env import quiet_prefect_defaults
-    from ferry.settings import load_settings
+    from flows.settings import SettingsError, load_settings
 
     try:
         settings = load_settings(**overrides)
-    except Exception as exc:  # pydantic ValidationError from a bad FERRY_* value or ferry.toml
-        fail(f"bad configuration: {exc}")
+    except SettingsError as exc:
+        fail(str(exc))
     quiet_prefect_defaults(settings.data_dir / "prefect", log_level=settings.log_level.upper())
     return settings
+
+
+def context(**overrides):
+    """The command's :class:`flows.context.FerryContext`, built once (settings, job store).
+
+    An unusable job store (unreachable, corrupt, unknown scheme, a mistyped path) is one line
+    naming FERRY_DATABASE_URL, exit 2.
+    """
+    from flows.context import open_context
+
+    return open_context(load(**overrides))
 
 
 def friendly_errors(func):
@@ -55,7 +72,7 @@ def friendly_errors(func):
         except typer.Exit:
             raise
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/]: the job can be resumed with `ferry resume`")
+            err_console.print("[yellow]interrupted[/]")
             raise typer.Exit(ExitCode.INTERRUPTED)
         except ConfigError as exc:
             fail(str(exc), ExitCode.USAGE)

@@ -44,7 +44,7 @@ def _fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
 def connector_infos() -> list[Any]:
     """ferry's connectors as catalog-side plain data; the catalog still builds without them."""
     try:
-        from ferry.portmap import connector_infos as infos
+        from flows.portmap import connector_infos as infos
 
         return infos()
     except Exception as exc:

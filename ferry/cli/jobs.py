@@ -8,19 +8,12 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ._common import console, friendly_errors, human_bytes, load
+from ._common import console, context, friendly_errors, human_bytes
+from ._safe_text import safe
 
 jobs_app = typer.Typer(help="List and inspect transfer jobs.", no_args_is_help=True)
 
-STATE_STYLE = {"COMPLETE": "green", "FAILED": "red", "PAUSED": "yellow", "NEEDS_REAUTH": "yellow", "RUNNING": "cyan", "CANCELED": "dim"}
-
-
-def _store():
-    settings = load()
-    from flows.store import JobStore, Ledger, get_engine
-
-    engine = get_engine(settings.resolved_database_url)
-    return JobStore(engine), Ledger(engine)
+STATE_STYLE = {"COMPLETE": "green", "FAILED": "red", "PAUSED": "yellow", "WAITING": "yellow", "NEEDS_REAUTH": "yellow", "RUNNING": "cyan", "CANCELED": "dim"}
 
 
 @jobs_app.command("list")
@@ -33,7 +26,7 @@ def list_jobs(
     """The newest jobs with their state and figures."""
     from flows.store import JobState
 
-    store, _ = _store()
+    ctx = context()
     states = None
     if state:
         try:
@@ -42,9 +35,15 @@ def list_jobs(
             from ._common import fail
 
             fail(f"unknown state {state!r}; one of {', '.join(s.value for s in JobState)}")
-    jobs = store.list(limit=limit, states=states)
+    jobs = ctx.jobs.list(limit=limit, states=states)
+    figures = ctx.ledger.figures_of([j.id for j in jobs])
     if as_json:
-        console.print_json(json.dumps([j.model_dump(mode="json", exclude={"options"}) for j in jobs]))
+        rows = []
+        for job in jobs:
+            total = figures[job.id].total if job.id in figures else None
+            counts = {"imported": total.imported, "skipped": total.skipped, "failed": total.failed, "bytes": total.bytes} if total else {"imported": 0, "skipped": 0, "failed": 0, "bytes": 0}
+            rows.append({**job.model_dump(mode="json", exclude={"options"}), **counts})
+        console.print_json(json.dumps(rows))
         return
     if not jobs:
         console.print("No jobs yet. Try `ferry demo`.")
@@ -54,16 +53,17 @@ def list_jobs(
         table.add_column(column, overflow="fold")
     for job in jobs:
         style = STATE_STYLE.get(job.state.value, "")
+        total = figures[job.id].total if job.id in figures else None
         table.add_row(
             job.id[:8],
             f"[{style}]{job.state.value}[/]" if style else job.state.value,
-            job.source,
-            job.destination,
+            safe(job.source),
+            safe(job.destination),
             ",".join(job.types),
-            str(job.items_imported),
-            str(job.items_skipped),
-            str(job.items_failed),
-            human_bytes(job.bytes_moved),
+            str(total.imported if total else 0),
+            str(total.skipped if total else 0),
+            str(total.failed if total else 0),
+            human_bytes(total.bytes if total else 0),
             f"{job.updated_at:%Y-%m-%d %H:%M}",
         )
     console.print(table)
@@ -77,26 +77,32 @@ def show_job(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """One job: endpoints, state and why, figures, per-type cursors and failed items."""
-    store, ledger = _store()
-    found = store.get(job)
-    failures = ledger.errors(found.id, limit=100_000 if errors else 10)
-    cursors = ledger.cursors(found.id)
+    ctx = context()
+    found = ctx.jobs.get(job)
+    limit = 100_000 if errors else 10
+    failures = ctx.ledger.failures(found.id, limit=limit)
+    problems = ctx.ledger.problems(found.id, limit=limit)
+    cursors = ctx.ledger.cursors(found.id)
+    total = ctx.ledger.figures(found.id).total
     if as_json:
         data = found.model_dump(mode="json", exclude={"options"})
+        data.update(imported=total.imported, skipped=total.skipped, failed=total.failed, in_doubt=total.in_doubt, bytes=total.bytes)
         data["cursors"] = [{"vertical": c.vertical, "done": c.done, "pages": c.pages} for c in cursors]
-        data["errors"] = [{"item_id": e.item_id, "item": e.item_name, "vertical": e.vertical, "message": e.message} for e in failures]
+        data["errors"] = [{"item_id": e.item_id, "item": e.item_name, "vertical": e.vertical, "message": e.error} for e in failures]
+        data["problems"] = [{"subject": p.subject, "message": p.message, "kind": p.kind, "vertical": p.vertical} for p in problems]
         console.print_json(json.dumps(data))
         return
     console.print(f"[bold]Job {found.id}[/]")
     rows = [
-        ("state", found.state.value + (f" — {found.state_reason}" if found.state_reason else "")),
-        ("source", found.source),
-        ("destination", found.destination),
+        ("state", found.state.value + (f" — {safe(found.state_reason)}" if found.state_reason else "")),
+        ("source", safe(found.source)),
+        ("destination", safe(found.destination)),
         ("types", ", ".join(found.types)),
         ("recurring", found.recurring_id or "-"),
         ("credentials", ", ".join(filter(None, [found.source_credential_id, found.destination_credential_id])) or "-"),
-        ("items", f"{found.items_imported} imported, {found.items_skipped} already there, {found.items_failed} failed"),
-        ("bytes", human_bytes(found.bytes_moved)),
+        ("items", f"{total.imported} imported, {total.skipped} already there, {total.failed} failed"
+         + (f", {total.in_doubt} in doubt (resume settles them)" if total.in_doubt else "")),
+        ("bytes", human_bytes(total.bytes)),
         ("created", f"{found.created_at:%Y-%m-%d %H:%M:%S} UTC"),
         ("runner", found.lease_owner or "-"),
         ("flow run", found.flow_run_id or "-"),
@@ -110,7 +116,14 @@ def show_job(
         for column in ("item", "type", "error"):
             table.add_column(column, overflow="fold")
         for error in failures:
-            table.add_row(error.item_name or error.item_id, error.vertical or "", error.message)
+            table.add_row(safe(error.item_name or error.item_id), safe(error.vertical or ""), safe(error.error or "failed"))
+        console.print(table)
+    if problems:
+        table = Table(title="Not transferred from the source" + ("" if errors else " (first 10; --errors for all)"), title_justify="left")
+        for column in ("file or entry", "why", "kind"):
+            table.add_column(column, overflow="fold")
+        for problem in problems:
+            table.add_row(safe(problem.subject), safe(problem.message), "unreadable" if problem.kind == "failed" else "not transferred")
         console.print(table)
 
 

@@ -15,24 +15,21 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from ._common import console, fail, friendly_errors, human_bytes, load
+from ._common import console, context, fail, friendly_errors, human_bytes
 
 recurring_app = typer.Typer(help="Recurring transfers: create, list, show, pause, resume, cancel.", no_args_is_help=True)
 
 STATE_STYLE = {"ACTIVE": "green", "PAUSED": "yellow", "CANCELED": "dim"}
 
 
-def _engine():
-    settings = load()
-    from flows.store import get_engine
-
-    return get_engine(settings.resolved_database_url)
-
-
 def _store():
-    from flows.recurring import RecurringStore
+    return context().recurring
 
-    return RecurringStore(_engine())
+
+def _figures(store, jobs):
+    from flows.store import Ledger
+
+    return Ledger(store.engine).figures_of([j.id for j in jobs])
 
 
 def _prefect_schedule(rec) -> str:
@@ -70,7 +67,7 @@ def create(
 
     from .transfer import _parse_options
 
-    settings = load()
+    ctx = context()
     schedule = parse_schedule(cron=cron, every=every)
     rec = create_recurring(
         name,
@@ -81,7 +78,7 @@ def create(
         options=_parse_options(option),
         source_credential_id=source_credential,
         destination_credential_id=destination_credential,
-        settings=settings,
+        ctx=ctx,
     )
     if deploy:
         _deploy(rec)
@@ -95,7 +92,6 @@ def create(
 
 
 def _deploy(rec) -> None:
-    from flows.recurring import RecurringStore
     from flows.schedules import deploy_schedule
 
     from connectors.errors import ConfigError
@@ -106,7 +102,7 @@ def _deploy(rec) -> None:
         raise
     except Exception as exc:
         fail(f"could not reach the Prefect server to schedule {rec.name!r} ({type(exc).__name__}: {exc}); is PREFECT_API_URL set?", 3)
-    RecurringStore(_engine()).update(rec.id, deployment_id=deployment_id)
+    _store().update(rec.id, deployment_id=deployment_id)
     console.print(f"Scheduled in Prefect (deployment recurring-transfer, schedule ferry-{rec.id}).")
 
 
@@ -130,11 +126,18 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for rec in recs:
         runs = store.runs(rec.id, limit=1000)
         last = runs[0] if runs else None
-        rows.append((rec, runs, last))
+        figures = _figures(store, runs)
+        imported = sum(f.total.imported for f in figures.values())
+        rows.append((rec, runs, last, imported, figures.get(last.id) if last else None))
     if as_json:
         console.print_json(json.dumps([
-            {**rec.model_dump(mode="json", exclude={"options"}), "runs": len(runs), "last_run": last.model_dump(mode="json", include={"id", "state", "items_imported", "items_failed", "created_at"}) if last else None}
-            for rec, runs, last in rows
+            {
+                **rec.model_dump(mode="json", exclude={"options"}),
+                "runs": len(runs),
+                "imported": imported,
+                "last_run": {**last.model_dump(mode="json", include={"id", "state", "created_at"}), "imported": lastf.total.imported if lastf else 0, "failed": lastf.total.failed if lastf else 0} if last else None,
+            }
+            for rec, runs, last, imported, lastf in rows
         ]))
         return
     if not recs:
@@ -143,7 +146,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     table = Table()
     for column in ("id", "name", "state", "schedule", "source", "destination", "runs", "last run", "imported (all runs)"):
         table.add_column(column, overflow="fold")
-    for rec, runs, last in rows:
+    for rec, runs, last, imported, _ in rows:
         style = STATE_STYLE.get(rec.state.value, "")
         table.add_row(
             rec.id[:8],
@@ -154,7 +157,7 @@ def list_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
             rec.destination,
             str(len(runs)),
             f"{last.state.value} {last.created_at:%Y-%m-%d %H:%M}" if last else "-",
-            str(sum(r.items_imported for r in runs)),
+            str(imported),
         )
     console.print(table)
 
@@ -189,14 +192,16 @@ def show_cmd(
     table = Table(title="Runs")
     for column in ("job", "state", "imported", "skipped", "failed", "bytes", "started (UTC)", "finished (UTC)", "reason"):
         table.add_column(column, overflow="fold")
+    figures = _figures(store, runs)
     for job in runs:
+        total = figures[job.id].total if job.id in figures else None
         table.add_row(
             job.id[:8],
             job.state.value,
-            str(job.items_imported),
-            str(job.items_skipped),
-            str(job.items_failed),
-            human_bytes(job.bytes_moved),
+            str(total.imported if total else 0),
+            str(total.skipped if total else 0),
+            str(total.failed if total else 0),
+            human_bytes(total.bytes if total else 0),
             f"{job.started_at:%Y-%m-%d %H:%M:%S}" if job.started_at else "-",
             f"{job.finished_at:%Y-%m-%d %H:%M:%S}" if job.finished_at else "-",
             job.state_reason or "",
@@ -242,10 +247,10 @@ def resume_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer
 @friendly_errors
 def cancel_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer id, id prefix or name.")]) -> None:
     """Cancel for good: remove the schedule, cancel an unfinished run, revoke unused credentials."""
-    from flows.store import JobState, RecurringState
+    from flows.store import RecurringState
 
-    settings = load()
-    store = _store()
+    ctx = context()
+    store = ctx.recurring
     rec = store.get(recurring)
     if rec.state == RecurringState.CANCELED:
         fail(f"recurring transfer {rec.name!r} is already canceled")
@@ -259,14 +264,9 @@ def cancel_cmd(recurring: Annotated[str, typer.Argument(help="Recurring transfer
             console.print(f"[yellow]warning:[/] Prefect schedule not removed ({type(exc).__name__}: {exc}); the runs it starts will skip")
     for job in store.runs(rec.id, limit=1000):
         if not job.state.is_final:  # a running round stops after its current page
-            store.jobs.set_state(job.id, JobState.CANCELED, "recurring transfer canceled")
-    revoked = []
+            store.jobs.cancel(job.id, "recurring transfer canceled")
     creds = [c for c in (rec.source_credential_id, rec.destination_credential_id) if c]
-    if creds:
-        from flows.credentials import CredentialStore
-
-        credentials = CredentialStore.from_settings(settings)
-        revoked = [c for c in creds if credentials.revoke_if_unused(c)]
+    revoked = [c for c in creds if ctx.credentials.revoke_if_unused(c)]
     console.print(f"Recurring transfer {rec.name} canceled." + (f" Revoked credential(s): {', '.join(revoked)}." if revoked else ""))
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import console, friendly_errors, human_bytes, load
+from ._common import console, friendly_errors, human_bytes, context
 
 
 def register(app: typer.Typer) -> None:
@@ -20,13 +20,12 @@ def register(app: typer.Typer) -> None:
         strict: Annotated[bool, typer.Option(help="Exit 1 when a pair is above the 1% failure bar (for cron/CI).")] = False,
     ) -> None:
         """Item success and failure rates per source → destination pair; flags pairs above 1% failures."""
-        settings = load()
+        ctx = context()
         from flows.recurring import parse_duration
         from flows.report import FAILURE_BAR, pair_report
-        from flows.store import get_engine
 
         window = parse_duration(since)
-        pairs = pair_report(get_engine(settings.resolved_database_url), window)
+        pairs = pair_report(ctx.engine, window)
         flagged = [p for p in pairs if p.flagged]
         if as_json:
             console.print_json(json.dumps({"since": since, "failure_bar": FAILURE_BAR, "pairs": [p.as_dict() for p in pairs]}))

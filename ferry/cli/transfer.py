@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import ExitCode, console, fail, friendly_errors, is_tty, load
+from ._common import ExitCode, console, context, fail, friendly_errors, is_tty, load
+from ._safe_text import safe
 
 
 def _parse_options(values: list[str]) -> dict:
@@ -39,7 +40,7 @@ def register(app: typer.Typer) -> None:
     def transfer(
         source: Annotated[str, typer.Argument(help="Where the data comes from: NAME:LOCATION (meta:~/facebook.zip) or a path/URL ferry recognises.")],
         destination: Annotated[str, typer.Argument(help="Where it goes: a folder, an fsspec URL (s3://bucket/x) or NAME:LOCATION (generic:https://dest/dtp).")],
-        types: Annotated[list[str], typer.Option("--types", "-t", help="Data types: photos, videos, media, social-posts (posts), calendar (events), blobs (files). Comma-separated or repeated. Default: everything both sides support.")] = [],
+        types: Annotated[list[str], typer.Option("--types", "-t", help="Data types: photos, videos, media, social-posts (posts), calendar (events), blobs (files). Comma-separated or repeated. Default: everything both sides support (a folder source: its files).")] = [],
         source_credential: Annotated[Optional[str], typer.Option(help="Credential id for the source (see `ferry auth list`).")] = None,
         destination_credential: Annotated[Optional[str], typer.Option(help="Credential id for the destination.")] = None,
         option: Annotated[list[str], typer.Option("--option", "-o", help="Connector option CONNECTOR.KEY=VALUE (repeatable).")] = [],
@@ -48,10 +49,11 @@ def register(app: typer.Typer) -> None:
         wait: Annotated[bool, typer.Option("--wait/--no-wait", help="When the source prepares data asynchronously (TikTok), keep this process waiting and finish the transfer; otherwise exit 4 and let `ferry wake` or a webhook resume it.")] = False,
     ) -> None:
         """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
-        load()
-        from flows.transfer import create_job
+        from flows.requests import create_job
 
+        ctx = context()
         job = create_job(
+            ctx,
             source,
             destination,
             types,
@@ -60,8 +62,8 @@ def register(app: typer.Typer) -> None:
             destination_credential_id=destination_credential,
         )
         if not as_json:
-            console.print(f"Job [bold]{job.id}[/]: {source} → {destination} ({', '.join(job.types)})")
-        _run_and_report(job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait)
+            console.print(f"Job [bold]{job.id[:8]}[/]: {safe(source)} → {safe(destination)} ({', '.join(job.types)})")
+        _run_and_report(ctx, job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait)
 
     @app.command()
     @friendly_errors
@@ -72,15 +74,13 @@ def register(app: typer.Typer) -> None:
         """Resume transfers whose source said it would be ready by now (polling fallback to webhooks)."""
         import time
 
-        settings = load()
-        from flows.store import JobStore, get_engine
-        from flows.wakeups import wake_due_jobs, waiting_jobs
+        from flows.wakeups import wake_due_jobs
 
-        store = JobStore(get_engine(settings.resolved_database_url))
+        ctx = context()
         while True:
-            for job_id in wake_due_jobs(settings, via_deployment=False):
-                console.print(f"resumed {job_id[:8]}: {store.get(job_id).state.value}")
-            left = waiting_jobs(store)
+            for job_id in wake_due_jobs(ctx, via_deployment=False):
+                console.print(f"resumed {job_id[:8]}: {ctx.jobs.get(job_id).state.value}")
+            left = ctx.jobs.waiting()
             if not loop or not left:
                 break
             console.print(f"{len(left)} transfer(s) still waiting; next check in {interval:.0f} s")
@@ -92,47 +92,37 @@ def register(app: typer.Typer) -> None:
         job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")],
         force: Annotated[bool, typer.Option(help="Take the job over even if another runner's lease is still valid.")] = False,
         retry_failed: Annotated[bool, typer.Option(help="Also retry items that failed (re-reads the source; delivered items are not sent again).")] = False,
+        wait: Annotated[bool, typer.Option("--wait/--no-wait", help="If the source is still preparing data, keep waiting here.")] = False,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Resume a stopped, failed, paused or killed transfer where it stopped."""
-        settings = load()
-        from flows.store import JobState, JobStore, Ledger, get_engine
+        from flows.store import JobState
 
-        engine = get_engine(settings.resolved_database_url)
-        store = JobStore(engine)
-        found = store.get(job)
+        ctx = context()
+        found = ctx.jobs.get(job)
         if found.state == JobState.CANCELED:
-            fail(f"job {found.id} was canceled; start a new transfer instead")
+            fail(f"job {found.id[:8]} was canceled; start a new transfer instead")
         if found.state == JobState.COMPLETE and not retry_failed:
-            console.print(f"Job {found.id} is already complete.")
+            console.print(f"Job {found.id[:8]} is already complete.")
         if retry_failed:
-            Ledger(engine).reset_cursors(found.id)
+            ctx.ledger.reset_cursors(found.id)
             if found.state == JobState.COMPLETE:
-                store.set_state(found.id, JobState.PAUSED, "retrying failed items")
-        _run_and_report(found.id, found.destination, progress=progress and is_tty() and not as_json, as_json=as_json, force=force)
+                ctx.jobs.transition(found.id, JobState.PAUSED, "retrying failed items")
+        _run_and_report(ctx, found.id, found.destination, progress=progress and is_tty() and not as_json, as_json=as_json, force=force, wait=wait)
 
     @app.command()
     @friendly_errors
     def cancel(job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")]) -> None:
-        """Cancel a transfer: a running one stops after its current page; its credentials are revoked if unused."""
-        settings = load()
-        from flows.store import JobState, JobStore, get_engine
+        """Cancel a transfer: a running one stops after its current page; the source's pending request is canceled, staged data removed, unused credentials revoked."""
+        from flows.cancel import cancel_job
 
-        store = JobStore(get_engine(settings.resolved_database_url))
-        found = store.get(job)
+        ctx = context()
+        found = ctx.jobs.get(job)
         if found.state.is_final:
-            fail(f"job {found.id} is already {found.state.value}")
-        store.set_state(found.id, JobState.CANCELED, "canceled by the user")
-        if found.lease_owner is None:
-            from flows.steps import revoke_credentials
-            from flows.runtime import close_runtime
-
-            try:
-                revoke_credentials(found.id)
-            finally:
-                close_runtime(found.id)
-        console.print(f"Job {found.id} canceled.")
+            fail(f"job {found.id[:8]} is already {found.state.value}")
+        cleaned = cancel_job(ctx, found.id)
+        console.print(f"Job {found.id[:8]} canceled." + ("" if cleaned else " Its runner stops after the current page."))
 
     @app.command()
     @friendly_errors
@@ -143,26 +133,25 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     ) -> None:
         """Generate a sample Meta archive and transfer it into a local folder (SQLite job store)."""
-        settings = load()
         from connectors.meta.sample import write_sample_archive
+        from flows.requests import create_job
 
-        archive = settings.data_dir / "demo" / "facebook-sample.zip"
+        ctx = context()
+        archive = ctx.settings.data_dir / "demo" / "facebook-sample.zip"
         archive.parent.mkdir(parents=True, exist_ok=True)
         sample = write_sample_archive(archive, photos=photos, size_mb=size_mb, seed=7)
         console.print(
-            f"Sample archive: [bold]{archive}[/] ({sample.photos} photos, {sample.videos} videos, "
+            f"Sample archive: [bold]{safe(archive)}[/] ({sample.photos} photos, {sample.videos} videos, "
             f"{sample.posts} posts, {sample.events} events, {sample.archive_bytes / 1e6:.1f} MB)"
         )
-        from flows.transfer import create_job
-
         destination = f"folder:{out.expanduser().resolve()}"
-        job = create_job(f"meta:{archive}", destination, [])
-        console.print(f"Job [bold]{job.id}[/]: {archive.name} → {out} ({', '.join(job.types)})")
+        job = create_job(ctx, f"meta:{archive}", destination, [])
+        console.print(f"Job [bold]{job.id[:8]}[/]: {safe(archive.name)} → {safe(out)} ({', '.join(job.types)})")
         try:
-            _run_and_report(job.id, destination, progress=progress and is_tty(), as_json=False)
+            _run_and_report(ctx, job.id, destination, progress=progress and is_tty(), as_json=False)
         except typer.Exit as done:
-            expected = {item_id for item_id in sample.missing_media_ids}
-            if done.exit_code == ExitCode.ITEM_FAILURES and _only_expected_failures(job.id, expected):
+            expected = set(sample.missing_media_ids)
+            if done.exit_code == ExitCode.ITEM_FAILURES and _only_expected_failures(ctx, job.id, expected):
                 console.print(
                     "[dim]The failed item is deliberate: the sample archive has a post that points at a "
                     "missing file, to show how ferry reports it and carries on.[/]"
@@ -171,39 +160,32 @@ def register(app: typer.Typer) -> None:
             raise
 
 
-def _wait_and_resume(job_id: str, *, progress: bool) -> dict:
+def _wait_for_source(ctx, job_id: str) -> None:
     import time
 
-    from ferry.settings import load_settings
-    from flows.store import JobStore, as_utc, get_engine, utcnow
+    from flows.store import utcnow
 
-    from .run_view import run_with_progress
-
-    job = JobStore(get_engine(load_settings().resolved_database_url)).get(job_id)
-    wake_at = as_utc(job.wake_at)
-    delay = max(0.0, (wake_at - utcnow()).total_seconds()) if wake_at else 0.0
-    console.print(f"{job.state_reason}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
+    job = ctx.jobs.get(job_id)
+    delay = max(0.0, (job.wake_at - utcnow()).total_seconds()) if job.wake_at else 0.0
+    console.print(f"{safe(job.state_reason)}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
     time.sleep(delay)
-    return run_with_progress(job_id, show_progress=progress)
 
 
-def _only_expected_failures(job_id: str, expected: set[str]) -> bool:
-    from ferry.settings import load_settings
-    from flows.store import Ledger, get_engine
-
-    errors = Ledger(get_engine(load_settings().resolved_database_url)).errors(job_id)
-    return bool(errors) and all(error.item_id in expected for error in errors)
+def _only_expected_failures(ctx, job_id: str, expected: set[str]) -> bool:
+    failures = ctx.ledger.failures(job_id)
+    return bool(failures) and all(row.item_id in expected for row in failures) and not ctx.ledger.count_problems(job_id).get("failed")
 
 
-def _run_and_report(job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False, wait: bool = False) -> None:
+def _run_and_report(ctx, job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False, wait: bool = False) -> None:
     from .run_view import exit_code, print_summary, run_with_progress
 
-    summary = run_with_progress(job_id, show_progress=progress, force=force)
-    while wait and summary["state"] == "PAUSED" and (summary.get("reason") or "").startswith("waiting for source"):
-        summary = _wait_and_resume(job_id, progress=progress)
+    summary, interrupted = run_with_progress(ctx, job_id, show_progress=progress, force=force)
+    while wait and not interrupted and summary.state == "WAITING":
+        _wait_for_source(ctx, job_id)
+        summary, interrupted = run_with_progress(ctx, job_id, show_progress=progress)
     if as_json:
-        console.print_json(json.dumps(summary))
-        code = exit_code(summary)
+        console.print_json(summary.model_dump_json())
+        code = exit_code(summary, interrupted=interrupted)
     else:
-        code = print_summary(summary, where=_where(destination))
+        code = print_summary(summary, where=_where(destination), interrupted=interrupted)
     raise typer.Exit(code)

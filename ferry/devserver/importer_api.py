@@ -8,8 +8,11 @@ What it does for each request (SPEC §11, "what a conforming destination must do
    validates the envelope strictly (:mod:`.importer_schema`) and answers ``400
    {"error":"invalid_request","error_description":"<field>: <problem>"}`` when it is wrong.
 3. Answers ``413 {"error":"destination_full"}`` when the quota would be exceeded.
-4. Deduplicates (key derived from the payload, SPEC §7, per account): a repeat gets ``200``,
-   a new item ``201``; nothing is stored twice.
+4. Deduplicates (key derived from the payload, SPEC §7, per account): a repeat gets ``200``
+   ``{"status": "duplicate"}``, a new item ``201``; nothing is stored twice. Every repeat is
+   counted (:attr:`ImporterAPI.repeats`), so a test can prove a client sent nothing twice.
+5. Offers ferry's lookup extension: items sent with ``X-Ferry-Item-Key`` can be asked for with
+   ``GET {base}/ferry/items/<key>`` -> ``{"found": true, "id": ...}`` (knob ``offer_lookup``).
 
 Test knobs (:class:`ServerKnobs`, changeable while the server runs) inject 429s with
 ``Retry-After``, 5xx answers, malformed (non-JSON) answers, a byte quota, and a broken-dedupe
@@ -60,6 +63,7 @@ class ServerKnobs:
         malformed_status: status of the malformed answers.
         break_dedupe: answer repeats 409 instead of 2xx (a deliberately broken destination).
         honour_idempotency_key: also dedupe on the ``Idempotency-Key`` header (ferry extension).
+        offer_lookup: answer ``GET /ferry/items/<key>`` (off: 404, as a DTP destination would).
     """
 
     quota_bytes: int | None = None
@@ -71,6 +75,7 @@ class ServerKnobs:
     malformed_status: int = 400
     break_dedupe: bool = False
     honour_idempotency_key: bool = False
+    offer_lookup: bool = True
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def take(self, counter: str) -> bool:
@@ -98,6 +103,7 @@ class ReceivedRequest:
     file_size: int | None = None
     file_sha256: str | None = None
     stored_as: str | None = None
+    repeat: bool = False  # the destination already had this item
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -146,7 +152,24 @@ class ImporterAPI:
         router = APIRouter(prefix=prefix.rstrip("/"), tags=["Generic Importer"])
         for suffix in PAYLOAD_TYPES:
             router.add_api_route(f"/{suffix}", self._endpoint(suffix), methods=["POST"], summary=f"Import {suffix} items")
+        router.add_api_route("/ferry/items/{key}", self._lookup, methods=["GET"], summary="ferry lookup extension")
         return router
+
+    @property
+    def repeats(self) -> list[ReceivedRequest]:
+        """Requests for items the destination already had (a client that sends nothing twice makes none)."""
+        return [r for r in self.received if r.repeat]
+
+    async def _lookup(self, key: str, request: Request) -> Response:
+        if not self.knobs.offer_lookup:
+            return _error(404, "not_found", "no such endpoint")
+        account = self._authenticate(request)
+        if account is None:
+            return _error(401, "invalid_token", "The access token is missing, unknown or expired")
+        if not (len(key) <= 64 and all(c in "0123456789abcdef" for c in key)):
+            return _error(400, "invalid_request", "the key must be hexadecimal")
+        found = await run_in_threadpool(self.store.seen, account, "ferry-" + key)
+        return JSONResponse({"found": found is not None, "id": found})
 
     def _endpoint(self, suffix: str):
         async def endpoint(request: Request) -> Response:
@@ -281,16 +304,19 @@ class ImporterAPI:
         idem = request.headers.get("idempotency-key")
         if idem and self.knobs.honour_idempotency_key:
             keys.append("idem-" + hashlib.sha256(idem.encode()).hexdigest())
+        ferry_key = request.headers.get("x-ferry-item-key")
+        if ferry_key and len(ferry_key) <= 64 and all(c in "0123456789abcdef" for c in ferry_key):
+            keys.append("ferry-" + ferry_key)
         job = {k: v for k, v in request.headers.items() if k.lower().startswith("x-dtp-")}
         lock = self._locks.setdefault(account, asyncio.Lock())
         async with lock:
             existing = None
-            for candidate in keys:
+            for candidate in keys[:1] + [k for k in keys[1:] if k.startswith("idem-")]:
                 existing = existing or await run_in_threadpool(self.store.seen, account, candidate)
             if existing is not None and self.knobs.break_dedupe:
                 raise _Refusal(_error(409, "conflict", f"{existing} already exists"))
             if existing is not None and not (envelope.kind == "File" and file_info and await self._changed(account, existing, file_info)):
-                record.stored_as = existing
+                record.stored_as, record.repeat = existing, True
                 return JSONResponse({"status": "duplicate", "id": existing}, status_code=200)
             self._check_quota(size)
             relative = existing or await run_in_threadpool(self._place, account, envelope, key)
@@ -304,7 +330,7 @@ class ImporterAPI:
                 await run_in_threadpool(self.store.remember, account, candidate, relative)
             self.used_bytes += size
             record.stored_as = relative
-            return JSONResponse({"status": "duplicate" if existing else "created", "id": relative}, status_code=200 if existing else 201)
+            return JSONResponse({"status": "updated" if existing else "created", "id": relative}, status_code=200 if existing else 201)
 
     async def _changed(self, account: str, relative: str, file_info: dict) -> bool:
         sidecar = await run_in_threadpool(self.store.get_json, account, relative + ".dtp.json")

@@ -1,16 +1,25 @@
-"""ferry's job store (SQLModel): jobs, credentials, idempotency ledger, item errors, cursors."""
+"""ferry's job store (SQLModel): jobs, credentials, the idempotency ledger, problems, cursors.
 
-from .engine import get_engine
-from .jobs import JobNotFound, JobStore, LeaseLost, runner_id
-from .ledger import DELIVERED, ErrorRecord, Ledger, LedgerRecord, content_hash
+Only the modules of this package write to the store's tables; everything else calls their
+methods (an import-linter contract keeps SQLAlchemy out of ``ferry/``).
+"""
+
+from .engine import StoreUnavailable, describe_url, get_engine
+from .jobs import ALLOWED, IllegalTransition, JobNotFound, JobStore, LeaseLost, runner_id
+from .ledger import DELIVERED, Figures, JobFigures, Known, Ledger, LedgerRecord, ProblemRecord, content_hash
+from .migrations import HEAD, SchemaTooNew
+from .recurring import RecurringNotFound, RecurringStore
 from .tables import (
+    Bookmark,
+    ConnectorState,
     Credential,
     CredentialStatus,
     ExportCursor,
-    ItemErrorRow,
     Job,
     JobState,
     LedgerEntry,
+    Outcome,
+    ProblemRow,
     RecurringState,
     RecurringTransfer,
     as_utc,
@@ -18,24 +27,38 @@ from .tables import (
 )
 
 __all__ = [
+    "ALLOWED",
+    "Bookmark",
+    "ConnectorState",
     "Credential",
     "CredentialStatus",
     "DELIVERED",
-    "ErrorRecord",
     "ExportCursor",
-    "ItemErrorRow",
+    "Figures",
+    "HEAD",
+    "IllegalTransition",
     "Job",
+    "JobFigures",
     "JobNotFound",
     "JobState",
     "JobStore",
+    "Known",
     "LeaseLost",
     "Ledger",
     "LedgerEntry",
     "LedgerRecord",
+    "Outcome",
+    "ProblemRecord",
+    "ProblemRow",
+    "RecurringNotFound",
     "RecurringState",
+    "RecurringStore",
     "RecurringTransfer",
+    "SchemaTooNew",
+    "StoreUnavailable",
     "as_utc",
     "content_hash",
+    "describe_url",
     "get_engine",
     "runner_id",
     "utcnow",

@@ -1,5 +1,9 @@
 """Jobs: creation, state changes and the lease that keeps one runner per job.
 
+Every state change goes through :meth:`JobStore.transition`, which checks it against
+:data:`ALLOWED` and applies it with a compare-and-swap on the current state, so two processes
+(a worker and ``ferry cancel``, say) can never move a job along an edge the table does not have.
+
 Why a lease and not a lock: a runner killed with ``kill -9`` never releases anything. A lease
 expires by itself (``LEASE_SECONDS`` after the last renewal, renewed every page), and a runner on
 the same host whose process is gone is recognised at once, so ``ferry resume`` right after a
@@ -17,16 +21,36 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from connectors.errors import FerryError
+
 from .tables import Job, JobState, as_utc, utcnow
 
 LEASE_SECONDS = 120
 
-__all__ = ["JobStore", "LeaseLost", "JobNotFound", "runner_id"]
+__all__ = ["ALLOWED", "IllegalTransition", "JobStore", "LeaseLost", "JobNotFound", "runner_id"]
+
+_S = JobState
+#: Allowed job state changes: from -> the states it may move to.
+ALLOWED: dict[JobState, frozenset[JobState]] = {
+    _S.NEW: frozenset({_S.RUNNING, _S.CANCELED}),
+    _S.RUNNING: frozenset({_S.RUNNING, _S.COMPLETE, _S.FAILED, _S.PAUSED, _S.NEEDS_REAUTH, _S.WAITING, _S.CANCELED}),
+    _S.WAITING: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH, _S.FAILED}),
+    _S.PAUSED: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH}),
+    _S.NEEDS_REAUTH: frozenset({_S.RUNNING, _S.CANCELED, _S.PAUSED}),
+    _S.FAILED: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH}),
+    _S.COMPLETE: frozenset({_S.PAUSED}),  # only `ferry resume --retry-failed` reopens a complete job
+    _S.CANCELED: frozenset(),
+}
+
+
+class IllegalTransition(FerryError):
+    """A job state change the table does not allow (or another process changed the state first)."""
 
 
 class JobNotFound(LookupError):
-    def __init__(self, job_id: str):
-        super().__init__(f"no job {job_id!r}; `ferry jobs list` shows the known jobs")
+    def __init__(self, job_id: str, *, ambiguous: bool = False):
+        what = f"more than one job starts with {job_id!r}; give more of the id" if ambiguous else f"no job {job_id!r}"
+        super().__init__(f"{what}; `ferry jobs list` shows the known jobs")
         self.job_id = job_id
 
 
@@ -88,14 +112,19 @@ class JobStore:
         return job
 
     def get(self, job_id: str) -> Job:
+        """By id or unique id prefix; JobNotFound (also for an ambiguous prefix) otherwise."""
         with Session(self.engine, expire_on_commit=False) as session:
             job = session.get(Job, job_id)
             if job is None:
-                matches = session.exec(select(Job).where(col(Job.id).startswith(job_id))).all()
+                matches = session.exec(select(Job).where(col(Job.id).startswith(job_id)).limit(2)).all()
                 if len(matches) == 1:
                     return matches[0]
-                raise JobNotFound(job_id)
+                raise JobNotFound(job_id, ambiguous=len(matches) > 1)
             return job
+
+    def updated_since(self, start: datetime) -> list[Job]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(select(Job).where(col(Job.updated_at) >= start)).all())
 
     def list(self, *, limit: int = 50, states: Sequence[JobState] | None = None, recurring_id: str | None = None) -> list[Job]:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -106,7 +135,7 @@ class JobStore:
                 query = query.where(Job.recurring_id == recurring_id)
             return list(session.exec(query).all())
 
-    def set_state(
+    def transition(
         self,
         job_id: str,
         state: JobState,
@@ -114,34 +143,88 @@ class JobStore:
         *,
         wake_at: datetime | None = None,
         wake_key: str | None = None,
-    ) -> None:
-        values: dict = {"state": state, "state_reason": reason, "updated_at": utcnow(), "wake_at": wake_at, "wake_key": wake_key}
+        only_from: Sequence[JobState] | None = None,
+    ) -> JobState:
+        """Move ``job_id`` to ``state`` if :data:`ALLOWED` (and ``only_from``, if given) permits.
+
+        Returns the state the job left. Raises IllegalTransition naming both states when the job
+        is in a state that may not move there (checked again inside the UPDATE, so a concurrent
+        change is never overwritten).
+        """
+        current = self.get(job_id)
+        sources = [s for s, targets in ALLOWED.items() if state in targets]
+        if only_from is not None:
+            sources = [s for s in sources if s in only_from]
+        if current.state not in sources:
+            raise IllegalTransition(f"job {current.id[:8]} is {current.state.value}; it cannot become {state.value}")
+        now = utcnow()
+        values: dict = {"state": state, "state_reason": reason, "updated_at": now, "wake_at": wake_at, "wake_key": wake_key}
         if state == JobState.RUNNING:
-            values["started_at"] = utcnow()
+            values["started_at"] = now
+            values["finished_at"] = None
         if state in (JobState.COMPLETE, JobState.CANCELED, JobState.FAILED):
-            values["finished_at"] = utcnow()
+            values["finished_at"] = now
         with Session(self.engine) as session:
-            session.exec(update(Job).where(Job.id == job_id).values(**values))
+            result = session.exec(update(Job).where(Job.id == current.id, Job.state == current.state).values(**values))
+            session.commit()
+        if result.rowcount != 1:
+            return self.transition(job_id, state, reason, wake_at=wake_at, wake_key=wake_key, only_from=only_from)
+        return current.state
+
+    def cancel(self, job_id: str, reason: str = "canceled by the user") -> JobState:
+        return self.transition(job_id, JobState.CANCELED, reason)
+
+    def delete_finished_before(self, cutoff: datetime) -> list[str]:
+        """Ids of final jobs (COMPLETE, CANCELED) finished before ``cutoff``, after deleting them.
+
+        Ledger rows stay: recurring scopes share them, and a one-time job's rows are keyed by its
+        own id, which is never reused.
+        """
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(Job).where(col(Job.state).in_([JobState.COMPLETE, JobState.CANCELED]), col(Job.finished_at) < cutoff)
+            ).all()
+            ids = [row.id for row in rows]
+            for row in rows:
+                session.delete(row)
+            session.commit()
+        return ids
+
+    def of_flow_run(self, flow_run_id: str | None) -> Job | None:
+        """The job a (re-executed) flow run was working on, so a resumed run does not start anew."""
+        if not flow_run_id:
+            return None
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(select(Job).where(Job.flow_run_id == str(flow_run_id)).order_by(col(Job.created_at).desc())).first()
+
+    def using_credential(self, credential_id: str, *, unfinished: bool = True) -> list[Job]:
+        """Jobs using ``credential_id`` (unfinished ones by default)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(Job).where((Job.source_credential_id == credential_id) | (Job.destination_credential_id == credential_id))
+            if unfinished:
+                query = query.where(col(Job.state).notin_([JobState.COMPLETE, JobState.CANCELED]))
+            return list(session.exec(query).all())
+
+    def waiting(self, *, key: str | None = None, due_by: datetime | None = None) -> list[Job]:
+        """WAITING jobs (for the source's webhook ``key``, or due to be polled by ``due_by``)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(Job).where(Job.state == JobState.WAITING)
+            if key is not None:
+                query = query.where(Job.wake_key == key)
+            if due_by is not None:
+                query = query.where((col(Job.wake_at).is_(None)) | (col(Job.wake_at) <= due_by))
+            return list(session.exec(query).all())
+
+    def set_wake_at(self, job_id: str, when: datetime | None) -> None:
+        """When a WAITING job should be polled next (not a state change)."""
+        with Session(self.engine) as session:
+            session.exec(update(Job).where(Job.id == job_id, Job.state == JobState.WAITING).values(wake_at=when))
             session.commit()
 
     def set_flow_run(self, job_id: str, flow_run_id: str | None) -> None:
         with Session(self.engine) as session:
             session.exec(update(Job).where(Job.id == job_id).values(flow_run_id=flow_run_id))
             session.commit()
-
-    def add_counts(self, session: Session, job_id: str, *, imported: int, skipped: int, failed: int, nbytes: int) -> None:
-        """Add page counters inside the caller's (page commit) transaction."""
-        session.exec(
-            update(Job)
-            .where(Job.id == job_id)
-            .values(
-                items_imported=Job.items_imported + imported,
-                items_skipped=Job.items_skipped + skipped,
-                items_failed=Job.items_failed + failed,
-                bytes_moved=Job.bytes_moved + nbytes,
-                updated_at=utcnow(),
-            )
-        )
 
     # -- lease -------------------------------------------------------------------------------
 
@@ -177,6 +260,12 @@ class JobStore:
             if result.rowcount != 1:
                 raise LeaseLost(f"job {job_id} was claimed by another runner just now")
         return owner
+
+    def lease_is_stale(self, job_id: str) -> bool:
+        """True when nobody holds the job's lease, it expired, or its runner process is gone."""
+        job = self.get(job_id)
+        expires = as_utc(job.lease_expires_at)
+        return job.lease_owner is None or (expires is not None and expires < utcnow()) or _owner_is_dead(job.lease_owner)
 
     def renew(self, job_id: str, owner: str) -> None:
         with Session(self.engine) as session:

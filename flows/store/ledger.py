@@ -1,90 +1,299 @@
-"""The idempotency ledger and page checkpoints.
+"""The idempotency ledger: one row per item and scope, written as each item's outcome is known.
 
-``commit_page`` writes a page's outcomes, its errors, the job counters and the next export
-cursor in ONE transaction, after the importer has confirmed the items (meltano's rule: a
-checkpoint never runs ahead of the data it covers). A crash before that commit redoes the page;
-the ledger and the destination's own check make the redo deliver nothing twice.
+Exactly once, per item, at the destination (the design, see docs/engine.md):
+
+* Before the importer sends a batch, the engine writes each item's **intent** (outcome
+  ``sending``) in one transaction. After the destination answers, each outcome replaces its
+  intent as soon as it is known: one short transaction per outcome for destinations that cannot
+  be asked what they hold, one per group of finished outcomes (never on a timer) for those that
+  can.
+* A row still ``sending`` after a crash is *in doubt*: the destination may or may not have the
+  item. On resume the engine asks the importer (``Importer.find``) before sending it again; an
+  item found is recorded as imported by this job, not re-sent.
+* A later delivery supersedes an earlier failure in place, so counts and error lists derived from
+  the ledger never show an error that a retry fixed, and a redone page counts nothing twice.
+* The ledger is the only source of counts: summaries, exit codes and ``jobs show --errors`` read
+  it (see :meth:`Ledger.figures`).
+
+Page checkpoints (``commit_page``) write the next export cursor, the page's problems and the
+connector's state slot in ONE transaction after every outcome of the page is in the ledger
+(meltano's rule: a checkpoint never runs ahead of the data it covers).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func
+from sqlalchemy import and_, func, literal, or_
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
-from .jobs import JobStore
-from .tables import ExportCursor, ItemErrorRow, LedgerEntry, utcnow
+from .tables import Bookmark, ConnectorState, ExportCursor, LedgerEntry, Outcome, ProblemRow, utcnow
 
-__all__ = ["Ledger", "LedgerRecord", "ErrorRecord", "content_hash", "DELIVERED"]
+__all__ = [
+    "DELIVERED",
+    "CONTAINER_KINDS",
+    "Figures",
+    "JobFigures",
+    "Ledger",
+    "LedgerRecord",
+    "Known",
+    "ProblemRecord",
+    "content_hash",
+]
 
-DELIVERED = ("imported", "skipped")
+DELIVERED = (Outcome.IMPORTED, Outcome.SKIPPED)
+CONTAINER_KINDS = ("album", "folder", "calendar")
+_CHUNK = 500
 
 
 def content_hash(item) -> str:
     """Hash of what an item says, not where its bytes are: ``ref`` (archive paths, signed URLs)
     may change between exports of the same unchanged item."""
     payload = item.model_dump_json(exclude={"ref"})
-    return hashlib.sha256(payload.encode()).hexdigest()
+    return hashlib.sha256(payload.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 @dataclass(frozen=True)
 class LedgerRecord:
-    item_id: str
-    vertical: str
+    """One item's intent or outcome, as the engine writes it."""
+
     kind: str
+    item_id: str
     content_hash: str
-    outcome: str
+    outcome: Outcome
+    item_name: str | None = None
     destination_id: str | None = None
     bytes: int = 0
-
-
-@dataclass(frozen=True)
-class ErrorRecord:
-    item_id: str
-    item_name: str | None
-    vertical: str | None
-    message: str
+    checksum: str | None = None
+    error: str | None = None
     retryable: bool = False
 
 
+@dataclass(frozen=True)
+class Known:
+    """What the ledger holds about one item of a scope."""
+
+    outcome: Outcome
+    content_hash: str
+    destination_id: str | None
+    job_id: str
+
+    def delivered(self, content_hash: str) -> bool:
+        return self.outcome in DELIVERED and self.content_hash == content_hash
+
+
+@dataclass(frozen=True)
+class ProblemRecord:
+    subject: str
+    message: str
+    kind: str
+    item_id: str | None = None
+
+
+@dataclass
+class Figures:
+    imported: int = 0
+    skipped: int = 0
+    failed: int = 0
+    in_doubt: int = 0
+    bytes: int = 0
+
+    def add(self, outcome: Outcome, count: int, nbytes: int) -> None:
+        if outcome == Outcome.IMPORTED:
+            self.imported += count
+        elif outcome == Outcome.SKIPPED:
+            self.skipped += count
+        elif outcome == Outcome.FAILED:
+            self.failed += count
+        else:
+            self.in_doubt += count
+        self.bytes += nbytes
+
+
+@dataclass
+class JobFigures:
+    """A job's figures, counted from the ledger (per vertical and in total)."""
+
+    total: Figures = field(default_factory=Figures)
+    per_vertical: dict[str, Figures] = field(default_factory=dict)
+
+
 class Ledger:
+    """Ledger rows, problems, cursors, bookmarks and connector state; short transactions each."""
+
     def __init__(self, engine: Engine):
         self.engine = engine
-        self.jobs = JobStore(engine)
 
-    def delivered(self, scope: str, item_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        """``item_id -> (content_hash, destination_id)`` for items already delivered in ``scope``."""
-        if not item_ids:
-            return {}
-        found: dict[str, tuple[str, str | None]] = {}
+    # -- what is known --------------------------------------------------------------------------
+
+    def known(self, scope: str, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Known]:
+        """``(kind, item_id) -> Known`` for the given items of ``scope`` that have a row."""
+        found: dict[tuple[str, str], Known] = {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, item_id in keys:
+            by_kind.setdefault(kind, []).append(item_id)
         with Session(self.engine) as session:
-            for start in range(0, len(item_ids), 500):
-                chunk = list(item_ids[start : start + 500])
-                rows = session.exec(
-                    select(LedgerEntry.item_id, LedgerEntry.content_hash, LedgerEntry.destination_id).where(
-                        LedgerEntry.scope == scope,
-                        col(LedgerEntry.item_id).in_(chunk),
-                        col(LedgerEntry.outcome).in_(DELIVERED),
-                    )
-                ).all()
-                found.update({item_id: (h, dest) for item_id, h, dest in rows})
+            for kind, ids in by_kind.items():
+                for start in range(0, len(ids), _CHUNK):
+                    rows = session.exec(
+                        select(LedgerEntry.item_id, LedgerEntry.outcome, LedgerEntry.content_hash, LedgerEntry.destination_id, LedgerEntry.job_id).where(
+                            LedgerEntry.scope == scope, LedgerEntry.kind == kind, col(LedgerEntry.item_id).in_(ids[start : start + _CHUNK])
+                        )
+                    ).all()
+                    for item_id, outcome, digest, destination, job_id in rows:
+                        found[(kind, item_id)] = Known(Outcome(outcome), digest, destination, job_id)
         return found
 
-    def parents(self, scope: str, kinds: Iterable[str] = ("album", "folder", "calendar")) -> dict[str, str]:
+    def destination_of(self, scope: str, item_id: str) -> str | None:
+        """Where an item delivered in ``scope`` landed (any kind), or None."""
+        with Session(self.engine) as session:
+            return session.exec(
+                select(LedgerEntry.destination_id).where(
+                    LedgerEntry.scope == scope, LedgerEntry.item_id == item_id, col(LedgerEntry.outcome).in_(DELIVERED)
+                )
+            ).first()
+
+    def parents(self, scope: str, kinds: Iterable[str] = CONTAINER_KINDS) -> dict[str, str]:
         """Destination ids of containers delivered in ``scope`` (to rebuild ImportContext.parents)."""
         with Session(self.engine) as session:
             rows = session.exec(
                 select(LedgerEntry.item_id, LedgerEntry.destination_id).where(
-                    LedgerEntry.scope == scope,
-                    col(LedgerEntry.kind).in_(list(kinds)),
-                    col(LedgerEntry.outcome).in_(DELIVERED),
+                    LedgerEntry.scope == scope, col(LedgerEntry.kind).in_(list(kinds)), col(LedgerEntry.outcome).in_(DELIVERED)
                 )
             ).all()
         return {item_id: dest for item_id, dest in rows if dest}
+
+    # -- writing outcomes -----------------------------------------------------------------------
+
+    def record(self, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
+        """Write intents or outcomes in one transaction (one upsert statement per 500 rows).
+
+        Rules, enforced in the statement itself: an intent never replaces a delivery of the same
+        content; a failure never replaces a delivery of the same content (a redundant re-send
+        that failed changes nothing at the destination).
+        """
+        if not records:
+            return
+        with Session(self.engine) as session:
+            self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
+            session.commit()
+
+    def _upsert(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the job store runs on SQLite or PostgreSQL
+            raise NotImplementedError(f"ledger upsert on {dialect}")
+        now = utcnow()
+        latest = {(r.kind, r.item_id): r for r in records}  # an item twice in a batch: last wins
+        rows = [
+            {
+                "scope": scope,
+                "kind": r.kind,
+                "item_id": r.item_id,
+                "job_id": job_id,
+                "vertical": vertical,
+                "item_name": r.item_name,
+                "content_hash": r.content_hash,
+                "destination_id": r.destination_id,
+                "outcome": r.outcome.value,
+                "bytes": r.bytes,
+                "checksum": r.checksum,
+                "error": r.error,
+                "retryable": r.retryable,
+                "attempts": 1 if r.outcome == Outcome.SENDING else 0,
+                "updated_at": now,
+            }
+            for r in latest.values()
+        ]
+        table = LedgerEntry.__table__
+        statement = insert(table)
+        new = statement.excluded
+        # (no IN lists: executemany cannot expand them)
+        was_delivered = or_(*(table.c.outcome == literal(o.value) for o in DELIVERED))
+        is_delivery = or_(*(new.outcome == literal(o.value) for o in DELIVERED))
+        delivered_same = and_(was_delivered, table.c.content_hash == new.content_hash)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.scope, table.c.kind, table.c.item_id],
+            set_={
+                "job_id": new.job_id,
+                "vertical": new.vertical,
+                "item_name": func.coalesce(new.item_name, table.c.item_name),
+                "content_hash": new.content_hash,
+                "destination_id": func.coalesce(new.destination_id, table.c.destination_id),
+                "outcome": new.outcome,
+                "bytes": new.bytes,
+                "checksum": func.coalesce(new.checksum, table.c.checksum),
+                "error": new.error,
+                "retryable": new.retryable,
+                "attempts": table.c.attempts + new.attempts,
+                "updated_at": new.updated_at,
+            },
+            where=or_(is_delivery, ~delivered_same),
+        )
+        for start in range(0, len(rows), _CHUNK):
+            session.execute(statement, rows[start : start + _CHUNK])
+
+    def in_doubt(self, scope: str, kinds: Iterable[str] | None = None) -> set[tuple[str, str]]:
+        """``(kind, item_id)`` of rows still ``sending``: the destination may or may not have them."""
+        with Session(self.engine) as session:
+            query = select(LedgerEntry.kind, LedgerEntry.item_id).where(LedgerEntry.scope == scope, LedgerEntry.outcome == Outcome.SENDING)
+            if kinds is not None:
+                query = query.where(col(LedgerEntry.kind).in_(list(kinds)))
+            return {(kind, item_id) for kind, item_id in session.exec(query).all()}
+
+    # -- page checkpoints -----------------------------------------------------------------------
+
+    def commit_page(
+        self,
+        *,
+        job_id: str,
+        scope: str,
+        vertical: str,
+        cursor_json: str | None,
+        cursor_version: int = 1,
+        done: bool,
+        converter_state: dict | None = None,
+        problems: Sequence[ProblemRecord] = (),
+        records: Sequence[LedgerRecord] = (),
+        source_state: tuple[str, int] | None = None,
+    ) -> None:
+        """Move the vertical's cursor, with the page's problems, last outcomes and the source's state slot."""
+        with Session(self.engine) as session:
+            if records:
+                self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
+            self._add_problems(session, job_id, vertical, problems)
+            self._put_cursor(session, job_id, vertical, cursor_json, cursor_version, done, converter_state)
+            if source_state is not None:
+                self._put_state(session, scope, "source", *source_state)
+            session.commit()
+
+    @staticmethod
+    def _add_problems(session: Session, job_id: str, vertical: str | None, problems: Sequence[ProblemRecord]) -> None:
+        if not problems:
+            return
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        rows = [
+            {"job_id": job_id, "vertical": vertical, "subject": p.subject, "message": p.message, "kind": p.kind, "item_id": p.item_id, "created_at": utcnow()}
+            for p in {(p.subject, p.message): p for p in problems}.values()
+        ]
+        session.execute(insert(ProblemRow.__table__).on_conflict_do_nothing(index_elements=["job_id", "subject", "message"]), rows)
+
+    def add_problems(self, job_id: str, vertical: str | None, problems: Sequence[ProblemRecord]) -> None:
+        with Session(self.engine) as session:
+            self._add_problems(session, job_id, vertical, problems)
+            session.commit()
+
+    # -- cursors ----------------------------------------------------------------------------------
 
     def cursor(self, job_id: str, vertical: str) -> ExportCursor | None:
         with Session(self.engine, expire_on_commit=False) as session:
@@ -94,9 +303,9 @@ class Ledger:
         with Session(self.engine, expire_on_commit=False) as session:
             return list(session.exec(select(ExportCursor).where(ExportCursor.job_id == job_id)).all())
 
-    def save_cursor(self, job_id: str, vertical: str, cursor_json: str | None, *, done: bool = False, converter_state: dict | None = None) -> None:
+    def save_cursor(self, job_id: str, vertical: str, cursor_json: str | None, *, cursor_version: int = 1, done: bool = False, converter_state: dict | None = None) -> None:
         with Session(self.engine) as session:
-            self._put_cursor(session, job_id, vertical, cursor_json, done, converter_state)
+            self._put_cursor(session, job_id, vertical, cursor_json, cursor_version, done, converter_state)
             session.commit()
 
     def reset_cursors(self, job_id: str) -> None:
@@ -105,11 +314,12 @@ class Ledger:
             session.commit()
 
     @staticmethod
-    def _put_cursor(session: Session, job_id: str, vertical: str, cursor_json: str | None, done: bool, converter_state: dict | None) -> None:
+    def _put_cursor(session: Session, job_id: str, vertical: str, cursor_json: str | None, version: int, done: bool, converter_state: dict | None) -> None:
         row = session.get(ExportCursor, (job_id, vertical))
         if row is None:
             row = ExportCursor(job_id=job_id, vertical=vertical)
         row.cursor_json = cursor_json
+        row.cursor_version = version
         row.done = done
         row.pages += 1
         if converter_state is not None:
@@ -117,119 +327,90 @@ class Ledger:
         row.updated_at = utcnow()
         session.add(row)
 
-    def commit_page(
-        self,
-        *,
-        job_id: str,
-        scope: str,
-        vertical: str,
-        records: Sequence[LedgerRecord],
-        errors: Sequence[ErrorRecord] = (),
-        cursor_json: str | None = None,
-        done: bool = False,
-        converter_state: dict | None = None,
-        advance_cursor: bool = True,
-    ) -> None:
-        """Record outcomes (+ errors, counters, and optionally the next cursor) atomically."""
-        imported = sum(r.outcome == "imported" for r in records)
-        skipped = sum(r.outcome == "skipped" for r in records)
-        failed = sum(r.outcome == "failed" for r in records)
-        nbytes = sum(r.bytes for r in records)
+    # -- bookmarks and connector state --------------------------------------------------------------
+
+    def bookmark(self, scope: str, vertical: str) -> Bookmark | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(Bookmark, (scope, vertical))
+
+    def save_bookmark(self, scope: str, vertical: str, cursor_json: str, version: int = 1) -> None:
         with Session(self.engine) as session:
-            self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
-            for error in errors:
-                session.add(
-                    ItemErrorRow(
-                        job_id=job_id,
-                        item_id=error.item_id,
-                        item_name=error.item_name,
-                        vertical=error.vertical,
-                        message=error.message,
-                        retryable=error.retryable,
-                    )
-                )
-            self.jobs.add_counts(session, job_id, imported=imported, skipped=skipped, failed=failed, nbytes=nbytes)
-            if advance_cursor:
-                self._put_cursor(session, job_id, vertical, cursor_json, done, converter_state)
+            row = session.get(Bookmark, (scope, vertical)) or Bookmark(scope=scope, vertical=vertical, cursor_json=cursor_json)
+            row.cursor_json, row.cursor_version, row.updated_at = cursor_json, version, utcnow()
+            session.add(row)
             session.commit()
 
-    def _upsert(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
-        """Write ledger rows in one statement (INSERT ... ON CONFLICT DO UPDATE).
+    def state(self, scope: str, role: str) -> ConnectorState | None:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.get(ConnectorState, (scope, role))
 
-        Why one statement: a page of hundreds of items would otherwise cost one SELECT and one
-        write per item. The conflict clause keeps the rule that a later failure never hides an
-        earlier delivery.
-        """
-        if not records:
-            return
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - other databases: row by row
-            return self._upsert_rows(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
-        now = utcnow()
-        latest = {record.item_id: record for record in records}  # an item twice in a page: last wins
-        rows = [
-            {
-                "scope": scope,
-                "item_id": r.item_id,
-                "job_id": job_id,
-                "vertical": vertical,
-                "kind": r.kind,
-                "content_hash": r.content_hash,
-                "destination_id": r.destination_id,
-                "outcome": r.outcome,
-                "bytes": r.bytes,
-                "updated_at": now,
-            }
-            for r in latest.values()
-        ]
-        table = LedgerEntry.__table__
-        statement = insert(table)
-        excluded = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.scope, table.c.item_id],
-            set_={name: excluded[name] for name in ("job_id", "vertical", "kind", "content_hash", "destination_id", "outcome", "bytes", "updated_at")},
-            where=(excluded.outcome != "failed") | and_(*(table.c.outcome != kept for kept in DELIVERED)),
-        )
-        for start in range(0, len(rows), 500):
-            session.execute(statement, rows[start : start + 500])
-
-    def _upsert_rows(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
-        for record in records:
-            existing = session.get(LedgerEntry, (scope, record.item_id))
-            if existing is not None and existing.outcome in DELIVERED and record.outcome == "failed":
-                continue
-            row = existing or LedgerEntry(scope=scope, item_id=record.item_id, job_id=job_id, vertical=vertical, kind=record.kind, content_hash=record.content_hash, outcome=record.outcome)
-            row.job_id, row.vertical, row.kind = job_id, vertical, record.kind
-            row.content_hash, row.outcome = record.content_hash, record.outcome
-            row.destination_id, row.bytes, row.updated_at = record.destination_id, record.bytes, utcnow()
-            session.add(row)
-
-    def figures(self, scope: str, job_id: str) -> dict[str, dict[str, int]]:
-        """Per vertical: items imported, skipped (already there) and failed by ``job_id``, and bytes.
-
-        Counted in the database (GROUP BY): a recurring scope may hold far more rows than one run.
-        """
-        per_vertical: dict[str, dict[str, int]] = {}
+    def save_state(self, scope: str, role: str, state_json: str, version: int = 1) -> None:
         with Session(self.engine) as session:
-            rows = session.exec(
-                select(LedgerEntry.vertical, LedgerEntry.outcome, func.count(), func.coalesce(func.sum(LedgerEntry.bytes), 0))
-                .where(LedgerEntry.scope == scope, LedgerEntry.job_id == job_id)
-                .group_by(LedgerEntry.vertical, LedgerEntry.outcome)
-            ).all()
-        for vertical, outcome, count, nbytes in rows:
-            figures = per_vertical.setdefault(vertical, {"imported": 0, "skipped": 0, "failed": 0, "bytes": 0})
-            figures[outcome] = figures.get(outcome, 0) + count
-            figures["bytes"] += int(nbytes)
-        return per_vertical
+            self._put_state(session, scope, role, state_json, version)
+            session.commit()
 
-    def errors(self, job_id: str, limit: int = 1000) -> list[ItemErrorRow]:
+    @staticmethod
+    def _put_state(session: Session, scope: str, role: str, state_json: str, version: int) -> None:
+        row = session.get(ConnectorState, (scope, role)) or ConnectorState(scope=scope, role=role, state_json=state_json)
+        row.state_json, row.state_version, row.updated_at = state_json, version, utcnow()
+        session.add(row)
+
+    def reset_scope(self, scope: str) -> None:
+        """Forget everything a scope delivered (``ferry recurring reset``): ledger, bookmarks, state."""
+        with Session(self.engine) as session:
+            for table in (LedgerEntry, Bookmark, ConnectorState):
+                session.exec(delete(table).where(table.scope == scope))
+            session.commit()
+
+    # -- reading figures --------------------------------------------------------------------------
+
+    def figures(self, job_id: str) -> JobFigures:
+        """A job's figures per vertical, counted in the database (GROUP BY)."""
+        return self.figures_of([job_id]).get(job_id, JobFigures())
+
+    def figures_of(self, job_ids: Sequence[str]) -> dict[str, JobFigures]:
+        out: dict[str, JobFigures] = {}
+        if not job_ids:
+            return out
+        with Session(self.engine) as session:
+            for start in range(0, len(job_ids), _CHUNK):
+                rows = session.exec(
+                    select(LedgerEntry.job_id, LedgerEntry.vertical, LedgerEntry.outcome, func.count(), func.coalesce(func.sum(LedgerEntry.bytes), 0))
+                    .where(col(LedgerEntry.job_id).in_(list(job_ids[start : start + _CHUNK])))
+                    .group_by(LedgerEntry.job_id, LedgerEntry.vertical, LedgerEntry.outcome)
+                ).all()
+                for job_id, vertical, outcome, count, nbytes in rows:
+                    figures = out.setdefault(job_id, JobFigures())
+                    figures.per_vertical.setdefault(vertical, Figures()).add(Outcome(outcome), count, int(nbytes))
+                    figures.total.add(Outcome(outcome), count, int(nbytes))
+        return out
+
+    def failures(self, job_id: str, limit: int = 1000) -> list[LedgerEntry]:
+        """The job's items whose latest outcome is a failure (superseded ones are gone)."""
         with Session(self.engine, expire_on_commit=False) as session:
             return list(
-                session.exec(select(ItemErrorRow).where(ItemErrorRow.job_id == job_id).order_by(ItemErrorRow.id).limit(limit)).all()
+                session.exec(
+                    select(LedgerEntry)
+                    .where(LedgerEntry.job_id == job_id, LedgerEntry.outcome == Outcome.FAILED)
+                    .order_by(LedgerEntry.vertical, LedgerEntry.item_name, LedgerEntry.item_id)
+                    .limit(limit)
+                ).all()
+            )
+
+    def problems(self, job_id: str, limit: int = 1000) -> list[ProblemRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(session.exec(select(ProblemRow).where(ProblemRow.job_id == job_id).order_by(ProblemRow.id).limit(limit)).all())
+
+    def count_problems(self, job_id: str) -> dict[str, int]:
+        with Session(self.engine) as session:
+            rows = session.exec(select(ProblemRow.kind, func.count()).where(ProblemRow.job_id == job_id).group_by(ProblemRow.kind)).all()
+        return {kind: count for kind, count in rows}
+
+    def delivered_entries(self, job_id: str) -> list[LedgerEntry]:
+        """Every item this job delivered (for ``ferry verify``)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return list(
+                session.exec(select(LedgerEntry).where(LedgerEntry.job_id == job_id, col(LedgerEntry.outcome).in_(DELIVERED))).all()
             )
 
     def entries(self, scope: str) -> list[LedgerEntry]:

@@ -1,8 +1,15 @@
 """ferry's configuration, read once by the CLI or a flow entry point and passed down.
 
 Sources, highest first: keyword arguments, ``FERRY_*`` environment variables, the TOML config
-file (``$FERRY_CONFIG`` or ``./ferry.toml``), the defaults below. Library code under
-``connectors/`` never reads any of this.
+file (``$FERRY_CONFIG``, else ``./ferry.toml`` when it exists, else ``ferry.toml`` in the user's
+config directory), the defaults below. Library code under ``connectors/`` never reads any of this.
+
+Why the default data directory is the user's data directory (platformdirs) and not ``./.ferry``:
+a job store that depends on the current directory made ``ferry jobs list`` answer "No jobs yet"
+from any other directory.
+
+Lives in ``flows/`` because both the CLI (``ferry/``) and the flows read it; ``flows/`` must not
+import the app shell.
 """
 
 from __future__ import annotations
@@ -12,14 +19,37 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-__all__ = ["Settings", "load_settings"]
+from connectors.errors import ConfigError
+
+__all__ = ["Settings", "SettingsError", "load_settings", "default_data_dir"]
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ConfigError):
+    """A setting has a value ferry cannot use; the message names the setting and its source."""
+
+
+def default_data_dir() -> Path:
+    """The user's data directory for ferry (``~/.local/share/ferry`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("ferry", appauthor=False))
 
 
 def _config_file() -> Path:
-    return Path(os.environ.get("FERRY_CONFIG", "ferry.toml"))
+    given = os.environ.get("FERRY_CONFIG")
+    if given:
+        return Path(given)
+    local = Path("ferry.toml")
+    if local.exists():
+        return local
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("ferry", appauthor=False)) / "ferry.toml"
 
 
 class Settings(BaseSettings):
@@ -28,8 +58,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="FERRY_", extra="ignore")
 
     data_dir: Path = Field(
-        Path(".ferry"),
-        description="Folder for the SQLite job store, staging, the key file and Prefect's home.",
+        default_factory=default_data_dir,
+        description="Folder for the SQLite job store, staging, the key file and Prefect's home "
+        "(default: the user's data directory, e.g. ~/.local/share/ferry).",
     )
     database_url: str | None = Field(
         None,
@@ -40,6 +71,13 @@ class Settings(BaseSettings):
         None, description="fsspec URL for staged bytes; default <data_dir>/staging."
     )
     log_level: str = Field("WARNING", description="Console log level: DEBUG, INFO, WARNING, ERROR.")
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"{value!r} is not a log level; use one of {', '.join(LOG_LEVELS)}")
+        return value.upper()
     secret_key: SecretStr | None = Field(
         None,
         description="Fernet key that encrypts tokens at rest. Default: read or create <data_dir>/secret.key (0600).",
@@ -87,7 +125,26 @@ class Settings(BaseSettings):
 
 
 def load_settings(**overrides: Any) -> Settings:
-    """Read settings from overrides, environment and config file; creates ``data_dir``."""
-    settings = Settings(**overrides)
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Read settings from overrides, environment and config file; creates ``data_dir``.
+
+    Raises:
+        SettingsError: a value is invalid; one line naming the setting, its variable and why.
+    """
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SettingsError(f"data_dir (FERRY_DATA_DIR) {settings.data_dir}: cannot create it: {exc.strerror}") from None
     return settings
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        name = ".".join(str(p) for p in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"{name} (FERRY_{name.split('.')[0].upper()}): {message}")
+    return "bad setting " + "; ".join(parts) + f" (config file: {_config_file()})"

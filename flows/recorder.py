@@ -1,0 +1,105 @@
+"""Writing each item's intent and outcome to the ledger as it happens (never on a timer).
+
+Two ways, chosen by what the destination can tell after a crash (``Importer.repeat_safety``):
+
+* **one by one** (RepeatSafety.NONE): each outcome is committed before the importer is asked
+  for the next item, so after a ``kill -9`` at most the item in flight is in doubt.
+* **group commit** (RECOGNISES, FINDS): outcomes go to a writer thread that commits whatever
+  finished while its previous commit ran, in one transaction. A crash leaves the last few
+  outcomes as intents, and the destination tells the engine on resume that it has them; the
+  copies do not wait for the database.
+
+Intents are always committed before the importer starts on the items they cover.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Sequence
+
+from .store import Ledger, LedgerRecord, Outcome
+
+__all__ = ["OutcomeRecorder"]
+
+_STOP = object()
+
+
+class OutcomeRecorder:
+    def __init__(self, ledger: Ledger, *, job_id: str, scope: str, vertical: str, group: bool):
+        self.ledger, self.job_id, self.scope, self.vertical = ledger, job_id, scope, vertical
+        self.group = group
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._writer: threading.Thread | None = None
+
+    def intents(self, records: Sequence[LedgerRecord]) -> None:
+        """Commit ``sending`` rows for items about to be sent (after earlier outcomes are in)."""
+        self.flush()
+        self._write(records)
+
+    def record(self, record: LedgerRecord) -> None:
+        if not self.group:
+            self._write([record])
+            return
+        self._raise_if_failed()
+        if self._writer is None:
+            self._writer = threading.Thread(target=self._run, name=f"ledger-{self.job_id[:8]}", daemon=True)
+            self._writer.start()
+        with self._idle:
+            self._pending += 1
+        self._queue.put(record)
+
+    def flush(self) -> None:
+        """Return once every recorded outcome is committed (re-raising a write error)."""
+        if self._writer is not None:
+            with self._idle:
+                while self._pending and self._error is None:
+                    self._idle.wait(0.5)
+        self._raise_if_failed()
+
+    def close(self) -> None:
+        try:
+            self.flush()
+        finally:
+            if self._writer is not None:
+                self._queue.put(_STOP)
+                self._writer.join(timeout=30)
+                self._writer = None
+
+    def _write(self, records: Sequence[LedgerRecord]) -> None:
+        self.ledger.record(job_id=self.job_id, scope=self.scope, vertical=self.vertical, records=records)
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = [first]
+            while True:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is _STOP:
+                    self._queue.put(_STOP)
+                    break
+                batch.append(more)
+            try:
+                self._write(batch)
+            except BaseException as exc:  # surfaced to the importing thread by flush/record
+                self._error = exc
+            with self._idle:
+                self._pending -= len(batch)
+                self._idle.notify_all()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+
+def intent(item, content_hash: str) -> LedgerRecord:
+    return LedgerRecord(kind=item.kind, item_id=item.id, content_hash=content_hash, outcome=Outcome.SENDING, item_name=item.display_name)
