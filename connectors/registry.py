@@ -95,6 +95,8 @@ class ConnectorContext:
         storage_options: fsspec storage options (endpoint URLs for S3 and the like).
         progress: where an exporter reports long work of its own (a big download), so the
             user sees a bar; importers report bytes through ``ImportContext.progress``.
+        verticals: what this transfer exports (set by the engine for sources), so a source can
+            name what it leaves out ("not selected") instead of calling it unreadable.
     """
 
     location: str
@@ -103,6 +105,7 @@ class ConnectorContext:
     staging_url: str | None = None
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     progress: Progress = field(default_factory=NullProgress)
+    verticals: frozenset[Vertical] | None = None
 
 
 @dataclass(frozen=True)

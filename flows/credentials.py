@@ -156,8 +156,6 @@ class CredentialStore:
 
         return cls(open_context(settings).engine, cipher_from_settings(settings), **options)
 
-        return cls(get_engine(settings.resolved_database_url), cipher_from_settings(settings), **options)
-
     def __repr__(self) -> str:
         return f"CredentialStore({self.engine.url!r})"
 

@@ -71,6 +71,7 @@ class JobRuntime:
             staging_url=f"{self.ctx.settings.resolved_staging_url.rstrip('/')}/{self.job.id}",
             storage_options=self.ctx.settings.storage_options,
             progress=self.progress,
+            verticals=frozenset(route.source for route in self.routes.values()) if endpoint is self.source else None,
         )
 
     @property

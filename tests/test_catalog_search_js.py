@@ -41,7 +41,7 @@ FILTERED = [
 
 
 def connectors() -> list[ConnectorInfo]:
-    from ferry.portmap import connector_infos
+    from flows.portmap import connector_infos
 
     return connector_infos()
 

@@ -39,7 +39,9 @@ def transfer(source: str, out: Path, env: dict, *options: str):
     assert "Traceback" not in run.stdout + run.stderr, run.stderr[-3000:]
     jobs = json.loads(run_bounded([*FERRY, "jobs", "list", "--json"], env, 120).stdout)
     shown = run_bounded([*FERRY, "jobs", "show", jobs[0]["id"], "--errors", "--json"], env, 120)
-    errors = json.loads(shown.stdout).get("errors", [])
+    shown = json.loads(shown.stdout)
+    # failed items, and what the source held that did not become an item (unreadable or left out)
+    errors = shown.get("errors", []) + [{"item": p["subject"], "message": p["message"]} for p in shown.get("problems", [])]
     return run, errors
 
 

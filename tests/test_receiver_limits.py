@@ -54,7 +54,7 @@ def _tiktok(limits=None):
 def _expiry(tmp_path, limits=None):
     from flows.store import get_engine
 
-    engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    engine = get_engine(f"sqlite:///{tmp_path / 'store.db'}", create=True)
     auth = {"Content-Type": "application/json", "Authorization": f"Bearer {NOTICE_SECRET}"}
     return create_expiry_app(engine, NOTICE_SECRET, limits=limits), NOTICE_PATH, 1 * MB, auth
 

@@ -99,9 +99,10 @@ def test_serve_webhooks_sends_no_telemetry_and_leaves_no_prefect_server_after_si
     from flows.store import JobState, JobStore, get_engine
 
     data = tmp_path / "data"
-    store = JobStore(get_engine(f"sqlite:///{data / 'ferry.db'}"))
+    store = JobStore(get_engine(f"sqlite:///{data / 'ferry.db'}", create=True))
     job = store.create(source="tiktok:", destination=f"folder:{tmp_path / 'out'}", types=["videos"])
-    store.set_state(job.id, JobState.PAUSED, "waiting for source: the export is being prepared", wake_key="42")
+    store.transition(job.id, JobState.RUNNING)
+    store.transition(job.id, JobState.WAITING, "the export is being prepared", wake_key="42")
     port = free_port()
     argv = [sys.executable, "-m", "ferry", "serve-webhooks", "--port", str(port), "--client-key", "ck", "--client-secret", "cs"]
     proc = subprocess.Popen(argv, env=_env(tmp_path), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -6,7 +6,8 @@ folder holding the zip parts of a split export.
 
 Options: ``page_size`` (default 200); the read caps ``max_json_mb``, ``max_ratio`` and
 ``max_members`` (:mod:`connectors.meta.limits`); ``verticals``, the comma-separated verticals the
-transfer moves (the engine passes it), so files left out can be listed as "not selected".
+transfer moves (the engine passes them as ``ConnectorContext.verticals``), so files left out can
+be listed as "not selected".
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
         max_ratio=float_option(ctx.options, "max_ratio", DEFAULT_MAX_RATIO, connector="meta", minimum=1.0),
         max_members=int_option(ctx.options, "max_members", DEFAULT_MAX_MEMBERS, connector="meta"),
     )
-    selected = _verticals(ctx.options.get("verticals"))
+    selected = ctx.verticals or _verticals(ctx.options.get("verticals"))
     return MetaArchiveExporter(_path(ctx.location), page_size=page_size, limits=limits, selected=selected)
 
 

@@ -19,7 +19,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ._common import console, err_console, fail, friendly_errors, load, run_server
+from ._common import console, context, err_console, fail, friendly_errors, load, run_server
 
 
 def expiring_credentials(engine, within_seconds: float, *, now=None) -> list[dict]:
@@ -95,12 +95,12 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """List credentials that expire soon or died, and re-authorize them one after another."""
-        settings = load()
+        ctx = context()
+        settings = ctx.settings
         from flows.recurring import parse_duration
-        from flows.store import get_engine
 
         window = parse_duration(expiring_within).total_seconds()
-        found = expiring_credentials(get_engine(settings.resolved_database_url), window)
+        found = expiring_credentials(ctx.engine, window)
         if credential:
             found = [c for c in found if any(c["id"].startswith(w) for w in credential)]
         if as_json and list_only:
@@ -151,12 +151,12 @@ def register(app: typer.Typer) -> None:
         import os
 
         from ferry.webhooks_expiry import NOTICE_PATH, create_expiry_app
-        from flows.store import get_engine
 
-        settings = load()
+        ctx = context()
+        settings = ctx.settings
         secret = os.environ.get(secret_env, "")
         if not secret:
             fail(f"set the shared notice secret in the environment variable {secret_env}")
-        web = create_expiry_app(get_engine(settings.resolved_database_url), secret)
+        web = create_expiry_app(ctx.engine, secret)
         typer.echo(f"ferry expiry notices on http://{host}:{port}{NOTICE_PATH}")
         run_server(web, host=host, port=port, log_level=settings.log_level)
