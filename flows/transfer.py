@@ -7,20 +7,12 @@ The flow takes ids and plain strings only; tokens stay in the encrypted credenti
 loaded inside tasks. Each step is one task run per page (see :mod:`flows.steps`), so the Prefect
 UI shows the real life cycle without paying Prefect's per-task cost per item.
 
-Job states (:data:`flows.store.jobs.ALLOWED`): a run moves the job to RUNNING, then to COMPLETE,
-or stops it resumable: WAITING (the source prepares data; a webhook or poll wakes it), PAUSED
-(destination full, interrupted), NEEDS_REAUTH (credential dead) or FAILED (systemic error, or
-the retry budget spent). A job killed outright stays RUNNING with an expiring lease; ``ferry
-resume`` takes it over.
-
-Prefect shows the truth: COMPLETE ends the flow run Completed, FAILED ends it Failed with the
+Job states are the engine's (:mod:`flows.engine`). Prefect shows the truth: COMPLETE ends the flow run Completed, FAILED ends it Failed with the
 reason, PAUSED / WAITING / NEEDS_REAUTH end it Paused; FAILED and NEEDS_REAUTH emit events an
 Automation can match (:mod:`flows.events`).
 """
 
 from __future__ import annotations
-
-from datetime import timedelta
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
