@@ -48,10 +48,29 @@ class Cursor(BaseModel):
     """Base of typed continuation cursors; each exporter subclasses it with its own fields.
 
     Cursors are frozen and JSON-serialisable; the framework stores ``model_dump_json()`` per
-    vertical and gives it back through ``Exporter.cursor_model.model_validate_json``.
+    vertical with ``version``, and gives it back through :meth:`load`. A cursor whose fields
+    change bumps ``version`` and overrides :meth:`upgrade`, so a job paused under an older ferry
+    still resumes where it stopped.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: schema version of this cursor's JSON; stored beside it
+    version: ClassVar[int] = 1
+
+    @classmethod
+    def upgrade(cls, data: dict[str, Any], version: int) -> dict[str, Any]:
+        """Turn the JSON of an older ``version`` into this version's fields (default: as is)."""
+        return data
+
+    @classmethod
+    def load(cls, text: str, version: int = 1) -> "Cursor":
+        """Read a stored cursor, upgrading it from ``version`` first when it is older."""
+        if version == cls.version:
+            return cls.model_validate_json(text)
+        import json
+
+        return cls.model_validate(cls.upgrade(json.loads(text), version))
 
 
 class Page(BaseModel):

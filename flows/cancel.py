@@ -34,7 +34,7 @@ def cancel_job(ctx: FerryContext, job_id: str) -> bool:
             for saved in ctx.ledger.cursors(job.id):
                 if saved.cursor_json and not saved.done:
                     try:
-                        runtime.exporter.cancel_pending(runtime.exporter.cursor_model.model_validate_json(saved.cursor_json))
+                        runtime.exporter.cancel_pending(runtime.exporter.cursor_model.load(saved.cursor_json, saved.cursor_version))
                     except FerryError as exc:
                         log.warning("job %s: could not cancel the request at the source: %s", job.id[:8], exc)
         runtime.staging.clear()

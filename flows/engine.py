@@ -115,7 +115,7 @@ def _run_vertical(runtime: JobRuntime, run: Steps, vertical: str) -> None:
         _check_not_canceled(runtime)
         page = run.export(job_id, vertical)
         if page.waiting is not None:
-            runtime.ledger.save_cursor(job_id, vertical, page.waiting.cursor_json)
+            runtime.ledger.save_cursor(job_id, vertical, page.waiting.cursor_json, cursor_version=runtime.exporter.cursor_model.version)
             raise SourceNotReady(page.waiting.message, cursor=None, check_after=page.waiting.check_after, wake_key=page.waiting.wake_key)
         if page.done and not page.items and page.next_cursor is None:
             # nothing left, or an empty final page: mark it done and stop
@@ -123,7 +123,7 @@ def _run_vertical(runtime: JobRuntime, run: Steps, vertical: str) -> None:
                 job_id=job_id, scope=runtime.job.ledger_scope, vertical=vertical, cursor_json=None, done=True, converter_state=page.converter_state
             )
             if page.bookmark is not None:
-                runtime.ledger.save_bookmark(runtime.job.ledger_scope, vertical, page.bookmark)
+                runtime.ledger.save_bookmark(runtime.job.ledger_scope, vertical, page.bookmark, runtime.exporter.cursor_model.version)
             return
         page = run.convert(job_id, page)
         run.import_(job_id, page)
@@ -179,6 +179,6 @@ def _cancel_source(runtime: JobRuntime) -> None:
     for saved in runtime.ledger.cursors(runtime.job.id):
         if saved.cursor_json and not saved.done:
             try:
-                runtime.exporter.cancel_pending(runtime.exporter.cursor_model.model_validate_json(saved.cursor_json))
+                runtime.exporter.cancel_pending(runtime.exporter.cursor_model.load(saved.cursor_json, saved.cursor_version))
             except FerryError:
                 pass

@@ -104,11 +104,11 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
     if saved is not None and saved.done:
         return ExportedPage(vertical=vertical, done=True)
     exporter = rt.exporter
-    cursor_json = saved.cursor_json if saved else None
+    cursor_json, version = (saved.cursor_json, saved.cursor_version) if saved else (None, 1)
     if saved is None and rt.source.connector.capabilities.incremental:
         mark = rt.ledger.bookmark(job.ledger_scope, vertical)
-        cursor_json = mark.cursor_json if mark else None
-    cursor = exporter.cursor_model.model_validate_json(cursor_json) if cursor_json else None
+        cursor_json, version = (mark.cursor_json, mark.cursor_version) if mark else (None, 1)
+    cursor = exporter.cursor_model.load(cursor_json, version) if cursor_json else None
     try:
         page = _retrying(rt, f"listing {vertical}", lambda: exporter.list_page(route.source, cursor))
     except SourceNotReady as exc:
@@ -229,16 +229,18 @@ def import_page(rt: JobRuntime, page: ExportedPage) -> PageResult:
         recorder.close()
     if result.stopped:
         raise Interrupted(job.id)
+    version = rt.exporter.cursor_model.version
     ledger.commit_page(
         job_id=job.id,
         scope=job.ledger_scope,
         vertical=vertical,
         cursor_json=page.next_cursor,
+        cursor_version=version,
         done=page.done,
         converter_state=page.converter_state,
     )
     if page.done and page.bookmark is not None:
-        ledger.save_bookmark(job.ledger_scope, vertical, page.bookmark)
+        ledger.save_bookmark(job.ledger_scope, vertical, page.bookmark, version)
     if rt.stages_bytes:
         rt.staging.discard([item.id for item in items])
     return result

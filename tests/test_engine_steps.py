@@ -147,3 +147,22 @@ def test_a_failure_fixed_by_a_retry_is_superseded_and_counted_once(ctx):
     second = run(ctx, job.id)
     assert (second.state, second.imported, second.failed, second.errors) == ("COMPLETE", 11, 0, [])
     assert every_photo_once(script)
+
+
+def test_a_cursor_saved_by_an_older_version_is_upgraded_when_the_job_resumes(ctx):
+    from tests.engine_support import ScriptCursor
+
+    class RenamedCursor(ScriptCursor.__base__):  # the cursor's field was renamed in version 2
+        version = 2
+        position: int
+
+        @classmethod
+        def upgrade(cls, data, version):
+            return {"position": data["offset"]} if version == 1 else data
+
+    script = Script()
+    job, _ = start(ctx, script)
+    ctx.ledger.save_cursor(job.id, "photos", '{"offset": 5}', cursor_version=1)  # paused under version 1
+    loaded = RenamedCursor.load(ctx.ledger.cursor(job.id, "photos").cursor_json, ctx.ledger.cursor(job.id, "photos").cursor_version)
+    assert loaded == RenamedCursor(position=5)
+    assert ScriptCursor.load('{"offset": 5}') == ScriptCursor(offset=5)
