@@ -5,7 +5,9 @@ Connectors classify (``RetryableError`` with an optional ``retry_after`` for a w
 engine waits and tries again, here. Nothing else in ferry sleeps to retry.
 
 Budgets: each page may be attempted ``page_attempts`` times, and a job may spend at most
-``job_retries`` retries and ``job_wait_seconds`` of waiting in all. Past a budget the job stops,
+``job_retries`` retries and ``job_wait_seconds`` of waiting in all. A wait the other side asked
+for (Retry-After) is honoured exactly and counts against the job's budget only: being told to
+slow down is not a failed attempt. Past a budget the job stops,
 resumable, with the reason (:class:`RetriesExhausted`); a single wait longer than
 ``longest_wait_seconds`` (a destination asking to come back in an hour) also stops the job
 rather than holding a worker, and says when to resume.
@@ -52,7 +54,7 @@ class RetriesExhausted(FatalError):
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Backoff delays: ``min(cap, base * factor**n)`` with +-``jitter`` spread, never below Retry-After."""
+    """Backoff delays: ``min(cap, base * factor**n)`` with +-``jitter`` spread; Retry-After when given."""
 
     base_seconds: float = 0.5
     factor: float = 2.0
@@ -64,10 +66,11 @@ class RetryPolicy:
     longest_wait_seconds: float = 300.0
 
     def delay(self, retry: int, retry_after: float | None, rng: random.Random) -> float:
-        """Seconds to wait before retry number ``retry`` (0-based)."""
+        """Seconds to wait before retry number ``retry`` (0-based): what the server asked for, or backoff."""
+        if retry_after is not None:
+            return max(retry_after, 0.05)
         backoff = min(self.cap_seconds, self.base_seconds * self.factor**retry)
-        backoff *= 1.0 + rng.uniform(-self.jitter, self.jitter)
-        return max(backoff, retry_after or 0.0)
+        return backoff * (1.0 + rng.uniform(-self.jitter, self.jitter))
 
 
 @dataclass
@@ -84,13 +87,15 @@ class RetryBudget:
     def wait(self, attempt: int, reason: str, retry_after: float | None = None) -> None:
         """Wait before page attempt ``attempt + 1`` (``attempt`` counts from 1) or raise.
 
+        Callers count an attempt only when the wait was not asked for (``retry_after`` None).
+
         Raises:
             RetriesExhausted: the page or job budget is spent, or the wait asked for is longer
                 than ``longest_wait_seconds``; the message names the attempts and the reason.
             InterruptedError: a stop was requested while waiting.
         """
         policy = self.policy
-        if attempt >= policy.page_attempts:
+        if retry_after is None and attempt >= policy.page_attempts:
             raise RetriesExhausted(f"gave up after {attempt} attempts: {reason}")
         if self.retries >= policy.job_retries:
             raise RetriesExhausted(f"gave up: the job used its {policy.job_retries} retries; last: {reason}")

@@ -58,7 +58,7 @@ def _retrying(rt: JobRuntime, what: str, call: Callable[[], T]) -> T:
             return call()
         except RetryableError as exc:
             _wait(rt, attempt, f"{what}: {exc}", exc.retry_after)
-            attempt += 1
+            attempt += exc.retry_after is None  # being told to wait is not a failed attempt
 
 
 def _wait(rt: JobRuntime, attempt: int, reason: str, retry_after: float | None) -> None:
@@ -319,7 +319,8 @@ def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult) -> 
                 _record(rt, recorder, item, last[item.id], hashes, in_doubt)
             return
         result.retries += 1
-        attempt += 1
+        if call_error is None or call_error.retry_after is None:
+            attempt += 1  # being told to wait (Retry-After) is not a failed attempt
 
 
 def _send(rt, items, hashes, recorder, ictx) -> Iterator[ItemOutcome]:

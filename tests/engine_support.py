@@ -53,7 +53,7 @@ class Script:
     photos: int = 10
     page_size: int = 4
     safety: RepeatSafety = RepeatSafety.FINDS
-    busy_calls: list[float | None] = field(default_factory=list)  # per import call: raise RetryableError(retry_after)
+    busy_calls: list[float | None] = field(default_factory=list)  # per import call: raise RetryableError(retry_after=value)
     list_busy: int = 0  # list_page calls that raise RetryableError
     item_failures: Counter = field(default_factory=Counter)  # item title -> retryable failures left
     crash_after_accepting: str | None = None  # title: accepted, then the process dies

@@ -55,7 +55,20 @@ def test_a_rate_limit_is_waited_out_honouring_retry_after(ctx):
     summary = run(ctx, job.id)
     assert summary.state == "COMPLETE" and summary.imported == 11 and summary.failed == 0
     assert every_photo_once(script)
-    assert clock.sleeps and clock.sleeps[0] >= 7.0  # never earlier than the destination asked
+    assert clock.sleeps == [7.0]  # exactly what the destination asked for
+
+
+def test_being_told_to_wait_is_not_a_failed_attempt_but_the_job_budget_bounds_it(ctx):
+    script = Script(busy_calls=[2.0] * 10)
+    clock = FakeClock()
+    job, _ = start(ctx, script, clock, RetryPolicy(page_attempts=3))
+    assert run(ctx, job.id).state == "COMPLETE" and every_photo_once(script)
+    assert set(clock.sleeps) == {2.0} and len(clock.sleeps) > 3  # more waits than the page has attempts
+    script = Script(busy_calls=[60.0] * 100)
+    clock = FakeClock()
+    job, _ = start(ctx, script, clock, RetryPolicy(job_wait_seconds=300))
+    summary = run(ctx, job.id)
+    assert summary.state == "FAILED" and "gave up after waiting 300 s" in summary.reason and sum(clock.sleeps) == 300
 
 
 def test_retryable_items_are_retried_with_capped_jittered_backoff(ctx):
@@ -78,7 +91,7 @@ def test_an_item_that_keeps_failing_is_recorded_and_the_rest_still_arrive(ctx):
 
 
 def test_past_the_budget_the_job_stops_resumable_with_the_reason_then_resumes(ctx):
-    script = Script(busy_calls=[1.0] * 3)
+    script = Script(busy_calls=[None] * 3)  # busy without saying for how long: backoff, counted
     job, _ = start(ctx, script, FakeClock(), RetryPolicy(page_attempts=3))
     summary = run(ctx, job.id)
     assert summary.state == "FAILED" and "gave up after 3 attempts" in summary.reason and "429" in summary.reason
