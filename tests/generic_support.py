@@ -80,14 +80,27 @@ class PatternStream(io.RawIOBase):
         return count
 
 
-class SleepRecorder:
-    """Records requested delays instead of sleeping (the retry tests must not wait)."""
+class RecordingClock:
+    """A pacer/retry clock that records the waits asked of it instead of sleeping.
+
+    ``monotonic()`` is real time plus everything "slept" so far, so a hold taken against it
+    opens once its wait was recorded (the tests must not wait).
+    """
 
     def __init__(self) -> None:
-        self.delays: list[float] = []
+        import time
 
-    def __call__(self, seconds: float) -> None:
+        self._real = time.monotonic
+        self.delays: list[float] = []
+        self.slept = 0.0
+
+    def monotonic(self) -> float:
+        return self._real() + self.slept
+
+    def sleep(self, seconds: float) -> bool:
         self.delays.append(seconds)
+        self.slept += max(0.0, seconds)
+        return True
 
 
 class Destination:

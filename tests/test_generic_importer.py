@@ -20,12 +20,13 @@ from connectors import registry
 from connectors.auth import StaticTokenSource
 from connectors.base import ImportContext, Outcome
 from connectors.errors import ConfigError, DestinationFull, ReauthRequired, RetryableError
-from connectors.generic.client import GenericClient, RetryPolicy
+from connectors.generic.client import GenericClient
+from connectors.http import HttpSettings
 from connectors.generic.importer import GenericImporter
 from connectors.generic.wire import envelope_bytes
 from connectors.models import CalendarEvent, File, Folder, MediaAlbum, Photo, Video
 from connectors.registry import ConnectorContext
-from tests.generic_support import JOB_ID, NeverValidTokens, PatternStream, RotatingTokens, SleepRecorder, start_destination
+from tests.generic_support import JOB_ID, NeverValidTokens, PatternStream, RecordingClock, RotatingTokens, start_destination
 
 WHEN = datetime(2024, 11, 27, 13, 16, 32, tzinfo=UTC)
 
@@ -47,8 +48,8 @@ def uid():
     return uuid.uuid4().hex[:8]
 
 
-def make_importer(dest, tokens=None, *, sleep=None, **policy):
-    client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), policy=RetryPolicy(**policy), sleep=sleep or SleepRecorder())
+def make_importer(dest, tokens=None, *, clock=None, **settings):
+    client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), settings=HttpSettings(**settings), clock=clock or RecordingClock())
     return GenericImporter(client)
 
 
@@ -156,16 +157,16 @@ def test_413_pauses_and_resume_does_not_resend_done_items(dest, uid):
 def test_429_is_a_retryable_call_error_carrying_retry_after_and_holding_the_pacer(dest, uid, style):
     dest.api.knobs.rate_limit_next = 1
     dest.api.knobs.retry_after = "3" if style == "seconds" else format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-    sleeps = SleepRecorder()
-    with make_importer(dest, sleep=sleeps) as importer:
+    clock = RecordingClock()
+    with make_importer(dest, clock=clock) as importer:
         with pytest.raises(RetryableError, match="429") as caught:
             list(importer.import_page([photo(uid, 1)], ctx()))
         low, high = (2.5, 3.0) if style == "seconds" else (25.0, 30.0)
         assert low <= caught.value.retry_after <= high
-        assert sleeps.delays == []  # the connector itself never waits out a retry...
+        assert clock.delays == []  # the connector itself never waits out a retry...
         outcomes = list(importer.import_page([photo(uid, 2)], ctx()))
     assert outcomes[0].status is Outcome.IMPORTED
-    assert len(sleeps.delays) == 1 and low - 0.5 <= sleeps.delays[0] <= high  # ...but its pacer holds the next request
+    assert len(clock.delays) == 1 and low - 0.5 <= clock.delays[0] <= high  # ...but its pacer holds the next request
     assert [r.status for r in dest.api.received] == [429, 201]
 
 
@@ -173,17 +174,17 @@ def test_5xx_and_connection_errors_fail_the_item_retryably_without_waiting(dest,
     from tests.conftest import free_port
 
     dest.api.knobs.server_errors_next = 1
-    sleeps = SleepRecorder()
-    with make_importer(dest, sleep=sleeps) as importer:
+    clock = RecordingClock()
+    with make_importer(dest, clock=clock) as importer:
         outcome = next(importer.import_page([photo(uid, 1)], ctx()))
-    assert outcome.status is Outcome.FAILED and outcome.retryable and sleeps.delays == []
+    assert outcome.status is Outcome.FAILED and outcome.retryable and clock.delays == []
     assert "Error (503) server_error - Injected server error" in outcome.error
     with socket.socket() as sock:  # a port that is surely closed: bound, never listening
         sock.bind(("127.0.0.1", 0))
-        client = GenericClient(f"http://127.0.0.1:{sock.getsockname()[1]}/dtp", StaticTokenSource("t"), sleep=sleeps)
+        client = GenericClient(f"http://127.0.0.1:{sock.getsockname()[1]}/dtp", StaticTokenSource("t"), clock=clock)
         with GenericImporter(client) as importer:
             outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
-    assert outcome.retryable and "ConnectError" in outcome.error and sleeps.delays == []
+    assert outcome.retryable and "ConnectError" in outcome.error and clock.delays == []
 
 
 def test_other_4xx_shows_error_description(dest, uid):
@@ -238,7 +239,7 @@ def test_registry_factory_checks_location_options_and_auth(dest):
     connector = registry.get("generic")
     assert connector.make_importer is not None and connector.needs_credentials
     importer = connector.make_importer(ConnectorContext(location=dest.url, options={"export_service": "X", "timeout": "5"}, auth=StaticTokenSource("good-token")))
-    assert importer.client.policy.timeout == 5 and importer.export_service == "X"
+    assert importer.client.settings.timeout == 5 and importer.export_service == "X"
     importer.close()
     with pytest.raises(ConfigError, match="not an http"):
         connector.make_importer(ConnectorContext(location="ftp://x", auth=StaticTokenSource("t")))

@@ -1,7 +1,7 @@
 """DTP Generic Importer destination: ``generic:https://dest.example/dtp``.
 
 Registration only; the parts live in ``wire.py`` (payloads), ``multipart.py`` (file bodies),
-``client.py`` (HTTP and the classification of answers; the engine retries) and ``importer.py`` (ordering, outcomes). See
+``client.py`` (the destination's headers and classification table on :mod:`connectors.http`; the engine retries) and ``importer.py`` (ordering, outcomes). See
 docs/generic-importer.md.
 
 Options (``ctx.options``; all optional):
@@ -36,11 +36,11 @@ __all__ = ["CONNECTOR", "make_importer", "oauth_metadata_url", "parse_options"]
 
 
 def parse_options(options: Mapping[str, Any]):
-    """Turn ``ctx.options`` into a RetryPolicy plus the other settings; ConfigError names the key."""
-    from .client import RetryPolicy
+    """Turn ``ctx.options`` into HTTP settings plus the other settings; ConfigError names the key."""
+    from ..http import HttpSettings
 
-    policy = RetryPolicy(timeout=float_option(options, "timeout", 60.0, connector="generic"))
-    return policy, flag_option(options, "idempotency_key", connector="generic")
+    settings = HttpSettings(timeout=float_option(options, "timeout", 60.0, connector="generic"), user_agent="ferry-generic-importer/0.1")
+    return settings, flag_option(options, "idempotency_key", connector="generic")
 
 
 def _check_base_url(location: str) -> str:
@@ -69,10 +69,10 @@ def make_importer(ctx: ConnectorContext):
     from .importer import GenericImporter
 
     base_url = _check_base_url(ctx.location)
-    policy, idempotency_keys = parse_options(ctx.options)
+    settings, idempotency_keys = parse_options(ctx.options)
     if ctx.auth is None:
         raise ConfigError(f"generic: {base_url} needs a credential; authorize ferry with this destination first")
-    client = GenericClient(base_url, ctx.auth, policy=policy, idempotency_keys=idempotency_keys)
+    client = GenericClient(base_url, ctx.auth, settings=settings, idempotency_keys=idempotency_keys)
     lookup = str(ctx.options.get("lookup", "auto")).lower()
     if lookup not in ("auto", "on", "off"):
         raise ConfigError(f"generic: option lookup={lookup!r} must be auto, on or off")

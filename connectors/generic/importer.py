@@ -56,7 +56,7 @@ class GenericImporter(Importer):
     """Imports pages into a DTP Generic Importer destination.
 
     Args:
-        client: the HTTP client (holds the token source, retry policy and pacer).
+        client: the HTTP client (its session holds the token source, the keep-alive pool and the pacer).
         export_service: overrides ``ImportContext.export_service`` in ``X-DTP-Export-Service``.
         spool_dir: where bytes of unknown size are spooled (system temp dir by default).
         lookup: whether the destination offers the lookup extension (None: ask it once).

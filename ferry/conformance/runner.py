@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from connectors.generic.client import nodelay_transport
+from connectors.http import nodelay_transport
 from connectors.generic.multipart import ByteSource, MultipartBody
 from connectors.generic.wire import endpoint_of, envelope_bytes, file_mime_type, is_file_item
 from connectors.models import Item
