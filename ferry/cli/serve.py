@@ -25,12 +25,17 @@ def serve_destination(
     quota_bytes: int = typer.Option(0, "--quota-bytes", min=0, help="Answer 413 destination_full beyond this many bytes (0: no quota)."),
     max_upload_bytes: int = typer.Option(8 * 1024**3, "--max-upload-bytes", min=1, help="Refuse (413 payload_too_large, unread) a multipart upload announcing more."),
     max_concurrent: int = typer.Option(64, "--max-concurrent", min=1, help="Requests in flight before the next one is answered 503."),
+    throttle_every: int = typer.Option(0, "--throttle-every", min=0, help="Answer every Nth item request 429 with Retry-After (a rate-limited destination; 0: off)."),
+    retry_after: int = typer.Option(1, "--retry-after", min=0, help="Seconds in the Retry-After of throttled answers."),
+    token_lifetime: float = typer.Option(3600.0, "--token-lifetime", min=1.0, help="Seconds an issued access token lives (short ones test refreshing)."),
+    token_uses: int = typer.Option(0, "--token-uses", min=0, help="Requests an issued access token is good for (0: no limit)."),
 ) -> None:
     """Serve POST <base>/media, /blobs, /calendar, /social-posts plus an OAuth authorization server."""
     from rich.console import Console
 
     from ferry.devserver.app import create_app, receiving_limits
     from ferry.devserver.importer_api import ServerKnobs
+    from ferry.devserver.tokens import TokenRegistry
 
     def secret_from(var: str, what: str) -> str | None:
         if not var:
@@ -45,7 +50,8 @@ def serve_destination(
     app = create_app(
         storage_url,
         base_path=base_path,
-        knobs=ServerKnobs(quota_bytes=quota_bytes or None),
+        knobs=ServerKnobs(quota_bytes=quota_bytes or None, throttle_every=throttle_every, retry_after=str(retry_after)),
+        registry=TokenRegistry(access_lifetime=token_lifetime, access_uses=token_uses or None),
         client_id=client_id,
         client_secret=client_secret,
         redirect_uris=tuple(redirect_uri),

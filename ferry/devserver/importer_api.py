@@ -15,7 +15,8 @@ What it does for each request (SPEC §11, "what a conforming destination must do
    ``GET {base}/ferry/items/<key>`` -> ``{"found": true, "id": ...}`` (knob ``offer_lookup``).
 
 Test knobs (:class:`ServerKnobs`, changeable while the server runs) inject 429s with
-``Retry-After``, 5xx answers, malformed (non-JSON) answers, a byte quota, and a broken-dedupe
+``Retry-After`` (the next N requests, or a steady throttle that also refuses and counts a client
+coming back before its ``Retry-After`` is over), 5xx answers, malformed (non-JSON) answers, a byte quota, and a broken-dedupe
 mode; every request is recorded in :attr:`ImporterAPI.received` (Authorization redacted).
 Error answers are sent only after the request body was read, so a client streaming a large
 upload sees the answer instead of a reset connection; the exception is a body over the size cap
@@ -27,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import math
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +67,13 @@ class ServerKnobs:
         break_dedupe: answer repeats 409 instead of 2xx (a deliberately broken destination).
         honour_idempotency_key: also dedupe on the ``Idempotency-Key`` header (ferry extension).
         offer_lookup: answer ``GET /ferry/items/<key>`` (off: 404, as a DTP destination would).
+        throttle_every: a steady throttle: every Nth item request is answered 429 with
+            ``Retry-After: retry_after`` (0: off), like a destination with a rate limit.
+        clock: the throttle's clock (``time.monotonic``; a test shares its fake clock with the
+            client, so "waiting" is checked without sleeping).
+
+    While a throttle's ``Retry-After`` runs, every request is answered 429 again and counted in
+    :attr:`early_requests`: a client that honours Retry-After makes none.
     """
 
     quota_bytes: int | None = None
@@ -76,6 +86,12 @@ class ServerKnobs:
     break_dedupe: bool = False
     honour_idempotency_key: bool = False
     offer_lookup: bool = True
+    throttle_every: int = 0
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    early_requests: int = 0
+    throttled: int = 0
+    _seen: int = field(default=0, repr=False, compare=False)
+    _not_before: float = field(default=0.0, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def take(self, counter: str) -> bool:
@@ -86,6 +102,22 @@ class ServerKnobs:
                 return False
             setattr(self, counter, left - 1)
             return True
+
+    def throttle(self) -> str | None:
+        """The Retry-After value when the steady throttle refuses this request, else None."""
+        if self.throttle_every <= 0:
+            return None
+        with self._lock:
+            now = self.clock()
+            if now < self._not_before:
+                self.early_requests += 1
+                return str(math.ceil(self._not_before - now))
+            self._seen += 1
+            if self._seen % self.throttle_every:
+                return None
+            self.throttled += 1
+            self._not_before = now + float(self.retry_after)
+            return self.retry_after
 
 
 @dataclass
@@ -217,8 +249,9 @@ class ImporterAPI:
             )  # fmt: skip
         record.account = account
         knobs = self.knobs
-        if knobs.take("rate_limit_next"):
-            raise _Refusal(_error(429, "rate_limited", "Too many requests", {"Retry-After": knobs.retry_after}))
+        wait = knobs.retry_after if knobs.take("rate_limit_next") else knobs.throttle()
+        if wait is not None:
+            raise _Refusal(_error(429, "rate_limited", "Too many requests", {"Retry-After": wait}))
         if knobs.take("server_errors_next"):
             raise _Refusal(_error(knobs.server_error_status, "server_error", "Injected server error"))
         if knobs.take("malformed_next"):

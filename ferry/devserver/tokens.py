@@ -36,10 +36,14 @@ class TokenRegistry:
 
     Args:
         access_lifetime: seconds an access token lives (``expires_in``); change it at any time.
+        access_uses: requests an access token is good for (None: no limit), a short-lived token
+            that does not depend on the clock: the next request gets ``401 invalid_token``.
     """
 
-    def __init__(self, access_lifetime: float = 3600.0):
+    def __init__(self, access_lifetime: float = 3600.0, *, access_uses: int | None = None):
         self.access_lifetime = access_lifetime
+        self.access_uses = access_uses
+        self._uses: Counter[str] = Counter()
         self.revocations: Counter[str] = Counter()  # token -> revocation requests received
         self.revocation_hints: list[str | None] = []  # token_type_hint of each request, in order
         self._lock = threading.Lock()
@@ -61,6 +65,10 @@ class TokenRegistry:
             grant = self._grants[grant_id]
             if grant.revoked or expires <= time.time():
                 return None
+            if self.access_uses is not None:
+                self._uses[access_token] += 1
+                if self._uses[access_token] > self.access_uses:
+                    return None
             return grant.account
 
     def issue(self, account: str, *, client_id: str, scope: tuple[str, ...] = ()) -> dict:
