@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import ConfigError
 from .models import Vertical
 from .progress import NullProgress, Progress
+from .state import MemoryStateSlot, StateSlot
 
 if TYPE_CHECKING:
     from .base import Exporter, Importer
@@ -94,7 +95,11 @@ class ConnectorContext:
         staging_url: an fsspec URL the connector may use for temporary bytes.
         storage_options: fsspec storage options (endpoint URLs for S3 and the like).
         progress: where an exporter reports long work of its own (a big download), so the
-            user sees a bar; importers report bytes through ``ImportContext.progress``.
+            user sees a bar: ``expect(bytes=n)`` when a download of ``n`` bytes starts (each
+            attempt), ``advance(bytes=k)`` as it streams. The framework shows it apart from the
+            bytes delivered; importers report those through ``ImportContext.progress``.
+        state: the job-scoped state slot of this side of the transfer (see
+            :mod:`connectors.state`); in memory unless the framework gives its stored one.
         verticals: what this transfer exports (set by the engine for sources), so a source can
             name what it leaves out ("not selected") instead of calling it unreadable.
     """
@@ -106,6 +111,7 @@ class ConnectorContext:
     storage_options: Mapping[str, Any] = field(default_factory=dict)
     progress: Progress = field(default_factory=NullProgress)
     verticals: frozenset[Vertical] | None = None
+    state: StateSlot = field(default_factory=MemoryStateSlot)
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,10 @@ class Connector:
         check_location: ``check_location(location, role)`` raises ConfigError naming the path
             when the location cannot work (no such file, a destination that is a file); cheap,
             no network, run before a job is created.
+        revoke_when_done: ``revoke_when_done(granted_scopes)`` says whether a credential of this
+            connector is revoked once no job or recurring transfer uses it any more. None: it
+            is (ferry's default for one-off transfers). TikTok keeps an ``.ongoing`` grant and
+            revokes a ``.single`` one, whose one data request is spent.
     """
 
     name: str
@@ -139,6 +149,7 @@ class Connector:
     priority: int = 50
     description: str = ""
     check_location: Callable[[str, str], None] | None = None
+    revoke_when_done: Callable[[tuple[str, ...]], bool] | None = None
 
     @property
     def needs_credentials(self) -> bool:

@@ -21,11 +21,13 @@ from datetime import timedelta
 from connectors.errors import DestinationFull, FatalError, FerryError, ReauthRequired, SourceNotReady
 
 from . import events, steps
+from .cancel import cancel_at_source
 from .context import FerryContext
 from .monitoring import publish_run_report
 from .pages import ExportedPage, PageResult, RunSummary
 from .reauth import suspend_for_reauth
 from .runtime import JobRuntime, close_runtime, get_runtime, open_runtime
+from .state_slot import SOURCE
 from .store import JobState, LeaseLost, utcnow
 from .summary import summarize
 
@@ -148,9 +150,11 @@ def _finish(runtime: JobRuntime, run: Steps, final: JobState, reason: str | None
             ctx.jobs.transition(job_id, final, reason, wake_at=wake_at, wake_key=wake_key)
         if final in (JobState.COMPLETE, JobState.CANCELED):
             if final == JobState.CANCELED:
-                _cancel_source(runtime)
+                cancel_at_source(runtime)
             if not _retryable_failures(runtime):
                 run.revoke(job_id)
+                # nothing left a retry could fetch: the source's job-scoped state goes too
+                runtime.ledger.clear_state(job_id, SOURCE)
             if runtime.stages_bytes:
                 runtime.staging.clear()
         summary = summarize(ctx, job_id)
@@ -171,14 +175,3 @@ def _finish(runtime: JobRuntime, run: Steps, final: JobState, reason: str | None
 def _retryable_failures(runtime: JobRuntime) -> bool:
     """Items that failed for a reason a retry can fix keep the credential alive (resume works)."""
     return any(row.retryable for row in runtime.ledger.failures(runtime.job.id, limit=10_000))
-
-
-def _cancel_source(runtime: JobRuntime) -> None:
-    if not runtime.source.connector.capabilities.cancels_requests:
-        return
-    for saved in runtime.ledger.cursors(runtime.job.id):
-        if saved.cursor_json and not saved.done:
-            try:
-                runtime.exporter.cancel_pending(runtime.exporter.cursor_model.load(saved.cursor_json, saved.cursor_version))
-            except FerryError:
-                pass

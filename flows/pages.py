@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Problem
 
-__all__ = ["Waiting", "ExportedPage", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "RunSummary"]
+__all__ = ["Waiting", "ExportedPage", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "CredentialLine", "RunSummary"]
 
 
 class Waiting(BaseModel):
@@ -72,6 +72,15 @@ class ProblemLine(BaseModel):
     vertical: str | None = None
 
 
+class CredentialLine(BaseModel):
+    """A credential of the job that must be authorized again before the job can go on."""
+
+    id: str
+    connector: str
+    status: str  # NEEDS_REAUTH or REVOKED
+    reason: str | None = None
+
+
 class RunSummary(BaseModel):
     """A job's secret-free summary, counted from the ledger (also the flow's return value)."""
 
@@ -91,6 +100,9 @@ class RunSummary(BaseModel):
     per_vertical: dict[str, VerticalFigures] = Field(default_factory=dict)
     errors: list[FailedItem] = Field(default_factory=list)
     problems: list[ProblemLine] = Field(default_factory=list)
+    #: for a job that did not finish: its credentials that are not usable any more (what the
+    #: user must fix before resuming makes sense), typed so nobody matches reason texts
+    credentials_to_fix: list[CredentialLine] = Field(default_factory=list)
 
     @property
     def failures(self) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-__all__ = ["ProgressEvent", "subscribe", "unsubscribe", "JobProgress"]
+__all__ = ["ProgressEvent", "subscribe", "unsubscribe", "JobProgress", "SourceProgress"]
 
-#: listener(job_id, kind, value): kind is "items", "bytes", "expect_items", "expect_bytes", "vertical".
+#: listener(job_id, kind, value): kind is one of :class:`ProgressEvent`.
 Listener = Callable[[str, str, object], None]
 
 _listeners: list[Listener] = []
@@ -20,11 +20,13 @@ _lock = threading.Lock()
 
 
 class ProgressEvent:
-    ITEMS = "items"
-    BYTES = "bytes"
+    ITEMS = "items"  # items done (delivered or already there)
+    BYTES = "bytes"  # bytes delivered to the destination
     EXPECT_ITEMS = "expect_items"
     EXPECT_BYTES = "expect_bytes"
-    VERTICAL = "vertical"
+    VERTICAL = "vertical"  # the vertical now being imported
+    DOWNLOAD_START = "download_start"  # the source starts fetching a file of ``value`` bytes (0: unknown)
+    DOWNLOAD_BYTES = "download_bytes"  # bytes of that file fetched
 
 
 def subscribe(listener: Listener) -> None:
@@ -73,3 +75,29 @@ class JobProgress:
 
     def vertical(self, name: str) -> None:
         _emit(self.job_id, ProgressEvent.VERTICAL, name)
+
+
+class SourceProgress:
+    """The exporter's ``connectors.progress.Progress``: a source's own long work (a download).
+
+    Kept apart from :class:`JobProgress`, which counts what reaches the destination: the TikTok
+    zip is fetched before any item moves, and its bytes are not delivered bytes. Each
+    ``expect(bytes=n)`` announces a new download (a retry after a truncated one starts over),
+    ``advance(bytes=k)`` reports what arrived; items reported here are ignored.
+    """
+
+    def __init__(self, job_id: str):
+        self.job_id = job_id
+        self.bytes = 0
+        self.downloads = 0
+
+    def advance(self, *, items: int = 0, bytes: int = 0) -> None:
+        if bytes:
+            self.bytes += bytes
+            _emit(self.job_id, ProgressEvent.DOWNLOAD_BYTES, bytes)
+
+    def expect(self, *, items: int = 0, bytes: int = 0) -> None:
+        if bytes:
+            self.downloads += 1
+            self.bytes = 0
+            _emit(self.job_id, ProgressEvent.DOWNLOAD_START, bytes)

@@ -19,10 +19,11 @@ from connectors.models import BYTE_ITEM_KINDS, Item
 from connectors.registry import ConnectorContext, Endpoint
 
 from .context import FerryContext
-from .progress import JobProgress
+from .progress import JobProgress, SourceProgress
 from .requests import validate_request
 from .retry import RetryBudget, SystemClock
 from .staging import Staging
+from .state_slot import DESTINATION, SOURCE, JobStateSlot
 from .store import Job
 
 __all__ = ["JobRuntime", "open_runtime", "get_runtime", "close_runtime", "request_stop", "stop_requested", "clear_stop"]
@@ -44,6 +45,9 @@ class JobRuntime:
     budget: RetryBudget | None = None
     lease_owner: str | None = None
     parents: dict[str, str] | None = None
+    #: items whose bytes could not be staged for good (a dead link): the import reports the
+    #: same error instead of asking the source a second time
+    unstageable: dict[str, ItemError] = field(default_factory=dict)
     _exporter: Exporter | None = None
     _importer: Importer | None = None
     _repeat_safety: RepeatSafety | None = None
@@ -64,14 +68,16 @@ class JobRuntime:
         auth = self.ctx.credentials.token_source(credential_id) if credential_id else None
         options = dict(self.job.options.get(endpoint.connector.name, {}))
         options.setdefault("page_size", self.ctx.settings.page_size)
+        is_source = endpoint is self.source
         return ConnectorContext(
             location=endpoint.location,
             options=options,
             auth=auth,
             staging_url=f"{self.ctx.settings.resolved_staging_url.rstrip('/')}/{self.job.id}",
             storage_options=self.ctx.settings.storage_options,
-            progress=self.progress,
-            verticals=frozenset(route.source for route in self.routes.values()) if endpoint is self.source else None,
+            progress=SourceProgress(self.job.id) if is_source else self.progress,
+            verticals=frozenset(route.source for route in self.routes.values()) if is_source else None,
+            state=JobStateSlot(self.ledger, self.job.id, SOURCE if is_source else DESTINATION),
         )
 
     @property
@@ -104,6 +110,9 @@ class JobRuntime:
             raise ItemError(item.id, f"{item.display_name!r} has no bytes")
         if self.stages_bytes and self.staging.has(item.id):
             return self.staging.open(item.id)
+        failed = self.unstageable.get(item.id)
+        if failed is not None:
+            raise failed
         return self.exporter.open_bytes(item)
 
     def close(self) -> None:

@@ -33,10 +33,11 @@ from connectors.errors import (
 from connectors.models import BYTE_ITEM_KINDS, CONTAINER_KINDS, Item, parents_first
 
 from .pages import ExportedPage, PageResult, Waiting
+from .reauth import credential_died
 from .recorder import OutcomeRecorder, intent
 from .retry import RetriesExhausted
 from .runtime import JobRuntime
-from .store import LedgerRecord, Outcome, ProblemRecord, content_hash
+from .store import CredentialStatus, LedgerRecord, Outcome, ProblemRecord, content_hash
 
 __all__ = ["Interrupted", "authorize_job", "export_page", "convert_page", "import_page", "revoke_credentials"]
 
@@ -111,6 +112,8 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
     cursor = exporter.cursor_model.load(cursor_json, version) if cursor_json else None
     try:
         page = _retrying(rt, f"listing {vertical}", lambda: exporter.list_page(route.source, cursor))
+    except ReauthRequired as exc:
+        raise source_needs_reauth(rt, exc) from exc
     except SourceNotReady as exc:
         # Not a failure: the task completes and the flow parks the job as WAITING.
         return ExportedPage(
@@ -132,6 +135,24 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
     if rt.stages_bytes:
         _stage(rt, result.items)
     return result
+
+
+def source_needs_reauth(rt: JobRuntime, exc: ReauthRequired) -> ReauthRequired:
+    """The source refused the job's consent (a spent single-use grant, a scope taken back).
+
+    The token may still refresh fine, so nothing else would notice: the source credential is
+    marked NEEDS_REAUTH here (``ferry reconnect`` then lists it and its jobs resume after the new
+    authorization), and the reason names the commands that fix it.
+    """
+    credential_id = rt.job.source_credential_id
+    if not credential_id:
+        return exc
+    credentials = rt.ctx.credentials
+    info = credentials.get(credential_id)
+    if info.status != CredentialStatus.ACTIVE:
+        return exc  # the credential store already recorded why (a refresh failed for good)
+    credential_died(credentials, info.id, str(exc))
+    return ReauthRequired(f"{exc}. Authorize again with `ferry reconnect --credential {info.id[:8]}`, then `ferry resume {rt.job.id[:8]}`")
 
 
 def _record_problems(rt: JobRuntime, vertical: str) -> None:
@@ -156,8 +177,11 @@ def _stage(rt: JobRuntime, items: list[Item]) -> None:
 
             try:
                 _retrying(rt, f"downloading {item.display_name}", put)
-            except ItemError:
-                pass  # the import step reports it, naming the item
+            except ItemError as exc:
+                # the import step reports it, naming the item; a failure a later try cannot fix
+                # is remembered, so the import does not ask the source a second time
+                if not exc.retryable:
+                    rt.unstageable[item.id] = exc
 
 
 # -- convert ---------------------------------------------------------------------------------------
@@ -376,13 +400,21 @@ def _note_parent(rt, item: Item, destination_id: str | None) -> None:
 def revoke_credentials(rt: JobRuntime) -> list[str]:
     """Revoke the job's credentials that no other job or recurring transfer still uses.
 
-    Failures are logged, never raised: the transfer itself is done, and the credential
-    maintenance flow finishes any revocation left half done.
+    A connector may keep its credentials (``Connector.revoke_when_done`` decides from the
+    granted scopes: TikTok keeps an ``.ongoing`` grant for the next transfer). Failures are
+    logged, never raised: the transfer itself is done, and the credential maintenance flow
+    finishes any revocation left half done.
     """
     job = rt.job
     revoked = []
-    for credential_id in (c for c in (job.source_credential_id, job.destination_credential_id) if c):
+    for credential_id, connector in ((job.source_credential_id, rt.source.connector), (job.destination_credential_id, rt.destination.connector)):
+        if not credential_id:
+            continue
         try:
+            decide = connector.revoke_when_done
+            if decide is not None and not decide(tuple(rt.ctx.credentials.get(credential_id).scopes)):
+                log.info("keeping credential %s: %s keeps this kind of grant for later transfers", credential_id, connector.name)
+                continue
             if rt.ctx.credentials.revoke_if_unused(credential_id):
                 revoked.append(credential_id)
         except FerryError as exc:

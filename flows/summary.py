@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from connectors.errors import FerryError
+
 from .context import FerryContext
-from .pages import FailedItem, ProblemLine, RunSummary, VerticalFigures
+from .pages import CredentialLine, FailedItem, ProblemLine, RunSummary, VerticalFigures
+from .store import CredentialStatus, Job
 
 __all__ = ["summarize", "MAX_LISTED"]
 
@@ -42,4 +45,20 @@ def summarize(ctx: FerryContext, job_id: str, *, limit: int = MAX_LISTED) -> Run
             ProblemLine(subject=row.subject, message=row.message, kind=row.kind, vertical=row.vertical)
             for row in ctx.ledger.problems(job.id, limit=limit)
         ],
+        credentials_to_fix=_credentials_to_fix(ctx, job),
     )
+
+
+def _credentials_to_fix(ctx: FerryContext, job: Job) -> list[CredentialLine]:
+    """The job's credentials that are dead (NEEDS_REAUTH, REVOKED) while the job is unfinished."""
+    if job.state.is_final:
+        return []
+    found = []
+    for credential_id in filter(None, (job.source_credential_id, job.destination_credential_id)):
+        try:
+            info = ctx.credentials.get(credential_id)
+        except FerryError:
+            continue  # deleted meanwhile: the run's reason says what happened
+        if info.status != CredentialStatus.ACTIVE:
+            found.append(CredentialLine(id=info.id, connector=info.connector, status=info.status.value, reason=info.status_reason))
+    return found

@@ -7,8 +7,10 @@ import pytest
 from connectors.errors import FatalError, ReauthRequired, RetryableError, SourceNotReady
 from connectors.models import Vertical
 from connectors.registry import ConnectorContext
+from connectors.state import MemoryStateSlot
 from connectors.tiktok.cursor import Phase, TikTokCursor
 from connectors.tiktok.factory import make_exporter
+from connectors.tiktok.state import TikTokState
 from tests.fakes.tiktok import FakeTikTok, FakeTokens
 
 
@@ -18,6 +20,15 @@ def fake():
         yield service
 
 
+#: one state slot per "job" (its staging folder), shared by every exporter built for it, as the
+#: framework's job store would
+_SLOTS: dict[str, MemoryStateSlot] = {}
+
+
+def job_slot(tmp_path) -> MemoryStateSlot:
+    return _SLOTS.setdefault(str(tmp_path / "staging"), MemoryStateSlot())
+
+
 def exporter_for(fake, tmp_path, *, tokens=None, **options):
     tokens = tokens or FakeTokens(fake, ("portability.all.ongoing",))
     ctx = ConnectorContext(
@@ -25,6 +36,7 @@ def exporter_for(fake, tmp_path, *, tokens=None, **options):
         options={"api_base": fake.base_url, "poll_interval": 10, "max_poll_interval": 80, **options},
         auth=tokens,
         staging_url=str(tmp_path / "staging"),
+        state=job_slot(tmp_path),
     )
     return make_exporter(ctx)
 
@@ -156,11 +168,12 @@ def test_cancel_pending_cancels_at_tiktok_and_is_idempotent(fake, tmp_path):
         assert exp.cancel_pending(cursor) == cursor.request_id
         assert fake.requests[cursor.request_id].status == "cancelled"
         assert exp.cancel_pending(cursor) is None
-        assert exp.cancel_pending(None) is None  # the manifest is gone: nothing to cancel
-    assert not (tmp_path / "staging" / "tiktok-request.json").exists()
+        assert exp.cancel_pending(None) is None  # the job's record is gone: nothing to cancel
+    assert job_slot(tmp_path).load(TikTokState) is None
+    assert not list((tmp_path / "staging").iterdir())  # nothing of ferry's own lies in staging
 
 
-def test_cancel_pending_without_cursor_uses_the_manifest(fake, tmp_path):
+def test_cancel_pending_without_cursor_uses_the_state_slot(fake, tmp_path):
     with exporter_for(fake, tmp_path) as exp:
         cursor = not_ready(exp).cursor
         fake.advance(cursor.request_id)

@@ -9,6 +9,7 @@ import pytest
 from connectors.errors import FatalError, ItemError, SourceNotReady
 from connectors.models import File, Folder, SocialPost, Video, Vertical
 from connectors.registry import ConnectorContext
+from connectors.state import MemoryStateSlot
 from connectors.tiktok.factory import make_exporter
 from tests.fakes.tiktok import VIDEO_BYTES, FakeTikTok, FakeTokens, older_sample_data, sample_data
 
@@ -25,6 +26,9 @@ def reset_fake(fake):
     yield
 
 
+_SLOTS: dict[str, MemoryStateSlot] = {}
+
+
 def export_all(fake, tmp_path, **options) -> tuple[dict, object]:
     """Drive a transfer to the end (the fake turns ready at the first Check); items per vertical."""
     ctx = ConnectorContext(
@@ -32,6 +36,7 @@ def export_all(fake, tmp_path, **options) -> tuple[dict, object]:
         options={"api_base": fake.base_url, **options},
         auth=FakeTokens(fake, ("portability.all.ongoing",)),
         staging_url=str(tmp_path / "staging"),
+        state=_SLOTS.setdefault(str(tmp_path), MemoryStateSlot()),  # one job per tmp_path
     )
     exp = make_exporter(ctx)
     out = {}

@@ -109,6 +109,8 @@ class TikTokApi:
         call = f"download of request {request_id}"
         with self._stream("download", "/v2/user/data/download/", {"request_id": request_id}) as resp:
             expected = resp.headers.get("content-length")
+            if progress is not None:
+                progress.expect(bytes=int(expected) if expected and expected.isdigit() else 0)
             written = 0
             try:
                 for chunk in resp.iter_bytes(_CHUNK):

@@ -8,7 +8,7 @@ Framework contract (what ``flows/`` relies on):
   receiver passes to ``on_ready``. Every vertical of a job shares one data request (see
   :mod:`.staging`), so a job has at most one Add call unless the request expires.
 * ``cancel_pending(cursor)`` cancels the job's data request at TikTok (call it when the ferry job
-  is cancelled; idempotent, safe with ``None``).
+  is cancelled; idempotent; with ``None`` it finds the request in the job's state slot).
 * A FatalError about a malformed download discards the staged zip: resuming with the same cursor
   downloads it again (TikTok keeps it for four days) and continues.
 """
@@ -20,13 +20,15 @@ import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import ExitStack
-from typing import IO, Any
+from typing import IO
 
 import httpx
 
 from ..base import Exporter, Page, Problem
 from ..errors import ConfigError, FatalError, ItemError
 from ..models import File, Item, Vertical, Video
+from ..progress import Progress
+from ..state import StateSlot
 from .api import TikTokApi
 from .blobs import ZIP_PREFIX, blob_items
 from .cursor import Phase, TikTokCursor
@@ -49,8 +51,9 @@ class TikTokExporter(Exporter):
         api: the HTTP client (owns the token source).
         staging: the job's private staging folder.
         options: the request's categories, format and polling knobs.
+        slot: the job's state slot (the shared data request, see :mod:`.state`).
         page_size: items per page.
-        progress: optional byte progress sink for the download.
+        progress: the source's progress sink: the zip download shows as a bar.
     """
 
     cursor_model = TikTokCursor
@@ -61,13 +64,14 @@ class TikTokExporter(Exporter):
         api: TikTokApi,
         staging: Staging,
         options: LifecycleOptions,
+        slot: StateSlot,
         *,
         page_size: int = 200,
-        progress: Any = None,
+        progress: Progress | None = None,
     ) -> None:
         self._api = api
         self._staging = staging
-        self._lifecycle = RequestLifecycle(api, staging, options, progress=progress)
+        self._lifecycle = RequestLifecycle(api, staging, options, slot, progress=progress)
         self._page_size = page_size
         self._stack = ExitStack()
         self._loaded: tuple[int, TikTokExport, zipfile.ZipFile] | None = None
@@ -127,7 +131,7 @@ class TikTokExporter(Exporter):
     def cancel_pending(self, cursor: TikTokCursor | None = None) -> int | None:
         """Cancel the job's TikTok data request (when the ferry job is cancelled).
 
-        Finds the request from ``cursor`` or, when None, from the staging manifest. Returns the
+        Finds the request from ``cursor`` or, when None, from the job's state slot. Returns the
         cancelled request id, or None when there was nothing to cancel. Idempotent.
         """
         self._drop_loaded()
@@ -162,7 +166,7 @@ class TikTokExporter(Exporter):
 
     def _current(self) -> tuple[TikTokExport, zipfile.ZipFile]:
         if self._loaded is None:
-            record = self._staging.read()
+            record = self._lifecycle.state()
             if record is None or not record.staged:
                 raise FatalError("no TikTok download is staged for this job; list a page first")
             self._load(Staged(record.request_id, record.rerequests))

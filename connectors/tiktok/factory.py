@@ -64,4 +64,4 @@ def make_exporter(ctx: ConnectorContext) -> TikTokExporter:
     page_size = int_option(options, "page_size", 200, connector="tiktok")
     api = TikTokApi(ctx.auth, base_url=str(options.get("api_base") or DEFAULT_API_BASE))
     staging = Staging(ctx.staging_url, ctx.storage_options)
-    return TikTokExporter(api, staging, lifecycle, page_size=page_size)
+    return TikTokExporter(api, staging, lifecycle, ctx.state, page_size=page_size, progress=ctx.progress)

@@ -20,12 +20,13 @@ An export task therefore holds a worker for one Check call, not for the hours Ti
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
 from ..errors import FatalError, RetryableError, SourceNotReady
+from ..progress import NullProgress, Progress
+from ..state import StateSlot
 from .api import TikTokApi
 from .cursor import Phase, TikTokCursor
-from .staging import RequestRecord, Staging
+from .staging import Staging
+from .state import TikTokState
 from .wire import RequestStatus
 
 __all__ = ["LifecycleOptions", "RequestLifecycle", "Staged"]
@@ -61,13 +62,33 @@ class Staged:
 
 
 class RequestLifecycle:
-    """Drives one job's data request; every method does at most a few HTTP calls."""
+    """Drives one job's data request; every method does at most a few HTTP calls.
 
-    def __init__(self, api: TikTokApi, staging: Staging, options: LifecycleOptions, *, progress: Any = None) -> None:
+    The request is recorded in the job's state slot (:class:`TikTokState`) right after the Add
+    call and after every step, so any exporter of the job, in any process, continues it.
+    """
+
+    def __init__(
+        self,
+        api: TikTokApi,
+        staging: Staging,
+        options: LifecycleOptions,
+        slot: StateSlot,
+        *,
+        progress: Progress | None = None,
+    ) -> None:
         self._api = api
         self._staging = staging
         self._opts = options
-        self._progress = progress
+        self._slot = slot
+        self._progress = progress or NullProgress()
+
+    def state(self) -> TikTokState | None:
+        """The job's request as last saved (None before the first Add)."""
+        return self._slot.load(TikTokState)
+
+    def save(self, state: TikTokState) -> None:
+        self._slot.save(state)
 
     def ensure_staged(self, cursor: TikTokCursor | None) -> Staged:
         """Return the staged download, or advance the request one step and raise.
@@ -87,7 +108,7 @@ class RequestLifecycle:
         status = info.status
         if status == RequestStatus.PENDING:
             checks = record.checks + 1
-            self._staging.write(record.model_copy(update={"checks": checks, "staged": False}))
+            self.save(record.model_copy(update={"checks": checks, "staged": False}))
             self._not_ready(record.request_id, checks, record.rerequests, "is still being prepared")
         if status == RequestStatus.DOWNLOADING:
             try:
@@ -99,7 +120,7 @@ class RequestLifecycle:
                 # Check said ready but Download refused (it expired or was cancelled in between):
                 # retrying re-checks the status and takes the right branch.
                 raise RetryableError(f"{exc}; checking the request again") from None
-            self._staging.write(record.model_copy(update={"staged": True, "size": size}))
+            self.save(record.model_copy(update={"staged": True, "size": size}))
             return Staged(record.request_id, record.rerequests)
         if status == RequestStatus.EXPIRED:
             if record.rerequests >= self._opts.max_rerequests:
@@ -123,15 +144,15 @@ class RequestLifecycle:
     def discard_download(self, request_id: int) -> None:
         """Forget a staged zip that turned out unreadable, so resuming downloads it again."""
         self._staging.discard(request_id)
-        record = self._staging.read()
+        record = self.state()
         if record is not None and record.request_id == request_id:
-            self._staging.write(record.model_copy(update={"staged": False, "size": None}))
+            self.save(record.model_copy(update={"staged": False, "size": None}))
 
     def cancel(self, cursor: TikTokCursor | None) -> int | None:
         """Cancel the job's data request if it is pending or ready; return its id, else None.
 
         Idempotent: a request already cancelled or expired is left alone. The staged zip (if any)
-        and the manifest are removed, so nothing of the request lingers in staging.
+        and the job's record of the request are removed, so nothing of it lingers.
         """
         record = self._resolve(cursor)
         if record is None:
@@ -142,19 +163,19 @@ class RequestLifecycle:
             self._api.cancel(record.request_id)
             cancelled = record.request_id
         self._staging.discard(record.request_id)
-        self._staging.forget()
+        self._slot.clear()
         return cancelled
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _resolve(self, cursor: TikTokCursor | None) -> RequestRecord | None:
-        """The request to work on: the manifest's when it is newer than the cursor's."""
-        record = self._staging.read()
+    def _resolve(self, cursor: TikTokCursor | None) -> TikTokState | None:
+        """The request to work on: the saved one when it is newer than the cursor's."""
+        record = self.state()
         if cursor is None:
             return record
         if record is not None and (record.request_id == cursor.request_id or record.rerequests > cursor.rerequests):
             return record
-        return RequestRecord(
+        return TikTokState(
             request_id=cursor.request_id,
             staged=cursor.phase == Phase.STAGED,
             rerequests=cursor.rerequests,
@@ -163,7 +184,9 @@ class RequestLifecycle:
 
     def _start(self, *, rerequests: int, replaced: int | None = None) -> Staged:
         request_id = self._api.add(list(self._opts.categories), self._opts.data_format)
-        self._staging.write(RequestRecord(request_id=request_id, rerequests=rerequests))
+        previous = self.state()
+        media = previous.media if previous is not None else {}
+        self.save(TikTokState(request_id=request_id, rerequests=rerequests, media=media))
         why = f"replaces expired request {replaced}" if replaced is not None else "was just requested"
         self._not_ready(request_id, 0, rerequests, why)
         raise AssertionError("unreachable")  # pragma: no cover

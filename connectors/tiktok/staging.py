@@ -1,42 +1,24 @@
-"""The TikTok download's place in staging: the zip, and a small manifest next to it.
+"""The TikTok download's place in staging: the job's zip, and nothing else.
 
-Why a manifest: the framework keeps one cursor per vertical, but TikTok may allow a single Add
-call per consent (``.single``), so every vertical of a job must share one data request. The
-first vertical to start records ``request_id`` here; the others (and a restarted ferry, whose
-verticals not yet started have no cursor) pick it up instead of asking again. The staging URL
-must therefore be private to the job (the framework gives each job its own folder).
+The staging URL is private to the job (the framework gives each job its own folder and clears it
+when the job ends). Which request the zip belongs to is kept in the job's state slot
+(:mod:`.state`), not in a file here.
 
-Downloads are written to ``<name>.partial`` and renamed only after the byte count and the zip's
-central directory check out, so a truncated file never shows under its real name.
+Downloads are written to ``<name>.partial`` and renamed only after the zip's central directory
+checks out, so a truncated file never shows under its real name.
 """
 
 from __future__ import annotations
 
-import json
 import zipfile
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import fsspec
-from pydantic import BaseModel, ConfigDict
 
 from ..errors import RetryableError
 
-__all__ = ["RequestRecord", "Staging"]
-
-MANIFEST = "tiktok-request.json"
-
-
-class RequestRecord(BaseModel):
-    """What the manifest holds: the job's one data request and how far it got."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    request_id: int
-    staged: bool = False
-    size: int | None = None
-    rerequests: int = 0
-    checks: int = 0
+__all__ = ["Staging"]
 
 
 class Staging:
@@ -52,26 +34,6 @@ class Staging:
 
     def zip_name(self, request_id: int) -> str:
         return f"tiktok-{request_id}.zip"
-
-    # -- manifest -------------------------------------------------------------------------
-
-    def read(self) -> RequestRecord | None:
-        path = self.path(MANIFEST)
-        if not self.fs.exists(path):
-            return None
-        with self.fs.open(path, "rb") as fh:
-            return RequestRecord.model_validate(json.load(fh))
-
-    def write(self, record: RequestRecord) -> None:
-        with self.fs.open(self.path(MANIFEST), "wb") as fh:
-            fh.write(record.model_dump_json().encode())
-
-    def forget(self) -> None:
-        """Drop the manifest (after a cancel): the next start asks TikTok again."""
-        if self.fs.exists(self.path(MANIFEST)):
-            self.fs.rm(self.path(MANIFEST))
-
-    # -- the zip --------------------------------------------------------------------------
 
     def has_zip(self, request_id: int) -> bool:
         return self.fs.exists(self.path(self.zip_name(request_id)))

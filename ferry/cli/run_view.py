@@ -54,7 +54,8 @@ class EtaColumn(TimeRemainingColumn):
 
 
 class ProgressView:
-    """Subscribes to flows.progress for one job and drives two Rich bars: items and bytes."""
+    """Subscribes to flows.progress for one job and drives Rich bars: items, bytes delivered and,
+    when the source fetches a big file first (the TikTok zip), that download."""
 
     def __init__(self, job_id: str, enabled: bool = True):
         self.job_id = job_id
@@ -72,6 +73,7 @@ class ProgressView:
         )
         self.items_task = self.progress.add_task("starting", total=None, count="", unit="items")
         self.bytes_task = self.progress.add_task("bytes", total=None, count="", unit="bytes")
+        self.download_task = None  # added when the source starts a download
         self._totals: dict[str, int] = {}
         self._done: dict[str, int] = {}
         self._vertical = ""
@@ -95,11 +97,26 @@ class ProgressView:
             elif kind == "expect_bytes":
                 total = self.progress.tasks[self.bytes_task].total or 0
                 self.progress.update(self.bytes_task, total=total + int(value))
+            elif kind in ("download_start", "download_bytes"):
+                self._download(kind, int(value))
+                return
             items = self.progress.tasks[self.items_task]
             total = items.total
             shown = f"{int(items.completed)}/{int(total)}" if total and items.completed <= total else f"{int(items.completed)}"
             self.progress.update(self.items_task, count=f"{shown} items")
             self.progress.update(self.bytes_task, count=human_bytes(self.progress.tasks[self.bytes_task].completed))
+
+    def _download(self, kind: str, value: int) -> None:
+        """A new download restarts the bar (a retry after a truncated one starts over)."""
+        if self.download_task is None:
+            self.download_task = self.progress.add_task("download", total=None, count="", unit="bytes")
+        if kind == "download_start":
+            self.progress.reset(self.download_task, total=value or None, completed=0)
+        else:
+            self.progress.advance(self.download_task, value)
+        task = self.progress.tasks[self.download_task]
+        shown = human_bytes(task.completed) + (f" of {human_bytes(task.total)}" if task.total else "")
+        self.progress.update(self.download_task, count=shown)
 
     def __enter__(self):
         from flows.progress import subscribe
@@ -190,17 +207,22 @@ def print_summary(summary, *, where: str | None = None, interrupted: bool = Fals
         return ExitCode.INTERRUPTED
     if summary.reason and state != "COMPLETE":
         console.print(f"[yellow]{state}[/]: {safe(summary.reason)}")
-    if state in ("FAILED", "PAUSED", "RUNNING") and not _needs_new_credential(summary):
+    for credential in summary.credentials_to_fix:
+        cid = safe(credential.id[:8])
+        if credential.status == "REVOKED":
+            console.print(
+                f"Credential {cid} ({safe(credential.connector)}) was revoked: authorize again with "
+                f"`ferry auth login {safe(credential.connector)}` and start a new transfer"
+            )
+        else:
+            console.print(f"Authorize again with: ferry reconnect --credential {cid}, then ferry resume {short}")
+    if state in ("FAILED", "PAUSED", "RUNNING") and not summary.credentials_to_fix:
         console.print(f"Resume with: ferry resume {short}")
     if state == "WAITING":
         console.print(f"ferry resumes it when the source is ready (`ferry wake`, or `ferry resume {short} --wait`)")
     if where and state == "COMPLETE":
         console.print(f"Your data is in: [bold]{safe(where)}[/]")
     return exit_code(summary)
-
-
-def _needs_new_credential(summary) -> bool:
-    return "revoked" in (summary.reason or "") or "ferry reconnect" in (summary.reason or "")
 
 
 def exit_code(summary, *, interrupted: bool = False) -> int:

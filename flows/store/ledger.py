@@ -15,9 +15,10 @@ Exactly once, per item, at the destination (the design, see docs/engine.md):
 * The ledger is the only source of counts: summaries, exit codes and ``jobs show --errors`` read
   it (see :meth:`Ledger.figures`).
 
-Page checkpoints (``commit_page``) write the next export cursor, the page's problems and the
-connector's state slot in ONE transaction after every outcome of the page is in the ledger
-(meltano's rule: a checkpoint never runs ahead of the data it covers).
+Page checkpoints (``commit_page``) write the next export cursor and the page's problems in ONE
+transaction after every outcome of the page is in the ledger (meltano's rule: a checkpoint never
+runs ahead of the data it covers). A connector's job-scoped state slot (``state``/``save_state``,
+keyed by the job id, see :mod:`flows.state_slot`) is written on its own, when the connector says.
 """
 
 from __future__ import annotations
@@ -261,16 +262,13 @@ class Ledger:
         converter_state: dict | None = None,
         problems: Sequence[ProblemRecord] = (),
         records: Sequence[LedgerRecord] = (),
-        source_state: tuple[str, int] | None = None,
     ) -> None:
-        """Move the vertical's cursor, with the page's problems, last outcomes and the source's state slot."""
+        """Move the vertical's cursor, with the page's problems and last outcomes."""
         with Session(self.engine) as session:
             if records:
                 self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
             self._add_problems(session, job_id, vertical, problems)
             self._put_cursor(session, job_id, vertical, cursor_json, cursor_version, done, converter_state)
-            if source_state is not None:
-                self._put_state(session, scope, "source", *source_state)
             session.commit()
 
     @staticmethod
@@ -347,6 +345,11 @@ class Ledger:
     def save_state(self, scope: str, role: str, state_json: str, version: int = 1) -> None:
         with Session(self.engine) as session:
             self._put_state(session, scope, role, state_json, version)
+            session.commit()
+
+    def clear_state(self, scope: str, role: str) -> None:
+        with Session(self.engine) as session:
+            session.exec(delete(ConnectorState).where(ConnectorState.scope == scope, ConnectorState.role == role))
             session.commit()
 
     @staticmethod

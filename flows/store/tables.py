@@ -12,7 +12,7 @@
 * :class:`ExportCursor` - per job and vertical, the cursor of the next page plus converter state;
   saved in the same transaction as the page's ledger rows (a checkpoint never runs ahead).
 * :class:`Bookmark` - per ledger scope and vertical, where an incremental source's next round starts.
-* :class:`ConnectorState` - the job-scoped state slot of a connector (per scope and role), so no
+* :class:`ConnectorState` - the job-scoped state slot of a connector (per job id and role), so no
   connector writes state files of its own.
 * :class:`Credential` - OAuth tokens, encrypted at rest (ciphertext only), with a version for
   compare-and-swap updates by concurrent workers.
@@ -219,6 +219,8 @@ class Bookmark(SQLModel, table=True):
 
 
 class ConnectorState(SQLModel, table=True):
+    """A connector's job-scoped state slot (:mod:`flows.state_slot`): ``scope`` is the job id."""
+
     __tablename__ = "ferry_connector_state"
 
     scope: str = Field(primary_key=True)
