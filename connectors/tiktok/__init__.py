@@ -20,6 +20,13 @@ def _make_exporter(ctx: ConnectorContext):
     return make_exporter(ctx)
 
 
+def _revoke_when_done(granted: tuple[str, ...]) -> bool:
+    """Only a ``.single`` grant is revoked after its transfer: an ``.ongoing`` one serves the next."""
+    from .scopes import revoke_after_transfer
+
+    return revoke_after_transfer(granted)
+
+
 CONNECTOR = Connector(
     name="tiktok",
     title="TikTok Data Portability API",
@@ -30,6 +37,7 @@ CONNECTOR = Connector(
         cancels_requests=True,
     ),
     make_exporter=_make_exporter,
+    revoke_when_done=_revoke_when_done,
     oauth=OAuthSpec(
         authorization_endpoint="https://www.tiktok.com/v2/auth/authorize/",
         token_endpoint="https://open.tiktokapis.com/v2/oauth/token/",
