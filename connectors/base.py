@@ -253,13 +253,18 @@ class RepeatSafety(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Delivered:
-    """An item the ledger says this destination accepted (what ``ferry verify`` re-checks)."""
+    """An item the ledger says this destination accepted (what ``ferry verify`` re-checks).
+
+    ``scope`` is the transfer it was delivered for (``ImportContext.recurring_id or job_id``),
+    so an importer that keys items per transfer (the Generic Importer's item key) finds them.
+    """
 
     item_id: str
     kind: str
     destination_id: str | None
     bytes: int = 0
     checksum: str | None = None
+    scope: str = ""
 
 
 class Verdict(enum.StrEnum):

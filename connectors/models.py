@@ -39,6 +39,7 @@ __all__ = [
     "CONTAINER_KINDS",
     "VERTICAL_KINDS",
     "parents_first",
+    "import_rank",
 ]
 
 
@@ -216,12 +217,18 @@ CONTAINER_KINDS = frozenset({"album", "folder", "calendar"})
 _KIND_RANK = {"album": 0, "video": 1, "photo": 2, "calendar": 3, "event": 4, "folder": 5, "file": 6, "post": 7}
 
 
+def import_rank(item) -> tuple[int, int]:
+    """Where ``item`` goes in the import order: (kind rank, folder depth).
+
+    Items of equal rank never depend on one another (no album is another's parent, folders of
+    one depth are siblings), so an importer may send them at the same time; a lower rank must be
+    in place before a higher one starts.
+    """
+    kind = getattr(item, "kind", "")
+    depth = len([part for part in item.path.split("/") if part]) if kind == "folder" else 0
+    return (_KIND_RANK.get(kind, 99), depth)
+
+
 def parents_first(items) -> list:
     """The one parent-first order every importer and the engine use (stable otherwise)."""
-
-    def key(item) -> tuple[int, int]:
-        kind = getattr(item, "kind", "")
-        depth = len([part for part in item.path.split("/") if part]) if kind == "folder" else 0
-        return (_KIND_RANK.get(kind, 99), depth)
-
-    return sorted(items, key=key)
+    return sorted(items, key=import_rank)

@@ -121,6 +121,7 @@ class Destination:
         self.api.knobs = ServerKnobs()
         self.api.received.clear()
         self.api.used_bytes = 0
+        self.api.most_in_flight = 0
 
 
 def start_destination(root: Path, **options):

@@ -48,9 +48,10 @@ def uid():
     return uuid.uuid4().hex[:8]
 
 
-def make_importer(dest, tokens=None, *, clock=None, **settings):
+def make_importer(dest, tokens=None, *, clock=None, concurrency=1, **settings):
+    """One request at a time unless asked: these tests check how each answer is classified."""
     client = GenericClient(dest.url, tokens or StaticTokenSource("good-token"), settings=HttpSettings(**settings), clock=clock or RecordingClock())
-    return GenericImporter(client)
+    return GenericImporter(client, concurrency=concurrency)
 
 
 def ctx(data: dict[str, bytes] | None = None, **extra) -> ImportContext:
@@ -182,7 +183,7 @@ def test_5xx_and_connection_errors_fail_the_item_retryably_without_waiting(dest,
     with socket.socket() as sock:  # a port that is surely closed: bound, never listening
         sock.bind(("127.0.0.1", 0))
         client = GenericClient(f"http://127.0.0.1:{sock.getsockname()[1]}/dtp", StaticTokenSource("t"), clock=clock)
-        with GenericImporter(client) as importer:
+        with GenericImporter(client, concurrency=1) as importer:
             outcome = next(importer.import_page([MediaAlbum(id=f"{uid}-a")], ctx()))
     assert outcome.retryable and "ConnectError" in outcome.error and clock.delays == []
 
@@ -249,3 +250,47 @@ def test_registry_factory_checks_location_options_and_auth(dest):
         connector.make_importer(ConnectorContext(location=dest.url, options={"timeout": "many"}, auth=StaticTokenSource("t")))
     with pytest.raises(ConfigError, match="idempotency_key"):
         connector.make_importer(ConnectorContext(location=dest.url, options={"idempotency_key": "maybe"}, auth=StaticTokenSource("t")))
+
+
+# -- several requests at once (issue 11 part 5) ---------------------------------------------------
+
+
+def test_requests_go_out_several_at_once_in_waves_that_keep_parents_first(dest, uid):
+    dest.api.knobs.gather = 3  # the destination holds each request until three are in flight
+    albums = [MediaAlbum(id=f"{uid}-a{n}", name=f"A{n}") for n in range(3)]
+    photos = [photo(uid, n, album=albums[n % 3].id) for n in range(9)]
+    roots = [Folder(id=f"{uid}-r{n}", path=f"/{uid}-{n}") for n in range(3)]
+    folders = [Folder(id=f"{uid}-d{n}", path=f"/{uid}-{n}/d") for n in range(3)]
+    files = [File(id=f"{uid}-f{n}", folder=f"/{uid}-{n % 3}/d", name=f"{n}.txt", ref="r") for n in range(6)]
+    page = files + photos + folders + roots + albums  # children first on purpose: the importer orders them
+    with make_importer(dest, concurrency=3) as importer:
+        outcomes = list(importer.import_page(page, ctx()))
+    expected = [i.id for i in albums + photos + roots + folders + files]
+    assert [o.item_id for o in outcomes] == expected  # page order, parents first
+    assert all(o.status is Outcome.IMPORTED for o in outcomes)
+    assert dest.api.most_in_flight == 3
+    by_type: dict[str, list] = {}
+    for request in dest.api.received:
+        by_type.setdefault(request.payload_type or "", []).append(request)
+    by_type["Root"] = [r for r in by_type["Folder"] if r.stored_as.count("/") == 2]
+    by_type["Folder"] = [r for r in by_type["Folder"] if r not in by_type["Root"]]
+    for parents, children in (("Album", "Photo"), ("Root", "Folder"), ("Folder", "File")):
+        last_answer = max(r.answered for r in by_type[parents])
+        first_child = min(r.arrived for r in by_type[children])
+        assert last_answer < first_child, f"a {children} was sent before every {parents} was answered"
+
+
+def test_a_429_in_a_wave_stops_the_call_after_the_requests_in_flight(dest, uid):
+    dest.api.knobs.rate_limit_next = 1
+    items = [photo(uid, n) for n in range(8)]
+    with make_importer(dest, concurrency=4) as importer:
+        done = []
+        with pytest.raises(RetryableError, match="429"):
+            for outcome in importer.import_page(items, ctx()):
+                done.append(outcome)
+        answered = {o.item_id for o in done}
+        assert 0 < len(answered) < 8 and all(o.status is Outcome.IMPORTED for o in done)
+        left = [item for item in items if item.id not in answered]  # what the engine sends again
+        again = list(importer.import_page(left, ctx()))
+    assert {o.item_id for o in again} | answered == {item.id for item in items}
+    assert [r for r in dest.api.received if r.repeat] == []  # nothing was delivered twice

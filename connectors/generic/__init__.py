@@ -12,6 +12,7 @@ Options (``ctx.options``; all optional):
     lookup               str       ferry lookup extension: auto (ask the destination once, default),
                                    on, off
     idempotency_key      bool      ferry extension, default off: send ``Idempotency-Key: <item id>``
+    concurrency          int       requests in flight at once (default 4; 1: one after another)
     spool_dir            str       temp dir for bytes of unknown size (default: system temp)
     ==================== ========= ================================================================
 
@@ -28,7 +29,7 @@ from urllib.parse import urlsplit
 
 from ..errors import ConfigError
 from ..models import Vertical
-from ..options import float_option, flag_option
+from ..options import float_option, flag_option, int_option
 from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
 
 __all__ = ["CONNECTOR", "make_importer", "oauth_metadata_url", "parse_options"]
@@ -39,8 +40,15 @@ def parse_options(options: Mapping[str, Any]):
     """Turn ``ctx.options`` into HTTP settings plus the other settings; ConfigError names the key."""
     from ..http import HttpSettings
 
-    settings = HttpSettings(timeout=float_option(options, "timeout", 60.0, connector="generic"), user_agent="ferry-generic-importer/0.1")
-    return settings, flag_option(options, "idempotency_key", connector="generic")
+    from .importer import DEFAULT_CONCURRENCY
+
+    concurrency = int_option(options, "concurrency", DEFAULT_CONCURRENCY, connector="generic")
+    settings = HttpSettings(
+        timeout=float_option(options, "timeout", 60.0, connector="generic"),
+        connections=max(concurrency, 2),
+        user_agent="ferry-generic-importer/0.1",
+    )
+    return settings, flag_option(options, "idempotency_key", connector="generic"), concurrency
 
 
 def _check_base_url(location: str) -> str:
@@ -69,7 +77,7 @@ def make_importer(ctx: ConnectorContext):
     from .importer import GenericImporter
 
     base_url = _check_base_url(ctx.location)
-    settings, idempotency_keys = parse_options(ctx.options)
+    settings, idempotency_keys, concurrency = parse_options(ctx.options)
     if ctx.auth is None:
         raise ConfigError(f"generic: {base_url} needs a credential; authorize ferry with this destination first")
     client = GenericClient(base_url, ctx.auth, settings=settings, idempotency_keys=idempotency_keys)
@@ -81,6 +89,7 @@ def make_importer(ctx: ConnectorContext):
         export_service=ctx.options.get("export_service") or None,
         spool_dir=ctx.options.get("spool_dir") or None,
         lookup={"auto": None, "on": True, "off": False}[lookup],
+        concurrency=concurrency,
     )
 
 

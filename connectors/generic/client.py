@@ -81,9 +81,13 @@ class Sent:
 
 @dataclass(frozen=True)
 class Lookup:
+    """A destination's answer to the lookup extension (``supported`` False: it does not offer it)."""
+
     supported: bool
     found: bool = False
     destination_id: str | None = None
+    size: int | None = None  # the stored bytes (asked with ``check``), for items that carry bytes
+    sha256: str | None = None
 
 
 def _snippet(body: bytes) -> str:
@@ -171,17 +175,18 @@ class GenericClient:
             raise error
         return Sent(status, _duplicate(received))
 
-    def lookup(self, item_key: str) -> Lookup:
+    def lookup(self, item_key: str, *, check: bool = False) -> Lookup:
         """Ask the destination whether it holds the item sent with ``item_key`` (ferry extension).
 
         ``GET <base>/ferry/items/<key>`` answers ``200 {"found": bool, "id": ...}``; any other
-        answer means the destination does not offer the extension.
+        answer means the destination does not offer the extension. With ``check`` (``?check=true``)
+        it also gives the stored bytes' ``size`` and ``sha256`` when it knows them.
 
         Raises:
             RetryableError: 429, 5xx or a network error (the engine retries the lookup).
             ReauthRequired: the token is rejected even after a refresh.
         """
-        url = self.url(f"ferry/items/{item_key}")
+        url = self.url(f"ferry/items/{item_key}") + ("?check=true" if check else "")
         what = f"GET {url}"
         try:
             with self.session.http.stream("GET", url) as response:
@@ -198,7 +203,15 @@ class GenericClient:
             answer = None
         if not isinstance(answer, dict) or not isinstance(answer.get("found"), bool):
             return Lookup(supported=False)
-        return Lookup(supported=True, found=answer["found"], destination_id=answer.get("id"))
+        size, sha256 = answer.get("size"), answer.get("sha256")
+        return Lookup(
+            supported=True,
+            found=answer["found"],
+            destination_id=answer.get("id") if isinstance(answer.get("id"), str) else None,
+            size=size if isinstance(size, int) and not isinstance(size, bool) else None,
+            sha256=sha256.lower() if isinstance(sha256, str) else None,
+        )
+
 
 def _duplicate(body: bytes) -> bool:
     """The reference destination (and others) answer ``{"status": "duplicate"}`` to a repeat."""

@@ -1,8 +1,19 @@
 """The Generic Importer destination: ferry items -> one POST each, parents first.
 
 Order within a page follows DTP (SPEC §6): albums, then videos, then photos; calendars, then
-events; folders shallow-first, then files; posts in exporter order. Requests are strictly
-sequential, like DTP's worker.
+events; folders shallow-first, then files; posts in exporter order
+(:func:`connectors.models.parents_first`). Up to ``concurrency`` requests are in flight at once
+over the session's one keep-alive pool, in *waves*: items of one rank (all albums; then all
+videos; the folders of one depth; ...) go out together, and a wave starts only when the one
+before it is answered, so a child is never sent before its parent. Outcomes come back in page
+order (:class:`connectors.pool.OrderedPool`). A 429 holds every request of the pool (the
+session's pacer) and stops the call after the requests in flight are answered; the engine
+retries the rest.
+
+Concurrency is safe for exactly-once because the engine only hands a page to the importer when
+every in-doubt item can be settled afterwards (``RepeatSafety`` FINDS or RECOGNISES); against a
+destination that can tell nothing, the engine sends one item per call, so at most one is in
+flight.
 
 Exactly once (flows.store.ledger): ferry records an intent before each item and its outcome
 after the answer; an item still in doubt after a crash is looked up with the ferry lookup
@@ -16,21 +27,23 @@ same ids.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-
 import hashlib
+from collections.abc import Iterator, Sequence
+from functools import partial
+from itertools import groupby
 
-from ..base import Found, ImportContext, Importer, ItemOutcome, RepeatSafety
+from ..base import Checked, Delivered, Found, ImportContext, Importer, ItemOutcome, RepeatSafety, Verdict
 from ..errors import ItemError
-from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video, parents_first
-from .client import GenericClient, JobHeaders
+from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video, import_rank, parents_first
+from ..pool import OrderedPool
+from .client import GenericClient, JobHeaders, Lookup
 from .multipart import MultipartBody, prepare_source
 from .wire import endpoint_of, envelope_bytes, file_mime_type, is_file_item
 
-__all__ = ["GenericImporter", "order_items", "destination_id"]
+__all__ = ["GenericImporter", "destination_id", "item_key", "DEFAULT_CONCURRENCY"]
 
-#: Parents before children (stable otherwise): the order DTP sends a page in.
-order_items = parents_first
+#: Requests in flight at once (per importer); 1 sends strictly one after another, like DTP.
+DEFAULT_CONCURRENCY = 4
 
 
 def destination_id(item: Item) -> str:
@@ -60,12 +73,24 @@ class GenericImporter(Importer):
         export_service: overrides ``ImportContext.export_service`` in ``X-DTP-Export-Service``.
         spool_dir: where bytes of unknown size are spooled (system temp dir by default).
         lookup: whether the destination offers the lookup extension (None: ask it once).
+        concurrency: requests in flight at once (the client's pool needs as many connections).
     """
 
-    def __init__(self, client: GenericClient, *, export_service: str | None = None, spool_dir: str | None = None, lookup: bool | None = None):
+    def __init__(
+        self,
+        client: GenericClient,
+        *,
+        export_service: str | None = None,
+        spool_dir: str | None = None,
+        lookup: bool | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
+    ):
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
         self.client = client
         self.export_service = export_service
         self.spool_dir = spool_dir
+        self.concurrency = concurrency
         self._lookup: bool | None = lookup  # None: ask the destination once
 
     def repeat_safety(self) -> RepeatSafety:
@@ -77,17 +102,44 @@ class GenericImporter(Importer):
         answer = self.client.lookup(_key(item, ctx))
         return Found(answer.destination_id or destination_id(item)) if answer.found else None
 
+    def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:
+        """Re-check delivered items through the lookup extension (``?check=true``).
+
+        MISSING when the destination no longer has the item, CHANGED when its stored bytes have
+        another size or sha256 than ferry sent; UNKNOWN for every item when the destination does
+        not offer the extension (a plain DTP destination cannot be asked).
+
+        Raises:
+            RetryableError: 429, 5xx or a network error on a lookup (the engine retries the
+                items not yet checked); ReauthRequired.
+        """
+        for entry in delivered:
+            if self._lookup is False:
+                yield Checked(entry.item_id, Verdict.UNKNOWN, "the destination does not offer ferry's lookup extension")
+                continue
+            answer = self.client.lookup(item_key(entry.scope, entry.kind, entry.item_id), check=True)
+            self._lookup = answer.supported
+            yield _verdict(entry, answer)
+
     def import_page(self, items: Sequence[Item], ctx: ImportContext) -> Iterator[ItemOutcome]:
         """Yield one outcome per item, parents first.
 
-        Raises (after the outcomes of the items already sent were yielded, so they are not
-        resent on resume): DestinationFull (413 destination_full) and ReauthRequired.
+        Raises (after the outcomes of the items already answered were yielded, so they are not
+        resent on resume): RetryableError (429: the engine waits and sends the rest again),
+        DestinationFull (413 destination_full) and ReauthRequired.
         """
         job = JobHeaders(self.export_service or ctx.export_service, ctx.job_id, ctx.recurring_id)
-        for item in order_items(items):
-            if ctx.should_stop():
-                return
-            yield self._import_one(item, ctx, job)
+        with OrderedPool[ItemOutcome](self.concurrency) as pool:
+            for _, wave in groupby(parents_first(items), key=import_rank):
+                for item in wave:
+                    if ctx.should_stop() or not pool.submit(partial(self._import_one, item, ctx, job)):
+                        break
+                    yield from pool.ready()
+                yield from pool.drain()  # the next wave may hold their children
+                if ctx.should_stop() or pool.stopped is not None:
+                    break
+        if pool.stopped is not None:
+            raise pool.stopped
 
     def _import_one(self, item: Item, ctx: ImportContext, job: JobHeaders) -> ItemOutcome:
         try:
@@ -105,7 +157,7 @@ class GenericImporter(Importer):
                     envelope, file_mime_type(item), source, on_bytes=lambda n: ctx.progress.advance(bytes=n)
                 )
                 sent = self.client.send(suffix, body, job=job, item_id=item.id, item_key=key)
-                return _outcome(item, sent.duplicate, source.size)
+                return _outcome(item, sent.duplicate, source.size, source.sha256)
         except ItemError as exc:
             return ItemOutcome.failed(item.id, f"{item.display_name}: {exc.reason}", retryable=exc.retryable)
         except OSError as exc:
@@ -124,7 +176,21 @@ def _key(item: Item, ctx: ImportContext) -> str:
     return item_key(ctx.recurring_id or ctx.job_id, getattr(item, "kind", ""), item.id)
 
 
-def _outcome(item: Item, duplicate: bool, nbytes: int) -> ItemOutcome:
+def _outcome(item: Item, duplicate: bool, nbytes: int, sha256: str | None = None) -> ItemOutcome:
     if duplicate:
         return ItemOutcome.skipped(item.id, destination_id(item))
-    return ItemOutcome.imported(item.id, destination_id(item), nbytes)
+    return ItemOutcome.imported(item.id, destination_id(item), nbytes, checksum=f"sha256:{sha256}" if sha256 else None)
+
+
+def _verdict(entry: Delivered, answer: Lookup) -> Checked:
+    shown = entry.destination_id or entry.item_id
+    if not answer.supported:
+        return Checked(entry.item_id, Verdict.UNKNOWN, "the destination does not offer ferry's lookup extension")
+    if not answer.found:
+        return Checked(entry.item_id, Verdict.MISSING, f"{shown}: the destination does not have it")
+    if entry.bytes and answer.size is not None and answer.size != entry.bytes:
+        return Checked(entry.item_id, Verdict.CHANGED, f"{shown}: {answer.size} bytes at the destination, {entry.bytes} delivered")
+    sent = entry.checksum.removeprefix("sha256:") if entry.checksum and entry.checksum.startswith("sha256:") else None
+    if sent and answer.sha256 and answer.sha256 != sent:
+        return Checked(entry.item_id, Verdict.CHANGED, f"{shown}: its sha256 differs from what was delivered")
+    return Checked(entry.item_id, Verdict.PRESENT)

@@ -14,6 +14,7 @@ never held whole in memory. A body can be iterated again for a retry; each pass 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -45,10 +46,16 @@ class ByteSource:
         self.size = size
         self._opener = opener
         self._cleanup = cleanup
+        self.sha256: str | None = None  # hex digest of the last complete pass over the bytes
 
     def chunks(self, chunk_size: int = CHUNK_SIZE) -> Iterator[bytes]:
-        """Yield the bytes in chunks; raise ItemError if the stream is not ``size`` bytes long."""
+        """Yield the bytes in chunks; raise ItemError if the stream is not ``size`` bytes long.
+
+        A complete pass sets :attr:`sha256` (hashed while sending, no second read), which the
+        importer records so ``ferry verify`` can compare it with what the destination holds.
+        """
         sent = 0
+        digest = hashlib.sha256()
         with self._opener() as stream:
             while True:
                 block = stream.read(min(chunk_size, self.size - sent + 1))
@@ -57,9 +64,11 @@ class ByteSource:
                 sent += len(block)
                 if sent > self.size:
                     raise ItemError(self.item_id, f"the bytes are longer than the announced {self.size} bytes")
+                digest.update(block)
                 yield block
         if sent != self.size:
             raise ItemError(self.item_id, f"the bytes ended after {sent} of the announced {self.size} bytes")
+        self.sha256 = digest.hexdigest()
 
     def close(self) -> None:
         if self._cleanup is not None:

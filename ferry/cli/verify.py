@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
@@ -39,11 +39,14 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @friendly_errors
-    def verify(job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")]) -> None:
+    def verify(
+        job: Annotated[str, typer.Argument(help="Job id (or a unique prefix).")],
+        destination_credential: Annotated[Optional[str], typer.Option("--destination-credential", help="Credential to ask the destination with (a finished job's own was revoked); see `ferry auth list`.")] = None,
+    ) -> None:
         """Re-check every item JOB delivered at its destination: there, same size, same hash where the destination can tell. Exit 1 if anything is missing or changed."""
         from flows.verify import verify_job
 
-        report = verify_job(context(), job)
+        report = verify_job(context(), job, destination_credential_id=destination_credential)
         console.print(f"Job {report.job_id[:8]}: {report.present} present" + (f", {report.unknown} cannot be checked here" if report.unknown else "") + (f", {len(report.problems)} missing or changed" if report.problems else ""))
         for name, checked in report.problems[:200]:
             console.print(f"  • [bold]{safe(name)}[/] {checked.verdict.value}: {safe(checked.detail)}")

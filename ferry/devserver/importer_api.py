@@ -12,7 +12,8 @@ What it does for each request (SPEC §11, "what a conforming destination must do
    ``{"status": "duplicate"}``, a new item ``201``; nothing is stored twice. Every repeat is
    counted (:attr:`ImporterAPI.repeats`), so a test can prove a client sent nothing twice.
 5. Offers ferry's lookup extension: items sent with ``X-Ferry-Item-Key`` can be asked for with
-   ``GET {base}/ferry/items/<key>`` -> ``{"found": true, "id": ...}`` (knob ``offer_lookup``).
+   ``GET {base}/ferry/items/<key>`` -> ``{"found": true, "id": ...}`` (knob ``offer_lookup``);
+   ``?check=true`` adds the stored bytes' ``size`` and ``sha256`` (``ferry verify``).
 
 Test knobs (:class:`ServerKnobs`, changeable while the server runs) inject 429s with
 ``Retry-After`` (the next N requests, or a steady throttle that also refuses and counts a client
@@ -71,6 +72,9 @@ class ServerKnobs:
             ``Retry-After: retry_after`` (0: off), like a destination with a rate limit.
         clock: the throttle's clock (``time.monotonic``; a test shares its fake clock with the
             client, so "waiting" is checked without sleeping).
+        lookup_errors_next: answer the next N lookups 503 with ``Retry-After: retry_after``.
+        gather: hold each item request until this many wait together (at most ``gather_timeout``
+            seconds), so a test can see whether a client really sends several at once.
 
     While a throttle's ``Retry-After`` runs, every request is answered 429 again and counted in
     :attr:`early_requests`: a client that honours Retry-After makes none.
@@ -87,6 +91,9 @@ class ServerKnobs:
     honour_idempotency_key: bool = False
     offer_lookup: bool = True
     throttle_every: int = 0
+    lookup_errors_next: int = 0
+    gather: int = 0
+    gather_timeout: float = 10.0
     clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
     early_requests: int = 0
     throttled: int = 0
@@ -136,6 +143,8 @@ class ReceivedRequest:
     file_sha256: str | None = None
     stored_as: str | None = None
     repeat: bool = False  # the destination already had this item
+    arrived: int = 0  # the server's event count when the request came in ...
+    answered: int = 0  # ... and when it was answered (orders requests, shows overlaps)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
@@ -177,6 +186,10 @@ class ImporterAPI:
         self.knobs = knobs or ServerKnobs()
         self.received: list[ReceivedRequest] = []
         self.used_bytes = 0
+        self.in_flight = 0
+        self.most_in_flight = 0  # the most item requests it was handling at one time
+        self._events = 0
+        self._gathering: list[asyncio.Future] = []
         self._locks: dict[str, asyncio.Lock] = {}
 
     def router(self, prefix: str = "") -> APIRouter:
@@ -193,6 +206,9 @@ class ImporterAPI:
         return [r for r in self.received if r.repeat]
 
     async def _lookup(self, key: str, request: Request) -> Response:
+        """``{"found": bool, "id": <stored path>}``; with ``?check=true`` also the stored bytes'
+        ``size`` and ``sha256`` (what ``ferry verify`` compares with its ledger). An item whose
+        stored object was removed is not found."""
         if not self.knobs.offer_lookup:
             return _error(404, "not_found", "no such endpoint")
         account = self._authenticate(request)
@@ -200,17 +216,29 @@ class ImporterAPI:
             return _error(401, "invalid_token", "The access token is missing, unknown or expired")
         if not (len(key) <= 64 and all(c in "0123456789abcdef" for c in key)):
             return _error(400, "invalid_request", "the key must be hexadecimal")
-        found = await run_in_threadpool(self.store.seen, account, "ferry-" + key)
-        return JSONResponse({"found": found is not None, "id": found})
+        if self.knobs.take("lookup_errors_next"):
+            return _error(503, "unavailable", "Injected lookup error", {"Retry-After": self.knobs.retry_after})
+        stored = await run_in_threadpool(self.store.seen, account, "ferry-" + key)
+        if stored is None or not await run_in_threadpool(self.store.exists, account, stored):
+            return JSONResponse({"found": False, "id": None})
+        answer: dict[str, Any] = {"found": True, "id": stored}
+        if request.query_params.get("check") == "true":
+            has_bytes = await run_in_threadpool(self.store.exists, account, stored + ".dtp.json")
+            if has_bytes:
+                answer["size"], answer["sha256"] = await run_in_threadpool(self.store.size_and_sha256, account, stored)
+        return JSONResponse(answer)
 
     def _endpoint(self, suffix: str):
         async def endpoint(request: Request) -> Response:
             headers = {k.lower(): v for k, v in request.headers.items()}
             if "authorization" in headers:
                 headers["authorization"] = headers["authorization"].split(" ")[0] + " <redacted>"
-            record = ReceivedRequest(suffix, headers)
+            record = ReceivedRequest(suffix, headers, arrived=self._event())
             self.received.append(record)
+            self.in_flight += 1
+            self.most_in_flight = max(self.most_in_flight, self.in_flight)
             try:
+                await self._gather()
                 response = await self._handle(request, suffix, record)
             except _Refusal as refusal:
                 await _drain(request)
@@ -223,6 +251,9 @@ class ImporterAPI:
                 # one will read an answer, and the partial upload was already removed.
                 record.error = "client_disconnected"
                 return Response(status_code=400)
+            finally:
+                self.in_flight -= 1
+                record.answered = self._event()
             record.status = response.status_code
             if response.status_code >= 400 and record.error is None:
                 try:
@@ -233,6 +264,28 @@ class ImporterAPI:
 
         endpoint.__name__ = f"import_{suffix.replace('-', '_')}"
         return endpoint
+
+    def _event(self) -> int:
+        self._events += 1  # the event loop's thread only: no lock needed
+        return self._events
+
+    async def _gather(self) -> None:
+        """Hold the request until ``knobs.gather`` requests wait together (a barrier), or a timeout."""
+        wanted = self.knobs.gather
+        if wanted <= 0:
+            return
+        arrived = asyncio.get_running_loop().create_future()
+        self._gathering.append(arrived)
+        if len(self._gathering) >= wanted:
+            for waiting in self._gathering:
+                if not waiting.done():
+                    waiting.set_result(None)
+            self._gathering.clear()
+        try:
+            await asyncio.wait_for(arrived, self.knobs.gather_timeout)
+        except TimeoutError:
+            if arrived in self._gathering:
+                self._gathering.remove(arrived)
 
     def _authenticate(self, request: Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
@@ -350,6 +403,8 @@ class ImporterAPI:
                 raise _Refusal(_error(409, "conflict", f"{existing} already exists"))
             if existing is not None and not (envelope.kind == "File" and file_info and await self._changed(account, existing, file_info)):
                 record.stored_as, record.repeat = existing, True
+                for candidate in keys[1:]:  # a later transfer's keys find the item too
+                    await run_in_threadpool(self.store.remember, account, candidate, existing)
                 return JSONResponse({"status": "duplicate", "id": existing}, status_code=200)
             self._check_quota(size)
             relative = existing or await run_in_threadpool(self._place, account, envelope, key)

@@ -19,6 +19,7 @@ are synchronous (fsspec); the API runs them in a thread pool.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import posixpath
 import re
@@ -120,6 +121,15 @@ class DestinationStore:
         if not dot or not stem:
             stem, ext = name, ""
         return f"{folder}/{stem} ({key[:8]}){'.' + ext if ext else ''}"
+
+    def size_and_sha256(self, account: str, relative: str) -> tuple[int, str]:
+        """The stored bytes' length and sha256, read in chunks."""
+        digest, size = hashlib.sha256(), 0
+        with self.fs.open(self.path(account, relative), "rb") as handle:
+            while block := handle.read(1 << 20):
+                digest.update(block)
+                size += len(block)
+        return size, digest.hexdigest()
 
     def read_bytes(self, account: str, relative: str) -> bytes:
         """Whole file content (tests and small files only)."""
