@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import ConfigError
 from .models import Vertical
+from .options import ConnectorOptions
 from .progress import NullProgress, Progress
 from .state import MemoryStateSlot, StateSlot
 
@@ -90,7 +91,9 @@ class ConnectorContext:
 
     Attributes:
         location: the part after ``NAME:`` (a path, URL or account hint).
-        options: free-form ``key=value`` options from the command line or deployment.
+        options: the connector's options, parsed into its declared model
+            (:attr:`Connector.options`); a plain mapping from tests or embedding code is parsed
+            by the factory (``MyOptions.of(ctx)``).
         auth: a token provider from the credential store (``connectors.oauth``), or None.
         staging_url: an fsspec URL the connector may use for temporary bytes.
         storage_options: fsspec storage options (endpoint URLs for S3 and the like).
@@ -105,7 +108,7 @@ class ConnectorContext:
     """
 
     location: str
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: ConnectorOptions | Mapping[str, Any] = field(default_factory=dict)
     auth: Any = None
     staging_url: str | None = None
     storage_options: Mapping[str, Any] = field(default_factory=dict)
@@ -122,6 +125,9 @@ class Connector:
         name: short id used in endpoints (``meta``, ``folder``, ``generic``, ``tiktok``).
         title: human name shown by ``ferry connectors list``.
         capabilities: see :class:`Capabilities`.
+        options: the model of its ``-o NAME.KEY=VALUE`` options (:mod:`connectors.options`),
+            validated when a request is made and shown by ``ferry connectors show``. None (not
+            declared yet): options reach the factory as the plain mapping given, unchecked.
         services: names of services (as in the catalog's services table) it exports from or
             imports into, so the portmap can say "runnable with ferry".
         make_exporter / make_importer: factories taking a :class:`ConnectorContext`.
@@ -150,10 +156,21 @@ class Connector:
     description: str = ""
     check_location: Callable[[str, str], None] | None = None
     revoke_when_done: Callable[[tuple[str, ...]], bool] | None = None
+    options: type[ConnectorOptions] | None = None
 
     @property
     def needs_credentials(self) -> bool:
         return self.oauth is not None
+
+    def parse_options(self, raw: Mapping[str, Any] | None) -> ConnectorOptions | Mapping[str, Any]:
+        """``raw`` (``-o`` strings, deployment JSON) as this connector's options model.
+
+        Raises:
+            ConfigError: an unknown or mistyped option, named, with the valid ones listed.
+        """
+        if self.options is None:
+            return dict(raw or {})
+        return self.options.parse(raw, connector=self.name)
 
 
 #: Built-in connectors, loaded through the same path as entry points ("module:attribute").

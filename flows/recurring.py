@@ -88,7 +88,7 @@ def create_recurring(
     from .requests import check_credential
 
     ctx = ctx or open_context()
-    request = validate_request(source, destination, list(types))
+    request = validate_request(source, destination, list(types), options)
     source_credential_id = check_credential(ctx.engine, request.source, source_credential_id, "source")
     destination_credential_id = check_credential(ctx.engine, request.destination, destination_credential_id, "destination")
     rec = RecurringTransfer(

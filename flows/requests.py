@@ -91,13 +91,24 @@ def default_types(source: Endpoint, destination: Endpoint) -> list[Vertical]:
     return chosen
 
 
-def validate_request(source: str, destination: str, types: Iterable[str] | str | None = None) -> TransferRequest:
-    """Resolve endpoints and routes and check local locations; ConfigError says what is wrong."""
+def validate_request(
+    source: str,
+    destination: str,
+    types: Iterable[str] | str | None = None,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> TransferRequest:
+    """Resolve endpoints and routes, check local locations and each connector's options.
+
+    Raises:
+        ConfigError: says what is wrong: an unknown or mistyped option names the option and
+            lists the valid ones (``Connector.options``).
+    """
     src = registry.parse_endpoint(source, role="source")
     dst = registry.parse_endpoint(destination, role="destination")
     for endpoint, role in ((src, "source"), (dst, "destination")):
         if endpoint.connector.check_location is not None:
             endpoint.connector.check_location(endpoint.location, role)
+    _check_options(src, dst, options or {})
     verticals = parse_types(types) if types else default_types(src, dst)
     if not verticals:
         raise ConfigError(f"nothing {src.connector.name} exports can be imported by {dst.connector.name}")
@@ -138,9 +149,8 @@ def create_job(
     recurring_id: str | None = None,
 ) -> Job:
     """Validate a request and store it as a NEW job (``ctx`` is a :class:`flows.context.FerryContext`)."""
-    request = validate_request(source, destination, types)
     options = dict(options or {})
-    _check_options(request, options)
+    request = validate_request(source, destination, types, options)
     return ctx.jobs.create(
         source=source,
         destination=destination,
@@ -152,11 +162,12 @@ def create_job(
     )
 
 
-def _check_options(request: TransferRequest, options: Mapping[str, Mapping[str, Any]]) -> None:
-    names = {request.source.connector.name, request.destination.connector.name}
-    for name in options:
-        if name not in names:
-            raise ConfigError(f"option for {name!r}, but this transfer uses {' and '.join(sorted(names))}")
+def _check_options(source: Endpoint, destination: Endpoint, options: Mapping[str, Mapping[str, Any]]) -> None:
+    connectors = {source.connector.name: source.connector, destination.connector.name: destination.connector}
+    for name, values in options.items():
+        if name not in connectors:
+            raise ConfigError(f"option for {name!r}, but this transfer uses {' and '.join(sorted(connectors))}")
+        connectors[name].parse_options(values)
 
 
 def split_types(values: Sequence[str] | str | None) -> list[str]:

@@ -16,6 +16,7 @@ from connectors.base import Exporter, Importer, RepeatSafety
 from connectors.converters import Route
 from connectors.errors import ItemError
 from connectors.models import BYTE_ITEM_KINDS, Item
+from connectors.options import PAGE_SIZE
 from connectors.registry import ConnectorContext, Endpoint
 
 from .context import FerryContext
@@ -66,8 +67,13 @@ class JobRuntime:
 
     def _context(self, endpoint: Endpoint, credential_id: str | None) -> ConnectorContext:
         auth = self.ctx.credentials.token_source(credential_id) if credential_id else None
-        options = dict(self.job.options.get(endpoint.connector.name, {}))
-        options.setdefault("page_size", self.ctx.settings.page_size)
+        connector = endpoint.connector
+        raw = dict(self.job.options.get(connector.name, {}))
+        page_size = self.ctx.settings.page_size  # the framework's page size, unless set for this connector
+        declared = connector.options.model_fields if connector.options is not None else {PAGE_SIZE: None}
+        if PAGE_SIZE in declared and page_size is not None:
+            raw.setdefault(PAGE_SIZE, page_size)
+        options = connector.parse_options(raw)
         is_source = endpoint is self.source
         return ConnectorContext(
             location=endpoint.location,
