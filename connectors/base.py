@@ -152,7 +152,10 @@ class Exporter(ABC):
         """
 
     def problems(self) -> list[Problem]:
-        """Return and clear the problems found while listing since the last call."""
+        """Return and clear the problems found while listing since the last call.
+
+        Called after each page when the connector declares ``Capabilities.reports_problems``.
+        """
         return []
 
     def cancel_pending(self, cursor: Cursor | None) -> None:
@@ -236,6 +239,8 @@ class ImportContext:
 class RepeatSafety(enum.StrEnum):
     """How an importer lets the engine avoid sending an item twice after a crash.
 
+    Declared in ``Capabilities.repeat_safety`` (connectors.registry).
+
     The engine writes an intent before sending; an item whose intent has no outcome after a
     crash is *in doubt* (the destination may have it). Then:
 
@@ -309,12 +314,23 @@ class Importer(ABC):
         items without an outcome are simply redone later.
         """
 
-    def repeat_safety(self) -> RepeatSafety:
-        """See :class:`RepeatSafety`; may depend on the destination (asked once, then cached)."""
-        return RepeatSafety.NONE
+    def offered_repeat_safety(self, declared: RepeatSafety) -> RepeatSafety:
+        """What this destination offers now, given the connector's declared
+        ``Capabilities.repeat_safety``; asked once per job. Default: as declared.
+
+        Override only when it depends on the destination at run time: the Generic Importer
+        declares FINDS and answers NONE when the destination lacks the lookup extension.
+        """
+        return declared
 
     def find(self, item: Item, ctx: ImportContext) -> Found | None:
-        """Whether the destination already holds ``item`` (only called when FINDS)."""
+        """Whether the destination already holds ``item``: where, or None.
+
+        Only called when the repeat safety is FINDS, for items in doubt after a crash.
+
+        Raises:
+            RetryableError: the destination is busy (the engine asks again); ReauthRequired.
+        """
         raise NotImplementedError
 
     def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:

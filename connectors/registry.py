@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
+from .base import RepeatSafety
 from .errors import ConfigError
 from .models import Vertical
 from .options import ConnectorOptions
@@ -43,33 +44,50 @@ __all__ = [
 ]
 
 
+def _capability(default, help: str):
+    return field(default=default, metadata={"help": help})
+
+
 @dataclass(frozen=True)
 class Capabilities:
-    """What a connector can do; callers check flags instead of catching NotImplementedError.
+    """What a connector can do, declared once; the framework reads these flags and never probes.
+
+    rclone's ``Features``: callers check a flag instead of catching NotImplementedError or
+    asking ``hasattr``. Each flag names the method it promises and where the framework uses it;
+    ``ferry connectors show NAME`` prints them (the ``help`` of each field). The connector kit
+    (``connectors.testing.kit_for``) runs the scenarios that check each declared promise.
 
     Attributes:
         exports: verticals its exporter can list.
         imports: verticals its importer accepts.
-        incremental: its cursors stay valid across runs, so a recurring transfer exports only
-            what is new since the last run (otherwise the ledger filters a full export).
-        can_find: its importer checks what the destination already holds (safe re-runs even
-            without the ledger).
+        default_exports: what a transfer from it moves when the user names no types (None:
+            every vertical both sides support). A folder source says blobs, so a plain folder
+            copy copies each file once.
+        incremental: on a vertical's last page its exporter returns ``Page.bookmark``, a cursor
+            from which the next round of a recurring transfer lists only what is new or changed;
+            the framework keeps it per recurring transfer and vertical (flows/steps.py).
+        repeat_safety: how its importer lets the engine avoid sending an item twice after a
+            crash (:class:`~connectors.base.RepeatSafety`): FINDS promises ``Importer.find``,
+            RECOGNISES that importing an item again yields SKIPPED. An importer whose destination
+            decides at run time narrows it in ``Importer.offered_repeat_safety``.
+        reports_problems: its exporter names what did not become an item
+            (``Exporter.problems``); the framework records them after each page.
         ephemeral_bytes: its byte refs expire (signed URLs, async downloads), so the framework
             stages bytes during export.
         cancels_requests: its exporter asks the source to prepare data (TikTok) and can take
             the request back (``Exporter.cancel_pending``); called when a job is canceled.
-        default_exports: what a transfer from it moves when the user names no types (None:
-            every vertical both sides support). A folder source says blobs, so a plain folder
-            copy copies each file once.
     """
 
-    exports: frozenset[Vertical] = frozenset()
-    imports: frozenset[Vertical] = frozenset()
-    incremental: bool = False
-    can_find: bool = False
-    ephemeral_bytes: bool = False
-    default_exports: frozenset[Vertical] | None = None
-    cancels_requests: bool = False
+    exports: frozenset[Vertical] = _capability(frozenset(), "verticals it exports")
+    imports: frozenset[Vertical] = _capability(frozenset(), "verticals it imports")
+    default_exports: frozenset[Vertical] | None = _capability(None, "what it exports when no types are named (-: all)")
+    incremental: bool = _capability(False, "a recurring transfer's next round exports only what is new (Page.bookmark)")
+    repeat_safety: RepeatSafety = _capability(
+        RepeatSafety.NONE, "after a crash: finds = asks the destination, recognises = re-import is skipped, none = resent"
+    )
+    reports_problems: bool = _capability(False, "names what it could not read (Exporter.problems)")
+    ephemeral_bytes: bool = _capability(False, "its bytes expire, so they are staged during export")
+    cancels_requests: bool = _capability(False, "takes back a data request when a job is canceled (Exporter.cancel_pending)")
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,9 @@ class ConnectorContext:
             :mod:`connectors.state`); in memory unless the framework gives its stored one.
         verticals: what this transfer exports (set by the engine for sources), so a source can
             name what it leaves out ("not selected") instead of calling it unreadable.
+        granted_scopes: the scopes the credential in ``auth`` was granted, when the framework
+            knows them (None: unknown), so a factory can refuse a request the grant cannot
+            serve before any network call.
     """
 
     location: str
@@ -115,6 +136,7 @@ class ConnectorContext:
     progress: Progress = field(default_factory=NullProgress)
     verticals: frozenset[Vertical] | None = None
     state: StateSlot = field(default_factory=MemoryStateSlot)
+    granted_scopes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

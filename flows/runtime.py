@@ -67,6 +67,7 @@ class JobRuntime:
 
     def _context(self, endpoint: Endpoint, credential_id: str | None) -> ConnectorContext:
         auth = self.ctx.credentials.token_source(credential_id) if credential_id else None
+        granted = tuple(auth.scopes) if auth is not None else ()
         connector = endpoint.connector
         raw = dict(self.job.options.get(connector.name, {}))
         page_size = self.ctx.settings.page_size  # the framework's page size, unless set for this connector
@@ -84,6 +85,7 @@ class JobRuntime:
             progress=SourceProgress(self.job.id) if is_source else self.progress,
             verticals=frozenset(route.source for route in self.routes.values()) if is_source else None,
             state=JobStateSlot(self.ledger, self.job.id, SOURCE if is_source else DESTINATION),
+            granted_scopes=granted or None,
         )
 
     @property
@@ -102,8 +104,8 @@ class JobRuntime:
 
     @property
     def repeat_safety(self) -> RepeatSafety:
-        if self._repeat_safety is None:
-            self._repeat_safety = self.importer.repeat_safety()
+        if self._repeat_safety is None:  # declared by the connector, narrowed by this destination
+            self._repeat_safety = self.importer.offered_repeat_safety(self.destination.connector.capabilities.repeat_safety)
         return self._repeat_safety
 
     @property

@@ -106,7 +106,8 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
         return ExportedPage(vertical=vertical, done=True)
     exporter = rt.exporter
     cursor_json, version = (saved.cursor_json, saved.cursor_version) if saved else (None, 1)
-    if saved is None and rt.source.connector.capabilities.incremental:
+    capabilities = rt.source.connector.capabilities
+    if saved is None and capabilities.incremental:
         mark = rt.ledger.bookmark(job.ledger_scope, vertical)
         cursor_json, version = (mark.cursor_json, mark.cursor_version) if mark else (None, 1)
     cursor = exporter.cursor_model.load(cursor_json, version) if cursor_json else None
@@ -130,7 +131,7 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
         next_cursor=page.next.model_dump_json() if page.next is not None else None,
         done=page.next is None,
         converter_state=dict(saved.converter_state) if saved else {},
-        bookmark=page.bookmark.model_dump_json() if getattr(page, "bookmark", None) is not None else None,
+        bookmark=page.bookmark.model_dump_json() if page.bookmark is not None and capabilities.incremental else None,
     )
     if rt.stages_bytes:
         _stage(rt, result.items)
@@ -156,7 +157,12 @@ def source_needs_reauth(rt: JobRuntime, exc: ReauthRequired) -> ReauthRequired:
 
 
 def _record_problems(rt: JobRuntime, vertical: str) -> None:
-    """Problems are written as soon as they are known (idempotent per job, subject and message)."""
+    """Problems are written as soon as they are known (idempotent per job, subject and message).
+
+    Asked only of sources that declare ``Capabilities.reports_problems``.
+    """
+    if not rt.source.connector.capabilities.reports_problems:
+        return
     problems = rt.exporter.problems()
     if problems:
         rt.ledger.add_problems(
@@ -233,7 +239,7 @@ def import_page(rt: JobRuntime, page: ExportedPage) -> PageResult:
         open_bytes=rt.open_bytes,
         job_id=job.id,
         recurring_id=job.recurring_id,
-        export_service=getattr(rt.exporter, "service_name", "ferry"),
+        export_service=rt.exporter.service_name,
         progress=rt.progress,
         parents=rt.parents,
         destination_of=lambda item_id: ledger.destination_of(job.ledger_scope, item_id),

@@ -94,7 +94,7 @@ class ScriptImporter(Importer):
     def __init__(self, script: Script):
         self.script = script
 
-    def repeat_safety(self) -> RepeatSafety:
+    def offered_repeat_safety(self, declared: RepeatSafety) -> RepeatSafety:
         return self.script.safety
 
     def find(self, item, ctx):
@@ -129,7 +129,7 @@ def register_script(script: Script) -> None:
         Connector(
             name="script",
             title="Scripted test connector",
-            capabilities=Capabilities(exports=frozenset({Vertical.PHOTOS}), imports=frozenset({Vertical.PHOTOS})),
+            capabilities=Capabilities(exports=frozenset({Vertical.PHOTOS}), imports=frozenset({Vertical.PHOTOS}), repeat_safety=script.safety),
             make_exporter=lambda ctx: ScriptExporter(script),
             make_importer=lambda ctx: ScriptImporter(script),
         )

@@ -119,7 +119,7 @@ def test_sniffing_claims_folders_and_storage_urls(tmp_path):
 
 def test_registration():
     connector = folder.CONNECTOR
-    assert connector.name == "folder" and connector.priority == 90 and connector.capabilities.can_find
+    assert connector.name == "folder" and connector.priority == 90 and connector.capabilities.repeat_safety == "recognises"
     assert Vertical.CALENDAR in connector.capabilities.imports
     assert connector.capabilities.exports >= {Vertical.BLOBS, Vertical.PHOTOS, Vertical.VIDEOS}
     assert connector.services == ("Local files", "Amazon S3", "Backblaze B2")

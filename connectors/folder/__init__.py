@@ -5,6 +5,7 @@ albums, media with JSON sidecars, posts, events as ``.ics`` and blobs, atomicall
 (:mod:`.importer`, :mod:`.atomic`). This module only registers it.
 """
 
+from ..base import RepeatSafety
 from ..models import Vertical
 from ..locations import check_local
 from ..registry import Capabilities, Connector
@@ -21,7 +22,8 @@ CONNECTOR = Connector(
         imports=frozenset(
             {Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA, Vertical.SOCIAL_POSTS, Vertical.CALENDAR, Vertical.BLOBS}
         ),
-        can_find=True,
+        repeat_safety=RepeatSafety.RECOGNISES,  # an item already there yields SKIPPED (importer.py)
+        reports_problems=True,
         default_exports=frozenset({Vertical.BLOBS}),
     ),
     make_exporter=make_exporter,

@@ -16,7 +16,7 @@ Names are made safe (see :mod:`.names`). Two albums or files wanting the same na
 one gets `` (<first 8 hex of its id>)``, decided by the records (``album.json``, sidecars) that
 claim names, so re-runs pick the same name.
 
-Idempotence (``can_find``): before writing, the importer looks at what is there (one listing per
+Idempotence (``Capabilities.repeat_safety`` RECOGNISES): before writing, the importer looks at what is there (one listing per
 directory, :mod:`.listing`). A media file whose sidecar names this item and whose size matches
 the sidecar (and the item's size, when known) is SKIPPED; a blob of the announced size is
 SKIPPED; posts, events and records are SKIPPED when the same bytes are already there, else
@@ -45,7 +45,7 @@ import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from functools import partial
 
-from ..base import Checked, Delivered, ImportContext, Importer, ItemOutcome, RepeatSafety
+from ..base import Checked, Delivered, ImportContext, Importer, ItemOutcome
 from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
@@ -101,10 +101,6 @@ class FolderImporter(Importer):
         self._root_ready = False
 
     # -- Importer -------------------------------------------------------------------------
-
-    def repeat_safety(self) -> RepeatSafety:
-        """Importing an item already here yields SKIPPED (see "Idempotence" above)."""
-        return RepeatSafety.RECOGNISES
 
     def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:
         return verify_folder(self.location, delivered)

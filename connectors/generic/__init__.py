@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from ..base import RepeatSafety
 from ..errors import ConfigError
 from ..models import Vertical
 from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
@@ -73,6 +74,7 @@ CONNECTOR = Connector(
         imports=frozenset(
             {Vertical.MEDIA, Vertical.PHOTOS, Vertical.VIDEOS, Vertical.BLOBS, Vertical.CALENDAR, Vertical.SOCIAL_POSTS}
         ),
+        repeat_safety=RepeatSafety.FINDS,  # through ferry's lookup extension, when the destination offers it
     ),
     make_importer=make_importer,
     options=GenericOptions,

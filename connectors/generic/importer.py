@@ -18,7 +18,7 @@ flight.
 Exactly once (flows.store.ledger): ferry records an intent before each item and its outcome
 after the answer; an item still in doubt after a crash is looked up with the ferry lookup
 extension (``GET <base>/ferry/items/<key>``) when the destination offers it
-(:meth:`GenericImporter.repeat_safety` asks once), and sent again only when it is not there.
+(:meth:`GenericImporter.offered_repeat_safety` asks once), and sent again only when it is not there.
 A destination without the extension cannot tell, so the engine commits each outcome before the
 next item. A ``{"status": "duplicate"}`` answer is SKIPPED ("already there"), never "imported".
 The destination id of each item is derived from its stable id, so a redone page reports the
@@ -93,10 +93,11 @@ class GenericImporter(Importer):
         self.concurrency = concurrency
         self._lookup: bool | None = lookup  # None: ask the destination once
 
-    def repeat_safety(self) -> RepeatSafety:
+    def offered_repeat_safety(self, declared: RepeatSafety) -> RepeatSafety:
+        """FINDS when the destination answers the lookup extension (asked once), else NONE."""
         if self._lookup is None:
             self._lookup = self.client.lookup(item_key("probe", "probe", "probe")).supported
-        return RepeatSafety.FINDS if self._lookup else RepeatSafety.NONE
+        return declared if self._lookup else RepeatSafety.NONE
 
     def find(self, item: Item, ctx: ImportContext) -> Found | None:
         answer = self.client.lookup(_key(item, ctx))

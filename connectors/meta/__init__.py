@@ -94,7 +94,8 @@ CONNECTOR = Connector(
     title="Meta 'Download Your Information' archive",
     services=("Facebook", "Instagram"),
     capabilities=Capabilities(
-        exports=frozenset({Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.CALENDAR})
+        exports=frozenset({Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.CALENDAR}),
+        reports_problems=True,
     ),
     make_exporter=make_exporter,
     sniff_source=sniff_source,

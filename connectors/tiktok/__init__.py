@@ -35,6 +35,7 @@ CONNECTOR = Connector(
         exports=frozenset({Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}),
         ephemeral_bytes=True,
         cancels_requests=True,
+        reports_problems=True,
     ),
     make_exporter=_make_exporter,
     revoke_when_done=_revoke_when_done,

@@ -55,8 +55,8 @@ def list_connectors(as_json: Annotated[bool, typer.Option("--json")] = False) ->
         err_console.print(f"[yellow]could not load connector {name}[/]: {why}")
 
 
-def _capabilities(connector) -> list[tuple[str, str]]:
-    """Each declared capability with its value, as words."""
+def _capabilities(connector) -> list[tuple[str, str, str]]:
+    """Each declared capability: name, value as words, what it means."""
     from dataclasses import fields
 
     rows = []
@@ -70,7 +70,7 @@ def _capabilities(connector) -> list[tuple[str, str]]:
             shown = "yes" if value else "no"
         else:
             shown = str(value)
-        rows.append((spec.name, shown))
+        rows.append((spec.name, shown, spec.metadata.get("help", "")))
     return rows
 
 
@@ -104,7 +104,7 @@ def show_connector(
                     "title": connector.title,
                     "description": connector.description,
                     "roles": [role for role, maker in (("source", connector.make_exporter), ("destination", connector.make_importer)) if maker],
-                    "capabilities": dict(_capabilities(connector)),
+                    "capabilities": {name: value for name, value, _ in _capabilities(connector)},
                     "needs_credentials": connector.needs_credentials,
                     "services": list(connector.services),
                     "options": [vars(option) for option in options],
@@ -122,8 +122,9 @@ def show_connector(
     table = Table(title="capabilities", title_justify="left")
     table.add_column("capability")
     table.add_column("value", overflow="fold")
-    for capability, value in _capabilities(connector):
-        table.add_row(capability, value)
+    table.add_column("meaning", overflow="fold")
+    for capability, value, meaning in _capabilities(connector):
+        table.add_row(capability, value, meaning)
     console.print(table)
     if connector.options is None:
         console.print("options: not declared (passed to the connector unchecked)")
