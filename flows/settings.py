@@ -88,7 +88,11 @@ class Settings(BaseSettings):
         description="Redirect URIs registered with OAuth providers; `ferry auth login` only listens on one of "
         "these (a URI without a port allows any port on that host).",
     )
-    page_size: int = Field(200, ge=1, le=10_000, description="Items per exported page (one task batch).")
+    page_size: int | None = Field(
+        None, ge=1, le=10_000,
+        description="Items per exported page (one task batch) for every source; default: each connector's own "
+        "(folder 500, meta 200). A connector option (-o folder.page_size=N) wins.",
+    )
     storage_options: dict[str, Any] = Field(
         default_factory=dict,
         description="fsspec storage options passed to every fsspec URL (e.g. {client_kwargs={endpoint_url=...}}).",

@@ -36,9 +36,28 @@ def test_blobs_walk_sorted_depth_first_with_stable_ids(tmp_path):
         ("File", "a/2.txt"),
         ("File", "b.txt"),
     ]
-    assert items[2].id == stable_id("folder", "a/1.txt") and items[2].folder == "/a"
+    assert items[2].id == stable_id("folder", "file", "a/1.txt") and items[2].folder == "/a"
     assert items[3].size == 2 and items[0].folder == "/" and items[0].mime_type == "text/plain"
-    assert items[1] == Folder(id=stable_id("folder", "a"), path="/a")
+    assert items[1] == Folder(id=stable_id("folder", "folder", "a"), path="/a")
+
+
+def test_ids_never_collide_between_verticals(tmp_path):
+    """A photo and the file made of the same image, an album and the folder it is, differ."""
+    build(tmp_path, {"Trip/a.jpg": b"a", "Trip/b.mov": b"b", "top.jpg": b"t"})
+    blobs = {(i.kind, getattr(i, "ref", None) or i.path.strip("/")): i.id for i in drain(exporter_at(tmp_path), Vertical.BLOBS).items}
+    media = {(i.kind, getattr(i, "ref", None) or i.name): i.id for i in drain(exporter_at(tmp_path), Vertical.MEDIA).items}
+    assert len(set(blobs.values()) | set(media.values())) == len(blobs) + len(media)
+    # media keep the ids their sidecars and album records name; blobs name their kind
+    assert media[("album", "Trip")] == stable_id("folder", "Trip") and media[("photo", "Trip/a.jpg")] == stable_id("folder", "Trip/a.jpg")
+    assert blobs[("folder", "Trip")] == stable_id("folder", "folder", "Trip")
+
+
+def test_the_path_id_scheme_keeps_the_ids_of_older_transfers(tmp_path):
+    build(tmp_path, {"a/1.txt": b"1"})
+    exporter = make_exporter(ConnectorContext(location=str(tmp_path), options={"id_scheme": "path"}))
+    assert [i.id for i in drain(exporter, Vertical.BLOBS).items] == [stable_id("folder", "a"), stable_id("folder", "a/1.txt")]
+    with pytest.raises(ConfigError, match="id_scheme"):
+        make_exporter(ConnectorContext(location=str(tmp_path), options={"id_scheme": "nope"}))
 
 
 def test_cursor_is_the_last_path_and_resumes_even_if_that_path_is_gone(tmp_path):

@@ -26,8 +26,9 @@ from connectors.registry import ConnectorContext
 from connectors.testing import KitSource, import_pages, payload, sample_pages
 
 
-def importer_at(url: str, **storage_options):
-    return make_importer(ConnectorContext(location=url, storage_options=storage_options))
+def importer_at(url: str, ics: str | None = None, **storage_options):
+    options = {"ics": ics} if ics else {}
+    return make_importer(ConnectorContext(location=url, options=options, storage_options=storage_options))
 
 
 def run(importer, pages, source=None, parents=None, progress=None):
@@ -70,11 +71,36 @@ def test_photos_land_in_unique_album_folders_with_sidecars(tmp_path):
     assert album["source_id"] == summer.id and album["description"] == "Beach week"
 
 
-def test_album_names_are_made_safe(tmp_path):
+def test_album_names_are_made_safe_and_videos_land_under_videos(tmp_path):
     pages = sample_pages(Vertical.VIDEOS)
+    clips, clip, second = [item for page in pages for item in page]
     out = by_id(run(importer_at(str(tmp_path)), pages))
-    assert out[pages[0][0].id].destination_id == "photos/Clips_Travel"
-    assert (tmp_path / "photos/Clips_Travel/clip.mp4").stat().st_size == 70_000
+    assert out[clips.id].destination_id == "photos/Clips_Travel"  # the album's record
+    assert out[clip.id].destination_id == "videos/Clips_Travel/clip.mp4"
+    assert (tmp_path / "videos/Clips_Travel/clip.mp4").stat().st_size == 70_000
+    assert json.loads((tmp_path / "videos/Clips_Travel/clip.mp4.json").read_text())["source_id"] == clip.id
+    assert json.loads((tmp_path / "videos/Clips_Travel/album.json").read_text())["source_id"] == clips.id
+    assert not [p for p in files_under(tmp_path / "photos") if p.endswith((".mp4", ".mov"))]
+
+
+def test_videos_stored_under_photos_by_an_earlier_version_are_not_copied_again(tmp_path):
+    pages = sample_pages(Vertical.VIDEOS)
+    clips, clip, second = [item for page in pages for item in page]
+    first = by_id(run(importer_at(str(tmp_path)), pages))
+    # what an earlier ferry wrote: the videos inside the album's folder under photos/
+    for video in (clip, second):
+        old = tmp_path / first[video.id].destination_id
+        target = tmp_path / "photos/Clips_Travel" / old.name
+        old.rename(target)
+        Path(str(old) + ".json").rename(str(target) + ".json")
+    (tmp_path / "videos/Clips_Travel/album.json").unlink()
+    (tmp_path / "videos/Clips_Travel").rmdir()
+    (tmp_path / "videos").rmdir()
+    source = KitSource()
+    again = by_id(run(importer_at(str(tmp_path)), pages, source=source))
+    assert again[clip.id].status == Outcome.SKIPPED and again[clip.id].destination_id == "photos/Clips_Travel/clip.mp4"
+    assert again[second.id].destination_id == "photos/Clips_Travel/second.mov"
+    assert source.opened == [] and not (tmp_path / "videos").exists()
 
 
 def test_posts_are_json_and_point_at_stored_media(tmp_path):
@@ -93,10 +119,53 @@ def test_posts_are_json_and_point_at_stored_media(tmp_path):
     assert "media_path" not in doc["attachments"][1]
 
 
-def test_events_are_ics_files_with_the_item_id_as_uid(tmp_path):
+def test_one_ics_file_per_calendar_holds_its_events(tmp_path):
     pages = sample_pages(Vertical.CALENDAR)
     work, standup, holiday, loose = [item for page in pages for item in page]
     out = by_id(run(importer_at(str(tmp_path)), pages))
+    assert out[work.id].destination_id == "calendars/Work.ics"
+    assert out[standup.id].destination_id == f"calendars/Work.ics#{standup.id}"
+    assert out[holiday.id].destination_id == f"calendars/Work.ics#{holiday.id}"
+    assert out[loose.id].destination_id == f"calendars/Events.ics#{loose.id}"
+    assert files_under(tmp_path) == ["calendars/Events.ics", "calendars/Work.ics"]
+    cal = icalendar.Calendar.from_ical((tmp_path / "calendars/Work.ics").read_bytes())
+    assert str(cal["X-WR-CALNAME"]) == "Work" and str(cal["X-WR-CALDESC"]) == "Office"
+    events = {str(e["UID"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {standup.id, holiday.id}
+    assert str(events[standup.id]["SUMMARY"]) == "Stand-up" and events[standup.id]["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=3"
+    assert events[holiday.id]["DTSTART"].to_ical() == b"20210802"
+
+    again = by_id(run(importer_at(str(tmp_path)), pages))  # a re-run: every event is already there
+    assert {o.status for o in again.values()} == {Outcome.SKIPPED}
+    assert (tmp_path / "calendars/Work.ics").read_bytes().count(b"BEGIN:VEVENT") == 2
+
+
+def test_a_changed_event_replaces_its_old_version_in_the_calendar_file(tmp_path):
+    pages = sample_pages(Vertical.CALENDAR)
+    work, standup, holiday, loose = [item for page in pages for item in page]
+    run(importer_at(str(tmp_path)), pages)
+    moved = standup.model_copy(update={"title": "Stand-up (moved)"})
+    out = by_id(run(importer_at(str(tmp_path)), [[work, moved]], parents=None))
+    assert out[moved.id].status == Outcome.IMPORTED
+    cal = icalendar.Calendar.from_ical((tmp_path / "calendars/Work.ics").read_bytes())
+    assert sorted(str(e["SUMMARY"]) for e in cal.walk("VEVENT")) == ["Holiday", "Stand-up (moved)"]
+
+
+def test_a_foreign_calendar_file_keeps_its_name(tmp_path):
+    (tmp_path / "calendars").mkdir()
+    theirs = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//them//EN\r\nEND:VCALENDAR\r\n"
+    (tmp_path / "calendars/Work.ics").write_bytes(theirs)
+    pages = sample_pages(Vertical.CALENDAR)
+    work = pages[0][0]
+    out = by_id(run(importer_at(str(tmp_path)), pages))
+    assert out[work.id].destination_id == f"calendars/Work ({work.id[:8]}).ics"
+    assert (tmp_path / "calendars/Work.ics").read_bytes() == theirs
+
+
+def test_per_event_ics_files_as_an_option(tmp_path):
+    pages = sample_pages(Vertical.CALENDAR)
+    work, standup, holiday, loose = [item for page in pages for item in page]
+    out = by_id(run(importer_at(str(tmp_path), ics="event"), pages))
     assert out[work.id].destination_id == "calendars/Work"
     assert out[standup.id].destination_id == f"calendars/Work/2021-07-04_{standup.id}.ics"
     assert out[loose.id].destination_id == f"calendars/2021-07-04_{loose.id}.ics"
@@ -110,6 +179,15 @@ def test_events_are_ics_files_with_the_item_id_as_uid(tmp_path):
     day = icalendar.Calendar.from_ical((tmp_path / out[holiday.id].destination_id).read_bytes())
     (event,) = day.walk("VEVENT")
     assert event["DTSTART"].to_ical() == b"20210802"  # all-day: a DATE, not a DATE-TIME
+
+
+def test_a_calendar_kept_as_per_event_files_by_an_earlier_version_stays_that_way(tmp_path):
+    pages = sample_pages(Vertical.CALENDAR)
+    run(importer_at(str(tmp_path), ics="event"), pages)
+    before = files_under(tmp_path)
+    again = by_id(run(importer_at(str(tmp_path)), pages))  # default layout now: one file per calendar
+    assert files_under(tmp_path) == before  # no second copy of any event
+    assert {o.status for o in again.values()} == {Outcome.SKIPPED}
 
 
 def test_blobs_keep_their_tree_under_files(tmp_path):
@@ -141,17 +219,96 @@ def test_reimport_skips_media_without_reading_the_source(tmp_path):
     assert source.opened == [], "a complete file must not be transferred again"
 
 
-def test_bytes_without_sidecar_are_adopted_only_when_the_size_matches(tmp_path):
+def test_bytes_without_sidecar_are_adopted_only_when_the_content_matches(tmp_path):
     same = Photo(id="p-same", size=10, ref="kit/10/x.jpg", file_name="x.jpg")
+    lookalike = Photo(id="p-look", size=10, ref="kit/10/z.jpg", file_name="z.jpg")
     other = Photo(id="p-other", size=20, ref="kit/20/y.jpg", file_name="y.jpg")
     (tmp_path / "photos").mkdir(parents=True)
-    (tmp_path / "photos/x.jpg").write_bytes(b"0" * 10)  # e.g. a crash between bytes and sidecar
-    (tmp_path / "photos/y.jpg").write_bytes(b"mine")  # someone else's file
-    out = by_id(run(importer_at(str(tmp_path)), [[same, other]]))
-    assert out["p-same"].destination_id == "photos/x.jpg"
-    assert (tmp_path / "photos/x.jpg").read_bytes() == payload(same.ref)
+    (tmp_path / "photos/x.jpg").write_bytes(payload(same.ref))  # a crash between bytes and sidecar
+    (tmp_path / "photos/z.jpg").write_bytes(b"0" * 10)  # someone's file of the same size
+    (tmp_path / "photos/y.jpg").write_bytes(b"mine")  # someone's file of another size
+    out = by_id(run(importer_at(str(tmp_path)), [[same, lookalike, other]]))
+    assert out["p-same"].status == Outcome.SKIPPED and out["p-same"].destination_id == "photos/x.jpg"
+    assert json.loads((tmp_path / "photos/x.jpg.json").read_text())["source_id"] == "p-same"
+    assert out["p-look"].destination_id == "photos/z (p-look).jpg"
+    assert (tmp_path / "photos/z.jpg").read_bytes() == b"0" * 10
     assert out["p-other"].destination_id == "photos/y (p-other).jpg"
     assert (tmp_path / "photos/y.jpg").read_bytes() == b"mine"
+
+
+def test_foreign_files_are_never_overwritten_or_taken_for_the_item(tmp_path):
+    """Issue 16: a foreign file of another size was overwritten, one of the same size but other
+    bytes was reported "already there" and the item was lost. Both must survive, side by side."""
+    diff = File(id="f-diff", folder="/", name="diff.txt", size=9, ref="kit/9/diff.txt")
+    same = File(id="f-same", folder="/", name="same.txt", size=8, ref="kit/8/same.txt")
+    equal = File(id="f-equal", folder="/", name="equal.txt", size=7, ref="kit/7/equal.txt")
+    (tmp_path / "files").mkdir()
+    (tmp_path / "files/diff.txt").write_bytes(b"theirs")
+    (tmp_path / "files/same.txt").write_bytes(b"12345678")
+    (tmp_path / "files/equal.txt").write_bytes(payload(equal.ref))
+    out = by_id(run(importer_at(str(tmp_path)), [[diff, same, equal]]))
+    assert (tmp_path / "files/diff.txt").read_bytes() == b"theirs"
+    assert (tmp_path / "files/same.txt").read_bytes() == b"12345678"
+    assert out["f-diff"].status == Outcome.IMPORTED and out["f-diff"].destination_id == "files/diff (f-diff).txt"
+    assert out["f-same"].status == Outcome.IMPORTED and out["f-same"].destination_id == "files/same (f-same).txt"
+    assert (tmp_path / "files/same (f-same).txt").read_bytes() == payload(same.ref)
+    assert out["f-equal"].status == Outcome.SKIPPED and out["f-equal"].destination_id == "files/equal.txt"
+    again = by_id(run(importer_at(str(tmp_path)), [[diff, same, equal]]))
+    assert {o.item_id: o.destination_id for o in again.values()} == {o.item_id: o.destination_id for o in out.values()}
+    assert {o.status for o in again.values()} == {Outcome.SKIPPED}
+
+
+def test_an_earlier_delivery_of_the_same_file_is_updated_in_place(tmp_path):
+    old = File(id="f1", folder="/", name="notes.txt", size=4, ref="kit/4/notes.txt")
+    new = old.model_copy(update={"size": 6, "ref": "kit/6/notes.txt"})
+    run(importer_at(str(tmp_path)), [[old]])
+    source = KitSource()
+    ctx = source.context()
+    ctx.destination_of = lambda item_id: "files/notes.txt" if item_id == "f1" else None  # the ledger's answer
+    (outcome,) = list(importer_at(str(tmp_path)).import_page([new], ctx))
+    assert outcome.status == Outcome.IMPORTED and outcome.destination_id == "files/notes.txt"
+    assert (tmp_path / "files/notes.txt").read_bytes() == payload(new.ref)
+    assert files_under(tmp_path) == ["files/notes.txt"]
+
+
+def test_nothing_is_written_through_a_symbolic_link_out_of_the_destination(tmp_path):
+    out_dir, outside = tmp_path / "out", tmp_path / "elsewhere"
+    outside.mkdir()
+    (out_dir / "files").mkdir(parents=True)
+    (out_dir / "files/docs").symlink_to(outside, target_is_directory=True)
+    (outside / "keep.txt").write_bytes(b"keep")
+    (out_dir / "files/top.txt").symlink_to(outside / "keep.txt")  # a name held by a link
+    pages = sample_pages(Vertical.BLOBS)
+    out = by_id(run(importer_at(str(out_dir)), pages))
+    docs, sub, a, b, top = [item for page in pages for item in page]
+    assert sorted(p.name for p in outside.iterdir()) == ["keep.txt"] and (outside / "keep.txt").read_bytes() == b"keep"
+    for item in (docs, sub, a, b):
+        assert out[item.id].status == Outcome.FAILED and not out[item.id].retryable
+        assert str(out_dir / "files/docs") in out[item.id].error and "outside the destination" in out[item.id].error
+    assert out[top.id].status == Outcome.IMPORTED and out[top.id].destination_id == f"files/top ({top.id[:8]}).txt"
+    assert (out_dir / "files/top.txt").is_symlink()
+
+
+def test_a_symlinked_destination_root_is_resolved_and_written(tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    (tmp_path / "link").symlink_to(real, target_is_directory=True)
+    pages = sample_pages(Vertical.BLOBS)
+    outcomes = [o for page in run(importer_at(str(tmp_path / "link")), pages) for o in page]
+    assert {o.status for o in outcomes} == {Outcome.IMPORTED}
+    assert files_under(real) == ["files/docs/a.txt", "files/docs/sub/b.bin", "files/top.txt"]
+
+
+def test_an_album_folder_that_is_a_link_out_is_passed_over(tmp_path):
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (tmp_path / "out/photos").mkdir(parents=True)
+    (tmp_path / "out/photos/Summer 2020").symlink_to(outside, target_is_directory=True)
+    pages = sample_pages(Vertical.PHOTOS)
+    summer = pages[0][0]
+    out = by_id(run(importer_at(str(tmp_path / "out")), pages))
+    assert out[summer.id].destination_id == f"photos/Summer 2020 ({summer.id[:8]})"
+    assert list(outside.iterdir()) == []
 
 
 def test_an_empty_album_folder_is_adopted_but_a_foreign_one_is_not(tmp_path):

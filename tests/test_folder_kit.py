@@ -70,6 +70,11 @@ def _importer_factory(url, options=None):
 
 class _FolderPlacement:
     def check_child_placement(self, parent_destination_id, child_destination_id):
+        if child_destination_id.startswith("videos/"):  # an album's videos: the album's twin folder
+            parent_destination_id = "videos/" + parent_destination_id.split("/", 1)[1]
+        if parent_destination_id.endswith(".ics"):  # a calendar file: <file>#<event uid>
+            assert child_destination_id.startswith(parent_destination_id + "#")
+            return
         assert child_destination_id.startswith(parent_destination_id + "/")
 
 

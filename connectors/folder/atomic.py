@@ -42,7 +42,7 @@ from typing import IO, Any
 from ..errors import ItemError, RetryableItemError
 from .fs import is_local
 
-__all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_partial_name"]
+__all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_partial_name", "guarded_read"]
 
 #: Infix of temporary names; the exporter skips such files and the importer cleans leftovers.
 PARTIAL_MARK = ".partial-"
@@ -216,7 +216,7 @@ class AtomicWriter:
         view = self._buffer()
         total = 0
         while True:
-            n = _guarded(readinto, view, item_id, display)
+            n = guarded_read(readinto, view, item_id, display)
             if not n:
                 return total
             chunk = view[:n]
@@ -237,7 +237,7 @@ class AtomicWriter:
         """Copy with ``read``: each chunk is a fresh bytes object the sink may keep."""
         total = 0
         while True:
-            chunk = _guarded(source.read, self.chunk_size, item_id, display)
+            chunk = guarded_read(source.read, self.chunk_size, item_id, display)
             if not chunk:
                 return total
             hasher.update(chunk)
@@ -246,7 +246,7 @@ class AtomicWriter:
             on_bytes(len(chunk))
 
 
-def _guarded(read, arg, item_id: str, display: str):
+def guarded_read(read, arg, item_id: str, display: str):
     """Call a source read; its failures become item errors (the destination is fine)."""
     try:
         return read(arg)

@@ -5,6 +5,14 @@ calling thread; what may run on a copy thread is only this: open the source stre
 atomically and verified, write the media sidecar. It touches no shared state but the file
 system (the planner records what landed from the returned :class:`Landed`), so several copies
 can run at once.
+
+Comparing before copying (:attr:`Copy.same_as`): when the planner found files that may already
+hold the item's bytes (a foreign file of the same size, bytes of a crashed run without their
+sidecar, an earlier delivery of the same item), the copy first hashes the source once and each
+such file (or takes a file's sha256 from a record that vouches for it). Equal: the item is
+already there under that name, SKIPPED, nothing is written but a missing sidecar. Different:
+the bytes go to :attr:`Copy.name`, a name the planner claimed for exactly this case (the same
+name when the file is this item's own older copy), so the other files survive.
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from ..progress import Progress
 from . import sidecar
 from .atomic import AtomicWriter, WriteResult
 from .fs import FolderLocation, translate_write_errors
+from .sameness import stored_sha256, stream_sha256
 
 __all__ = ["ByteCopier", "ByteReport", "Copy", "Landed", "writing"]
 
@@ -31,12 +40,15 @@ class Copy:
 
     item: Photo | Video | File
     folder: str
-    name: str
+    name: str | None  # where the bytes go (None: nowhere free; only valid with same_as)
     with_sidecar: bool  # media: write ``<name>.json`` once the bytes landed
+    #: files of ``folder`` that may already hold these bytes, compared first (see module doc):
+    #: ``(name, its sha256 when a record vouches for it, else None)``
+    same_as: tuple[tuple[str, str | None], ...] = ()
 
     @property
     def rel(self) -> str:
-        return f"{self.folder}/{self.name}"
+        return f"{self.folder}/{self.name or (self.same_as[0][0] if self.same_as else '')}"
 
 
 @dataclass
@@ -82,6 +94,10 @@ class ByteCopier:
         landed = Landed(ItemOutcome.failed(item.id, "not copied"))
         directory = self.location.path(job.folder)
         try:
+            if job.same_as and self._already_there(job, ctx, landed):
+                return landed
+            if job.name is None:
+                raise ItemError(item.id, f"no free name for {item.display_name!r} in {self.location.display(job.folder)}")
             with writing(item.id, self.location.display(job.rel)):
                 result = self._stream(job, ctx, lambda n: (check(), report(n)))
                 landed.files.append((directory, job.name, result.size))
@@ -97,10 +113,46 @@ class ByteCopier:
             landed.outcome = ItemOutcome.failed(item.id, f"{item.display_name}: {type(exc).__name__}: {exc}")
         return landed
 
-    def _write_sidecar(self, job: Copy, result: WriteResult, ctx: ImportContext) -> int:
+    def _already_there(self, job: Copy, ctx: ImportContext, landed: Landed) -> bool:
+        """Compare the source with each of ``job.same_as``; on the first equal one, fill
+        ``landed`` (SKIPPED there) and say so."""
+        item = job.item
+        ours: WriteResult | None = None
+        for name, recorded in job.same_as:
+            rel = f"{job.folder}/{name}"
+            with writing(item.id, self.location.display(rel)):
+                if ours is None:
+                    ours = self._source_sha256(item, ctx)
+                try:
+                    theirs = recorded or stored_sha256(self.location, rel)
+                except FileNotFoundError:
+                    continue  # gone since it was listed
+                if ours.sha256 != theirs:
+                    continue
+                if job.with_sidecar:
+                    size = self._write_sidecar(job, ours, ctx, name=name)
+                    landed.files.append((self.location.path(job.folder), name + sidecar.SIDECAR_SUFFIX, size))
+            landed.outcome = ItemOutcome.skipped(item.id, rel)
+            return True
+        return False
+
+    @staticmethod
+    def _source_sha256(item: Photo | Video | File, ctx: ImportContext) -> WriteResult:
+        try:
+            source = ctx.open_bytes(item)
+        except (ItemError, FatalError, ReauthRequired, DestinationFull):
+            raise
+        except Exception as exc:
+            raise RetryableItemError(item.id, f"cannot open the bytes of {item.display_name}: {type(exc).__name__}: {exc}") from exc
+        try:
+            return stream_sha256(source, item.id, item.display_name)
+        finally:
+            source.close()
+
+    def _write_sidecar(self, job: Copy, result: WriteResult, ctx: ImportContext, *, name: str | None = None) -> int:
         """Write ``<name>.json`` describing the bytes that landed; return its size."""
         data = sidecar.media_sidecar(job.item, size=result.size, sha256=result.sha256, export_service=ctx.export_service)
-        name = job.name + sidecar.SIDECAR_SUFFIX
+        name = (name or job.name) + sidecar.SIDECAR_SUFFIX
         display = self.location.display(f"{job.folder}/{name}")
         with writing(job.item.id, display):
             self.writer.write_bytes(f"{self.location.path(job.folder)}/{name}", data, item_id=job.item.id, display=display)

@@ -7,7 +7,7 @@ resuming lists just the directories on that path plus what follows: nothing befo
 is listed again. Within one exporter, the walk of the previous page is kept and continued when
 the next cursor comes back, so a big flat directory is listed once, not once per page.
 
-Items, with ``id = stable_id("folder", relative_path)``:
+Items, with ids from the relative path (and, for blobs, the kind: :mod:`.ids`):
 
 * ``blobs``: a :class:`~connectors.models.Folder` per directory, a :class:`~connectors.models.File`
   per file.
@@ -43,11 +43,12 @@ from typing import IO, Any
 
 from ..base import Cursor, Exporter, Page, Problem, ProblemKind
 from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
-from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, Video, stable_id
+from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, Video
 from ..specialfiles import NotRegularFile, open_regular, special_kind
 from . import sidecar
 from .atomic import is_partial_name
 from .fs import FolderLocation
+from .ids import IdScheme, item_id
 from .mediatypes import media_kind, mime_type
 
 __all__ = ["FolderExporter", "FolderCursor", "DEFAULT_PAGE_SIZE", "EXPORTS"]
@@ -88,17 +89,19 @@ class FolderExporter(Exporter):
     Args:
         location: the opened source (:func:`connectors.folder.fs.open_folder`).
         page_size: items per page.
+        id_scheme: how ids are made (:mod:`.ids`; ``path`` only for transfers that began with it).
     """
 
     cursor_model = FolderCursor
     service_name = "folder"
 
-    def __init__(self, location: FolderLocation, *, page_size: int = DEFAULT_PAGE_SIZE):
+    def __init__(self, location: FolderLocation, *, page_size: int = DEFAULT_PAGE_SIZE, id_scheme: IdScheme = IdScheme.KIND):
         if page_size < 1:
             raise ConfigError(f"page_size must be at least 1, got {page_size}")
         self.location = location
         self.fs = location.fs
         self.page_size = page_size
+        self.id_scheme = IdScheme(id_scheme)
         # Per vertical: the cursor path the walk stopped at, the next (path, item), the walk.
         self._walks: dict[Vertical, tuple[str, tuple[str, Item], Iterator[tuple[str, Item]]]] = {}
         self._root_checked = False
@@ -216,9 +219,9 @@ class FolderExporter(Exporter):
             return None
         if vertical == Vertical.BLOBS:
             if entry.is_dir:
-                return Folder(id=stable_id("folder", rel), path="/" + rel)
+                return Folder(id=self._id("folder", rel), path="/" + rel)
             return File(
-                id=stable_id("folder", rel),
+                id=self._id("file", rel),
                 folder="/" + parent,
                 name=entry.name,
                 mime_type=mime_type(entry.name),
@@ -233,7 +236,7 @@ class FolderExporter(Exporter):
             if not any(not c.is_dir and media_kind(c.name) in kinds for c in node.children):
                 return None
             record = self._record(rel, sidecar.ALBUM_RECORD, node.children) or {}
-            return MediaAlbum(id=stable_id("folder", rel), name=record.get("name") or rel, description=record.get("description"))
+            return MediaAlbum(id=self._id("album", rel), name=record.get("name") or rel, description=record.get("description"))
         kind = media_kind(entry.name)
         if kind not in kinds:
             return None
@@ -241,8 +244,8 @@ class FolderExporter(Exporter):
         model = Photo if kind == "photo" else Video
         location = meta.get("location")
         return model(
-            id=stable_id("folder", rel),
-            album_id=stable_id("folder", parent) if parent else None,
+            id=self._id(kind, rel),
+            album_id=self._id("album", parent) if parent else None,
             title=meta.get("title") or entry.name,
             description=meta.get("description"),
             mime_type=mime_type(entry.name),
@@ -254,6 +257,9 @@ class FolderExporter(Exporter):
             ref=rel,
             file_name=entry.name,
         )
+
+    def _id(self, kind: str, rel: str) -> str:
+        return item_id(kind, rel, self.id_scheme)
 
     # -- sidecars written by the folder destination ---------------------------------------
 

@@ -3,9 +3,12 @@
 Options (``ConnectorContext.options``, strings from the command line are accepted):
 
 ``page_size``   items per exported page (default 500).
+``id_scheme``   ``kind`` (default) or ``path``: how source ids are made (:mod:`.ids`; ``path`` keeps
+                the ids of transfers that began under an older ferry).
 ``chunk_size``  copy buffer in bytes for the importer (default 4 MiB, one per copy thread).
 ``transfers``   byte copies the importer runs at once (default 4, like rclone's ``--transfers``;
                 1 copies one file at a time).
+``ics``         ``calendar`` (default: one ``.ics`` per calendar) or ``event`` (one per event).
 
 Storage options (endpoint URL, keys) come from ``ConnectorContext.storage_options`` and go to
 fsspec unchanged; they never appear in messages.
@@ -20,7 +23,8 @@ from ..registry import ConnectorContext
 from .atomic import DEFAULT_CHUNK
 from .exporter import DEFAULT_PAGE_SIZE, FolderExporter
 from .fs import known_protocols, open_folder
-from .importer import DEFAULT_TRANSFERS, FolderImporter
+from .ids import IdScheme, parse_id_scheme
+from .importer import DEFAULT_TRANSFERS, FolderImporter, IcsLayout, parse_ics_layout
 
 __all__ = ["make_exporter", "make_importer", "sniff_source", "sniff_destination"]
 
@@ -36,7 +40,11 @@ _NOT_FOLDERS = {
 def make_exporter(ctx: ConnectorContext) -> FolderExporter:
     """A folder source at ``ctx.location`` (path or fsspec URL). Raises ConfigError for bad URLs."""
     location = open_folder(ctx.location, ctx.storage_options)
-    return FolderExporter(location, page_size=int_option(ctx.options, "page_size", DEFAULT_PAGE_SIZE, connector="folder"))
+    return FolderExporter(
+        location,
+        page_size=int_option(ctx.options, "page_size", DEFAULT_PAGE_SIZE, connector="folder"),
+        id_scheme=parse_id_scheme(ctx.options.get("id_scheme", IdScheme.KIND)),
+    )
 
 
 def make_importer(ctx: ConnectorContext) -> FolderImporter:
@@ -46,6 +54,7 @@ def make_importer(ctx: ConnectorContext) -> FolderImporter:
         location,
         chunk_size=int_option(ctx.options, "chunk_size", DEFAULT_CHUNK, connector="folder"),
         transfers=int_option(ctx.options, "transfers", DEFAULT_TRANSFERS, connector="folder"),
+        ics=parse_ics_layout(ctx.options.get("ics", IcsLayout.CALENDAR)),
     )
 
 

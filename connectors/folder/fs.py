@@ -29,7 +29,15 @@ from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import ConfigError, DestinationFull, FatalError
 
-__all__ = ["FolderLocation", "open_folder", "redact_url", "translate_write_errors", "is_local", "known_protocols"]
+__all__ = [
+    "FolderLocation",
+    "open_folder",
+    "redact_url",
+    "translate_write_errors",
+    "is_local",
+    "known_protocols",
+    "escapes_root",
+]
 
 _USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 _READ_ONLY_ERRNOS = {errno.EACCES, errno.EPERM, errno.EROFS}
@@ -133,3 +141,20 @@ def translate_write_errors(display: str) -> Iterator[None]:
 
 def _reason(exc: OSError) -> str:
     return exc.strerror or type(exc).__name__
+
+
+def escapes_root(location: FolderLocation, relative: str) -> str | None:
+    """Where ``relative`` really leads when that is outside the root, else None.
+
+    Why: a folder of the destination may be a symbolic link to elsewhere (``files/docs ->
+    /etc``); creating or writing through it would put data outside the destination the user
+    named. The root itself may be a link (a destination on another disk): it is resolved, and
+    everything below it must resolve inside it. Object stores have no links: always None.
+    """
+    if not location.local:
+        return None
+    root = os.path.realpath(location.root)
+    target = os.path.realpath(location.path(relative))
+    if target == root or target.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    return target

@@ -6,6 +6,10 @@ Why: the importer must know, per item, whether its final file exists and how big
 quadratic. So each directory is listed once per importer, the first time something is written
 into it, and the index is updated as the importer writes.
 
+Symbolic links (local disks) are listed apart, in :attr:`DirectoryState.links`: a name held by
+a link is taken, never written through, read or compared, so nothing the importer does follows a
+link out of the destination (:mod:`.containment` checks the folders themselves).
+
 The index is private to one importer; another process writing the same directory at the same
 time is not seen (the atomic writes still keep every file whole).
 """
@@ -23,11 +27,17 @@ __all__ = ["DirectoryIndex", "DirectoryState"]
 
 @dataclass
 class DirectoryState:
-    """One directory: file sizes by name, sub-directory names, leftover partials by final name."""
+    """One directory: file sizes by name, sub-directory names, leftover partials by final name,
+    and names held by something else (symbolic links, FIFOs, sockets, devices)."""
 
     files: dict[str, int] = field(default_factory=dict)
     dirs: set[str] = field(default_factory=set)
     partials: dict[str, list[str]] = field(default_factory=dict)
+    links: set[str] = field(default_factory=set)
+
+    def taken(self, name: str) -> bool:
+        """True when ``name`` is held by anything (file, folder, link, special file)."""
+        return name in self.files or name in self.dirs or name in self.links
 
 
 class DirectoryIndex:
@@ -67,7 +77,9 @@ class DirectoryIndex:
     def _list(self, directory: str) -> DirectoryState:
         state = DirectoryState()
         for name, is_dir, size in self._entries(directory):
-            if is_dir:
+            if size < 0:
+                state.links.add(name)
+            elif is_dir:
                 state.dirs.add(name)
             elif is_partial_name(name):
                 final = name.rpartition(PARTIAL_MARK)[0]
@@ -77,15 +89,20 @@ class DirectoryIndex:
         return state
 
     def _entries(self, directory: str):
+        """``(name, is_dir, size)``; size -1 marks a name held by a link or a special file."""
         if self._local:
             try:
                 with os.scandir(directory) as it:
                     for entry in it:
                         try:
-                            if entry.is_dir():
+                            if entry.is_symlink():
+                                yield entry.name, False, -1  # taken, never followed
+                            elif entry.is_dir(follow_symlinks=False):
                                 yield entry.name, True, 0
-                            elif entry.is_file():
-                                yield entry.name, False, entry.stat().st_size
+                            elif entry.is_file(follow_symlinks=False):
+                                yield entry.name, False, entry.stat(follow_symlinks=False).st_size
+                            else:
+                                yield entry.name, False, -1  # a FIFO, socket or device: taken
                         except FileNotFoundError:
                             continue
             except (FileNotFoundError, NotADirectoryError):

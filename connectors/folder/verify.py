@@ -2,7 +2,8 @@
 
 Each delivered item's destination id is its path under the root. It must exist; byte items
 must have the size that was delivered, and, when the delivery recorded a sha256 (the copy
-hashes while it writes), the same hash: the bytes are read back once, streamed.
+hashes while it writes), the same hash: the bytes are read back once, streamed. An event must
+still be in its ``.ics`` file (its UID; a calendar file holding many events is read once).
 """
 
 from __future__ import annotations
@@ -12,24 +13,39 @@ from collections.abc import Iterator, Sequence
 
 from ..base import Checked, Delivered, Verdict
 from .fs import FolderLocation
+from .calendars import split_event_destination
+from .ics import event_uids
 
 __all__ = ["verify_folder"]
 
 _CHUNK = 1024 * 1024
+_MAX_ICS = 64 << 20
 
 
 def verify_folder(location: FolderLocation, delivered: Sequence[Delivered]) -> Iterator[Checked]:
     fs = location.fs
+    uids: dict[str, set[str]] = {}  # calendar file -> the UIDs it holds
     for entry in delivered:
         if not entry.destination_id:
             yield Checked(entry.item_id, Verdict.UNKNOWN, "delivered without a destination path")
             continue
-        path = location.path(entry.destination_id)
-        shown = location.display(entry.destination_id)
+        calendar_file = split_event_destination(entry.destination_id, entry.item_id) if entry.kind == "event" else None
+        where = calendar_file or entry.destination_id
+        path = location.path(where)
+        shown = location.display(where)
         try:
             info = fs.info(path)
         except FileNotFoundError:
             yield Checked(entry.item_id, Verdict.MISSING, f"{shown} is not there")
+            continue
+        if entry.kind == "event" and where.endswith(".ics") and info.get("type") != "directory":
+            if path not in uids:
+                with fs.open(path, "rb") as stream:
+                    uids[path] = event_uids(stream.read(_MAX_ICS))
+            if entry.item_id not in uids[path]:
+                yield Checked(entry.item_id, Verdict.MISSING, f"{shown} no longer holds this event (UID {entry.item_id})")
+                continue
+            yield Checked(entry.item_id, Verdict.PRESENT)
             continue
         if info.get("type") == "directory" or not entry.bytes:
             yield Checked(entry.item_id, Verdict.PRESENT)
