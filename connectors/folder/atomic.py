@@ -2,45 +2,74 @@
 
 The promise: no half-written file is ever visible under its final name, and a file that lands
 there has the byte count that was streamed (and the expected size, when the source knows it).
-Three strategies, picked from the file system:
+Four strategies, picked from the file system:
 
 ``local``
-    Stream into ``<final>.partial-<random>`` with plain ``open()`` and ``readinto`` into one
-    reusable buffer, then ``os.replace`` (atomic within a directory on POSIX and Windows).
+    Write ``<final>.partial-<random>`` (``O_EXCL``), set its modification time, rename it into
+    place (``os.replace``, atomic within a directory). A plain local source file is copied by the
+    kernel (:mod:`.localcopy`: ``copy_file_range``, hashed from the page cache; small files in one
+    read and one write); any other stream goes through one reusable buffer per thread.
 
-``direct`` (S3, GCS)
-    An object store PUT is atomic per object: readers see the old object or the whole new one.
-    s3fs sends files smaller than its block size as one PUT and larger ones as a multipart
-    upload, which becomes visible only when completed. So the final key is written directly;
-    on failure the upload is *discarded* (multipart aborted) instead of closed, because closing
-    an fsspec file commits it. A process killed mid-upload leaves at most an incomplete
-    multipart upload, invisible to readers and reclaimed by the bucket's lifecycle rule
-    (``AbortIncompleteMultipartUpload``); no copy+delete is needed.
+``s3``
+    A PUT is atomic per object. :mod:`.s3upload`: one PUT with a checksum for small files,
+    concurrent multipart parts with bounded memory for large ones; verified from the store's
+    answers, no HEAD afterwards.
+
+``direct`` (GCS)
+    The final object is written through fsspec; on failure the upload is *discarded* instead of
+    closed, because closing an fsspec file commits it.
 
 ``rename`` (everything else, e.g. ``memory://``, SFTP)
     Stream into ``<final>.partial-<random>`` through fsspec, then ``fs.mv`` to the final name.
     ``memory://`` needs this: it shows a file under its name as soon as it is opened.
 
 Verification: bytes are counted and hashed (sha256) while streaming. The count must equal
-``expected_size`` when given (checked before the file becomes visible) and ``fs.size(final)``
-afterwards; a mismatch removes the file and raises :class:`~connectors.errors.RetryableItemError`.
+``expected_size`` when given (checked before the file becomes visible); ``direct`` and ``rename``
+also compare ``fs.size(final)`` afterwards (a local file or an S3 answer already says what
+landed). A mismatch removes the file and raises :class:`~connectors.errors.RetryableItemError`.
 Failures while *reading the source* raise ``RetryableItemError`` (or the source's own
 :class:`~connectors.errors.ItemError`); failures while *writing* propagate as ``OSError`` for the
 caller to classify (see :func:`connectors.folder.fs.translate_write_errors`).
+
+Modification times: ``mtime`` (a file's time at the source, a photo's taken time) becomes the
+file's own time on local disks; S3 cannot set an object's time, so it is stored as user metadata
+``mtime`` (Unix seconds, as rclone does); ``memory://`` and others keep their own time.
+
+Durability (``fsync``), the policy: like ``cp`` and rclone (which has no fsync option for its
+local backend), ferry does not flush each file to disk by default. What ferry promises:
+
+* after ferry itself dies (``kill -9``, a crash, a lost terminal): every file under its final
+  name is whole (the kernel has all the bytes written before the rename; the page cache survives
+  the process), and ``ferry resume`` settles the items in doubt with the destination, so each
+  item is there exactly once;
+* after the *machine* loses power or the OS crashes: files written in the last seconds may be
+  empty or short under their final names (the kernel had not written them out yet), and the
+  job store (SQLite in WAL mode, ``synchronous=NORMAL``) may have lost its last transactions.
+  ``ferry verify JOB`` names every file that is missing or differs; delete those and run the
+  transfer again (a new job compares contents: whole files are not copied twice).
+
+With the folder option ``fsync=true`` each file is flushed before its rename and its directory
+after it: a file that reached its final name survives a power loss, at the cost of one disk
+flush per file (much slower for many small files). Object stores (S3) answer a PUT only once the
+object is durable: nothing to flush.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 from ..errors import ItemError, RetryableItemError
 from .fs import is_local
+from .localcopy import copy_file, plain_file_descriptor
+from .s3upload import DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE, S3Uploader
 
 __all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_partial_name", "guarded_read"]
 
@@ -48,7 +77,9 @@ __all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_p
 PARTIAL_MARK = ".partial-"
 #: Copy buffer size: large enough to amortise per-call overhead, small enough for flat memory.
 DEFAULT_CHUNK = 4 << 20
-_DIRECT_PROTOCOLS = {"s3", "s3a", "gs", "gcs"}
+_S3_PROTOCOLS = {"s3", "s3a"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_DIRECT_PROTOCOLS = {"gs", "gcs"}
 
 
 def is_partial_name(name: str) -> bool:
@@ -75,25 +106,41 @@ class AtomicWriter:
 
     Args:
         fs: the fsspec file system.
-        strategy: ``"auto"`` (from the file system), ``"local"``, ``"direct"`` or ``"rename"``.
-        chunk_size: bytes per read/write call.
+        strategy: ``"auto"`` (from the file system), ``"local"``, ``"s3"``, ``"direct"`` or ``"rename"``.
+        chunk_size: bytes per read/write call (one buffer per copy thread).
+        fsync: flush each local file (and its directory) before reporting it written.
+        part_size: S3 multipart part size (and the largest single PUT).
+        part_concurrency: S3 parts of one file uploading at once.
     """
 
-    def __init__(self, fs: Any, *, strategy: str = "auto", chunk_size: int = DEFAULT_CHUNK):
+    def __init__(
+        self,
+        fs: Any,
+        *,
+        strategy: str = "auto",
+        chunk_size: int = DEFAULT_CHUNK,
+        fsync: bool = False,
+        part_size: int = DEFAULT_PART_SIZE,
+        part_concurrency: int = DEFAULT_PART_CONCURRENCY,
+    ):
         if strategy == "auto":
             if is_local(fs):
                 strategy = "local"
-            elif _protocols(fs) & _DIRECT_PROTOCOLS:
+            elif _protocols(fs) & _S3_PROTOCOLS and hasattr(fs, "_call_s3"):
+                strategy = "s3"
+            elif _protocols(fs) & (_DIRECT_PROTOCOLS | _S3_PROTOCOLS):
                 strategy = "direct"
             else:
                 strategy = "rename"
-        if strategy not in ("local", "direct", "rename"):
+        if strategy not in ("local", "s3", "direct", "rename"):
             raise ValueError(f"unknown write strategy {strategy!r}")
         if strategy == "local" and not is_local(fs):
             raise ValueError("the local strategy needs the local file system")
         self.fs = fs
         self.strategy = strategy
         self.chunk_size = max(64 << 10, int(chunk_size))
+        self.fsync = fsync
+        self.s3 = S3Uploader(fs, part_size=part_size, part_concurrency=part_concurrency) if strategy == "s3" else None
         self._local = threading.local()
 
     # -- public ---------------------------------------------------------------------------
@@ -107,6 +154,7 @@ class AtomicWriter:
         display: str,
         expected_size: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
+        mtime: datetime | None = None,
     ) -> WriteResult:
         """Stream ``source`` to ``final``; return the size and sha256 that landed.
 
@@ -116,7 +164,8 @@ class AtomicWriter:
             item_id: the item's id, for error messages.
             display: the final file as shown to people (URL form).
             expected_size: the size the source announced, if any.
-            on_bytes: called with each chunk's byte count (progress).
+            on_bytes: called with each chunk's byte count (progress; may raise to abandon).
+            mtime: the file's modification time to keep (see the module doc).
 
         Raises:
             RetryableItemError: the source failed mid-stream or the sizes do not match.
@@ -124,16 +173,24 @@ class AtomicWriter:
             OSError: writing failed (the caller classifies it).
         """
         on_bytes = on_bytes or (lambda n: None)
+
+        def check_size(total: int) -> None:
+            _check_expected(total, expected_size, item_id, display)
+
         if self.strategy == "local":
-            return self._write_local(final, source, item_id, display, expected_size, on_bytes)
+            return self._write_local(final, source, item_id, display, check_size, on_bytes, mtime)
+        if self.strategy == "s3":
+            size, digest = self.s3.upload(
+                final, source, item_id=item_id, display=display, read=lambda read, n: guarded_read(read, n, item_id, display),
+                check_size=check_size, on_bytes=on_bytes, expected_size=expected_size, mtime=mtime,
+            )  # fmt: skip
+            return WriteResult(size, digest)
         if self.strategy == "direct":
-            return self._write_direct(final, source, item_id, display, expected_size, on_bytes)
-        return self._write_rename(final, source, item_id, display, expected_size, on_bytes)
+            return self._write_direct(final, source, item_id, display, check_size, on_bytes)
+        return self._write_rename(final, source, item_id, display, check_size, on_bytes)
 
     def write_bytes(self, final: str, data: bytes, *, item_id: str, display: str) -> WriteResult:
         """Write small metadata (a sidecar, an .ics) with the same guarantees."""
-        import io
-
         return self.write_stream(final, io.BytesIO(data), item_id=item_id, display=display, expected_size=len(data))
 
     def remove_quietly(self, paths: Iterable[str]) -> None:
@@ -149,29 +206,37 @@ class AtomicWriter:
 
     # -- strategies -----------------------------------------------------------------------
 
-    def _write_local(self, final, source, item_id, display, expected, on_bytes) -> WriteResult:
+    def _write_local(self, final, source, item_id, display, check_size, on_bytes, mtime) -> WriteResult:
+        mtime_ns = _nanoseconds(mtime)
+        fd = plain_file_descriptor(source)
+        if fd is not None:
+            size, digest = copy_file(
+                fd, final, PARTIAL_MARK, self._buffer(), on_bytes=on_bytes, check_size=check_size,
+                mtime_ns=mtime_ns, fsync=self.fsync, item_id=item_id, display=display,
+            )  # fmt: skip
+            return WriteResult(size, digest)
         partial = f"{final}{PARTIAL_MARK}{secrets.token_hex(4)}"
         hasher = hashlib.sha256()
         try:
-            with open(partial, "wb", buffering=0) as sink:
+            with open(partial, "xb", buffering=0) as sink:
                 total = self._pump_into(source, sink.write, hasher, on_bytes, item_id, display)
-            self._check_expected(total, expected, item_id, display)
+                check_size(total)
+                if mtime_ns is not None:
+                    os.utime(sink.fileno(), ns=(mtime_ns, mtime_ns))
+                if self.fsync:
+                    os.fsync(sink.fileno())
             os.replace(partial, final)
         except BaseException:
             _unlink_quietly(partial)
             raise
-        landed = os.stat(final).st_size
-        if landed != total:
-            _unlink_quietly(final)
-            raise RetryableItemError(item_id, f"{display} has {landed} bytes after writing {total}")
         return WriteResult(total, hasher.hexdigest())
 
-    def _write_direct(self, final, source, item_id, display, expected, on_bytes) -> WriteResult:
+    def _write_direct(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
         hasher = hashlib.sha256()
         sink = self.fs.open(final, "wb")
         try:
             total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
-            self._check_expected(total, expected, item_id, display)
+            check_size(total)
         except BaseException:
             _discard(sink)
             raise
@@ -179,13 +244,13 @@ class AtomicWriter:
         self._verify_landed(final, total, item_id, display)
         return WriteResult(total, hasher.hexdigest())
 
-    def _write_rename(self, final, source, item_id, display, expected, on_bytes) -> WriteResult:
+    def _write_rename(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
         partial = f"{final}{PARTIAL_MARK}{secrets.token_hex(4)}"
         hasher = hashlib.sha256()
         try:
             with self.fs.open(partial, "wb") as sink:
                 total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
-            self._check_expected(total, expected, item_id, display)
+            check_size(total)
             self.fs.mv(partial, final)
         except BaseException:
             self.remove_quietly([partial])
@@ -201,13 +266,6 @@ class AtomicWriter:
             self.remove_quietly([final])
             raise RetryableItemError(item_id, f"{display} has {landed} bytes after writing {total}")
 
-    @staticmethod
-    def _check_expected(total: int, expected: int | None, item_id: str, display: str) -> None:
-        if expected is not None and total != expected:
-            raise RetryableItemError(
-                item_id, f"size mismatch writing {display}: the source announced {expected} bytes, sent {total}"
-            )
-
     def _pump_into(self, source, write, hasher, on_bytes, item_id, display) -> int:
         """Copy with ``readinto`` into one reusable buffer (only for sinks that copy on write)."""
         readinto = getattr(source, "readinto", None)
@@ -221,7 +279,7 @@ class AtomicWriter:
                 return total
             chunk = view[:n]
             hasher.update(chunk)
-            write(chunk)
+            _write_all(write, chunk)
             total += n
             on_bytes(n)
 
@@ -244,6 +302,29 @@ class AtomicWriter:
             write(chunk)
             total += len(chunk)
             on_bytes(len(chunk))
+
+
+def _check_expected(total: int, expected: int | None, item_id: str, display: str) -> None:
+    if expected is not None and total != expected:
+        raise RetryableItemError(item_id, f"size mismatch writing {display}: the source announced {expected} bytes, sent {total}")
+
+
+def _nanoseconds(when: datetime | None) -> int | None:
+    """Nanoseconds since the epoch, exactly (a float timestamp would round microseconds)."""
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (when - _EPOCH) // timedelta(microseconds=1) * 1000
+
+
+def _write_all(write, chunk: memoryview) -> None:
+    """A raw file's ``write`` may take less than it was given."""
+    while chunk:
+        written = write(chunk)
+        if written is None or written == len(chunk):
+            return
+        chunk = chunk[written:]
 
 
 def guarded_read(read, arg, item_id: str, display: str):

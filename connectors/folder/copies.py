@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from ..base import ImportContext, ItemOutcome
 from ..errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, RetryableItemError
@@ -31,7 +32,7 @@ from .atomic import AtomicWriter, WriteResult
 from .fs import FolderLocation, translate_write_errors
 from .sameness import stored_sha256, stream_sha256
 
-__all__ = ["ByteCopier", "ByteReport", "Copy", "Landed", "writing"]
+__all__ = ["ByteCopier", "ByteReport", "Copy", "Landed", "writing", "file_time"]
 
 
 @dataclass(frozen=True)
@@ -174,10 +175,19 @@ class ByteCopier:
         try:
             with writing(item.id, display):
                 return self.writer.write_stream(
-                    final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes
-                )
+                    final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes,
+                    mtime=file_time(item),
+                )  # fmt: skip
         finally:
             source.close()
+
+
+def file_time(item: Photo | Video | File) -> datetime | None:
+    """The time a copy keeps as its modification time: a file's own, a photo's or video's taken
+    time (else its upload time), so a photo folder sorts by when the pictures were taken."""
+    if isinstance(item, File):
+        return item.modified
+    return item.taken_time or item.uploaded_time
 
 
 @contextmanager

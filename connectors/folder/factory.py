@@ -9,6 +9,8 @@ Options (``ConnectorContext.options``, strings from the command line are accepte
 ``transfers``   byte copies the importer runs at once (default 4, like rclone's ``--transfers``;
                 1 copies one file at a time).
 ``ics``         ``calendar`` (default: one ``.ics`` per calendar) or ``event`` (one per event).
+``fsync``       ``true``: flush every local file to disk before it counts as written (survives a
+                power loss; slower). Default false, like cp and rclone (see :mod:`.atomic`).
 
 Storage options (endpoint URL, keys) come from ``ConnectorContext.storage_options`` and go to
 fsspec unchanged; they never appear in messages.
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 import os
 
-from ..options import int_option
+from ..options import flag_option, int_option
 from ..registry import ConnectorContext
 from .atomic import DEFAULT_CHUNK
 from .exporter import DEFAULT_PAGE_SIZE, FolderExporter
@@ -55,6 +57,7 @@ def make_importer(ctx: ConnectorContext) -> FolderImporter:
         chunk_size=int_option(ctx.options, "chunk_size", DEFAULT_CHUNK, connector="folder"),
         transfers=int_option(ctx.options, "transfers", DEFAULT_TRANSFERS, connector="folder"),
         ics=parse_ics_layout(ctx.options.get("ics", IcsLayout.CALENDAR)),
+        fsync=flag_option(ctx.options, "fsync", False, connector="folder"),
     )
 
 

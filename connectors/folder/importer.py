@@ -143,6 +143,7 @@ class FolderImporter(Importer):
         strategy: atomic write strategy (``"auto"``; see :class:`.atomic.AtomicWriter`).
         transfers: byte copies running at once (1: one at a time on the calling thread).
         ics: one ``.ics`` per calendar (default) or per event.
+        fsync: flush each local file to disk before it counts as written (:mod:`.atomic`).
     """
 
     def __init__(
@@ -153,6 +154,7 @@ class FolderImporter(Importer):
         strategy: str = "auto",
         transfers: int = DEFAULT_TRANSFERS,
         ics: IcsLayout = IcsLayout.CALENDAR,
+        fsync: bool = False,
     ):
         if transfers < 1:
             raise ValueError(f"transfers must be at least 1, got {transfers}")
@@ -160,7 +162,7 @@ class FolderImporter(Importer):
         self.transfers = transfers
         self.ics = IcsLayout(ics)
         self.fs = location.fs
-        self.writer = AtomicWriter(self.fs, strategy=strategy, chunk_size=chunk_size)
+        self.writer = AtomicWriter(self.fs, strategy=strategy, chunk_size=chunk_size, fsync=fsync)
         self.copier = ByteCopier(location, self.writer)
         self.tree = DestinationTree(location, self.writer)
         self.calendars = CalendarFiles(self.tree, CALENDARS_DIR)

@@ -6,7 +6,8 @@ overwriting would lose theirs). Comparing costs a read of each side, so the impo
 when a name is taken by a file of the right size whose content no record vouches for.
 
 The destination's hash comes, cheapest first, from: the sha256 ferry stored with an object it
-uploaded (S3 user metadata ``sha256``, see :mod:`.s3upload`), else reading the file back.
+uploaded in one PUT (S3 user metadata ``sha256``, see :mod:`.s3upload`), else reading the
+file back.
 """
 
 from __future__ import annotations
@@ -16,11 +17,10 @@ from typing import IO
 
 from .atomic import WriteResult, guarded_read
 from .fs import FolderLocation
+from .s3upload import SHA256_METADATA
 
-__all__ = ["stored_sha256", "stream_sha256", "SHA256_METADATA"]
+__all__ = ["stored_sha256", "stream_sha256"]
 
-#: The user-metadata key under which ferry stores an uploaded object's sha256.
-SHA256_METADATA = "sha256"
 _BLOCK = 1 << 20
 
 
@@ -31,13 +31,8 @@ def stored_sha256(location: FolderLocation, relative: str) -> str:
     if location.local:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
-    try:
-        info = fs.info(path)
-    except FileNotFoundError:
-        raise
-    metadata = {str(k).lower(): v for k, v in (info.get("Metadata") or {}).items()}
-    recorded = metadata.get(SHA256_METADATA)
-    if isinstance(recorded, str) and len(recorded) == 64:
+    recorded = _recorded_sha256(fs, path)
+    if recorded is not None:
         return recorded
     digest = hashlib.sha256()
     with fs.open(path, "rb", block_size=8 << 20) as handle:
@@ -56,3 +51,14 @@ def stream_sha256(source: IO[bytes], item_id: str, display: str) -> WriteResult:
             return WriteResult(total, digest.hexdigest())
         digest.update(block)
         total += len(block)
+
+
+def _recorded_sha256(fs, path: str) -> str | None:
+    """The sha256 ferry stored with an S3 object (one HEAD), or None."""
+    if not hasattr(fs, "split_path") or not hasattr(fs, "call_s3"):
+        return None
+    bucket, key, _ = fs.split_path(path)
+    head = fs.call_s3("head_object", Bucket=bucket, Key=key)
+    metadata = {str(k).lower(): v for k, v in (head.get("Metadata") or {}).items()}
+    recorded = metadata.get(SHA256_METADATA)
+    return recorded if isinstance(recorded, str) and len(recorded) == 64 else None
