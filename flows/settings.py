@@ -15,10 +15,13 @@ import the app shell.
 from __future__ import annotations
 
 import os
+import re
+import tomllib
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+import pydantic_settings
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
@@ -41,15 +44,41 @@ def default_data_dir() -> Path:
 
 
 def _config_file() -> Path:
+    """The TOML file settings are read from (it may not exist, unless FERRY_CONFIG names it)."""
     given = os.environ.get("FERRY_CONFIG")
     if given:
-        return Path(given)
+        return Path(given).expanduser()
     local = Path("ferry.toml")
     if local.exists():
         return local
     import platformdirs
 
     return Path(platformdirs.user_config_dir("ferry", appauthor=False)) / "ferry.toml"
+
+
+class _TomlFile(TomlConfigSettingsSource):
+    """``ferry.toml``, read so that every way it can be wrong is one line naming the file.
+
+    Why not pydantic-settings' own source as is: a syntax error surfaced as a TOMLDecodeError
+    traceback, and a mistyped key (``datbase_url``) was silently ignored, so ferry quietly used
+    its defaults instead of what the operator wrote.
+    """
+
+    def _read_file(self, file_path) -> dict[str, Any]:
+        try:
+            with Path(file_path).open("rb") as handle:
+                data = tomllib.load(handle)
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"config file {file_path} is not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise SettingsError(f"config file {file_path} cannot be read: {exc.strerror or exc}") from None
+        unknown = sorted(set(data) - set(Settings.model_fields))
+        if unknown:
+            raise SettingsError(
+                f"config file {file_path}: unknown setting {', '.join(map(repr, unknown))}; "
+                f"known settings: {', '.join(Settings.model_fields)}"
+            )
+        return data
 
 
 class Settings(BaseSettings):
@@ -110,7 +139,7 @@ class Settings(BaseSettings):
         return (
             init_settings,
             env_settings,
-            TomlConfigSettingsSource(settings_cls, toml_file=_config_file()),
+            _TomlFile(settings_cls, toml_file=_config_file()),
         )
 
     @cached_property
@@ -134,10 +163,16 @@ def load_settings(**overrides: Any) -> Settings:
     Raises:
         SettingsError: a value is invalid; one line naming the setting, its variable and why.
     """
+    given = os.environ.get("FERRY_CONFIG")
+    if given and not _config_file().is_file():
+        what = "is a folder" if _config_file().is_dir() else "does not exist"
+        raise SettingsError(f"FERRY_CONFIG names {given}, which {what}; point it at a ferry.toml or unset it")
     try:
         settings = Settings(**overrides)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc)) from None
+        raise SettingsError(_describe(exc, overrides)) from None
+    except pydantic_settings.SettingsError as exc:  # a FERRY_* variable that does not parse (JSON)
+        raise SettingsError(_describe_unparsable(exc)) from None
     try:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -145,10 +180,30 @@ def load_settings(**overrides: Any) -> Settings:
     return settings
 
 
-def _describe(exc: ValidationError) -> str:
+def _origin(field: str, overrides: dict[str, Any]) -> str:
+    """Where a setting's value came from, so the message says what to edit."""
+    variable = f"FERRY_{field.upper()}"
+    if field in overrides:
+        return "given by the caller"
+    if variable in os.environ:
+        return variable
+    return f"{variable}, set in {_config_file()}" if _config_file().is_file() else variable
+
+
+def _describe(exc: ValidationError, overrides: dict[str, Any]) -> str:
     parts = []
     for error in exc.errors():
         name = ".".join(str(p) for p in error["loc"]) or "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
-        parts.append(f"{name} (FERRY_{name.split('.')[0].upper()}): {message}")
-    return "bad setting " + "; ".join(parts) + f" (config file: {_config_file()})"
+        parts.append(f"{name} ({_origin(name.split('.')[0], overrides)}): {message}")
+    return "bad setting " + "; ".join(parts)
+
+
+def _describe_unparsable(exc: Exception) -> str:
+    match = re.search(r'field "([^"]+)"', str(exc))
+    name = match.group(1) if match else "settings"
+    cause = exc.__cause__ or exc.__context__
+    why = f"not valid JSON ({cause})" if cause is not None else str(exc)
+    example = {"storage_options": ' e.g. {"client_kwargs": {"endpoint_url": "http://127.0.0.1:9000"}}',
+               "oauth_redirect_uris": ' e.g. ["http://127.0.0.1/callback"]'}.get(name, "")
+    return f"bad setting {name} (FERRY_{name.upper()}): {why};{example}".rstrip(";")

@@ -82,3 +82,56 @@ def test_a_dead_credential_is_refused_with_the_command_that_fixes_it(tmp_path, e
 def test_an_invalid_setting_is_one_line_naming_it(tmp_path, env):
     result = refused(["jobs", "list"], dict(env, FERRY_LOG_LEVEL="LOUD"), "log_level (FERRY_LOG_LEVEL): 'LOUD' is not a log level")
     assert len([line for line in result.stderr.splitlines() if not line.startswith("import time:")]) == 1
+
+
+@pytest.mark.parametrize(
+    ("setup", "needle"),
+    [
+        ({"ferry.toml": "data_dir = [\n"}, "ferry.toml is not valid TOML: Invalid value"),
+        ({"ferry.toml": 'datbase_url = "sqlite:///x.db"\n'}, "unknown setting 'datbase_url'"),
+        ({"ferry.toml": 'log_level = "LOUD"\n'}, "log_level (FERRY_LOG_LEVEL, set in "),
+        ({"FERRY_STORAGE_OPTIONS": "{not json"}, "storage_options (FERRY_STORAGE_OPTIONS): not valid JSON"),
+        ({"FERRY_OAUTH_REDIRECT_URIS": "http://x/cb"}, "oauth_redirect_uris (FERRY_OAUTH_REDIRECT_URIS): not valid JSON"),
+        ({"FERRY_CONFIG": "missing.toml"}, "FERRY_CONFIG names missing.toml, which does not exist"),
+    ],
+    ids=["toml-syntax", "toml-unknown-key", "toml-log-level", "env-json", "env-json-list", "config-missing"],
+)
+def test_a_broken_configuration_is_one_line_naming_it(tmp_path, env, setup, needle):
+    """A malformed ferry.toml, a FERRY_* variable that does not parse and a FERRY_CONFIG that
+    points nowhere each stop ferry with one line naming the file or variable, exit 2."""
+    env = dict(env)
+    for key, value in setup.items():
+        if key == "ferry.toml":
+            (tmp_path / "ferry.toml").write_text(value)
+            env["FERRY_CONFIG"] = str(tmp_path / "ferry.toml")
+        else:
+            env[key] = value
+    result = subprocess.run(FERRY + ["jobs", "list"], env=dict(env, COLUMNS="80"), capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    errors = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
+    assert result.returncode == 2 and "Traceback" not in result.stderr, (result.returncode, errors)
+    assert len(errors) == 1 and needle in errors[0], errors
+
+
+@pytest.mark.parametrize(
+    ("url", "needle"),
+    [
+        ("postgresql+psycopg://ferry@127.0.0.1:5432/ferry", "needs the psycopg driver, which is not installed: pip install 'ferry[postgres]'"),
+        ("postgresql://ferry@127.0.0.1:5432/ferry", "write the URL as postgresql+psycopg://... and pip install 'ferry[postgres]'"),
+    ],
+)
+def test_postgresql_without_its_driver_names_the_extra_to_install(tmp_path, env, url, needle):
+    """The base install has no PostgreSQL driver: one line saying to install ``ferry[postgres]``
+    (the driver is hidden from this process, as on a machine without the extra)."""
+    hide = "import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None; from ferry.cli import app; app()"
+    result = subprocess.run([sys.executable, "-c", hide, "jobs", "list"], env=dict(env, FERRY_DATABASE_URL=url, COLUMNS="80"),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert result.stderr.count("\n") == 1 and needle in result.stderr, result.stderr
+
+
+def test_the_postgres_extra_is_declared():
+    import tomllib
+    from pathlib import Path
+
+    extras = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    assert any(dep.startswith("psycopg[binary]") for dep in extras["postgres"])

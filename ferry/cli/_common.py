@@ -29,7 +29,8 @@ def fail(message: str, code: int = ExitCode.USAGE) -> NoReturn:
     """One red line (the message is data: escaped, control characters stripped) and an exit code."""
     from ._safe_text import safe
 
-    err_console.print(f"[bold red]error:[/] {safe(message)}")
+    # soft_wrap: one line however narrow the terminal, so scripts and logs get it whole
+    err_console.print(f"[bold red]error:[/] {safe(message)}", soft_wrap=True)
     raise typer.Exit(code)
 
 

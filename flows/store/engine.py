@@ -25,7 +25,11 @@ from .migrations import ensure_schema
 
 __all__ = ["StoreUnavailable", "get_engine", "describe_url"]
 
-_DRIVER_PACKAGES = {"psycopg": "ferry[postgres]", "psycopg2": "ferry[postgres]", "asyncpg": "asyncpg", "pymysql": "pymysql"}
+#: what to install (or write) when a URL's driver is missing: ``ferry[postgres]`` brings psycopg 3
+_DRIVER_ADVICE = {
+    "psycopg": "pip install 'ferry[postgres]'",
+    "psycopg2": "write the URL as postgresql+psycopg://... and pip install 'ferry[postgres]'",
+}
 
 
 class StoreUnavailable(ConfigError):
@@ -79,8 +83,8 @@ def get_engine(url: str, *, create: bool = False) -> Engine:
         except NoSuchModuleError:
             raise StoreUnavailable(f"database_url (FERRY_DATABASE_URL) {shown}: ferry does not know the database {parsed.drivername!r}; use sqlite:/// or postgresql+psycopg://") from None
         except ModuleNotFoundError as exc:
-            package = _DRIVER_PACKAGES.get(exc.name or "", exc.name)
-            raise StoreUnavailable(f"database_url (FERRY_DATABASE_URL) {shown} needs the {exc.name} driver: pip install '{package}'") from None
+            advice = _DRIVER_ADVICE.get(exc.name or "", f"pip install '{exc.name}'")
+            raise StoreUnavailable(f"database_url (FERRY_DATABASE_URL) {shown} needs the {exc.name} driver, which is not installed: {advice}") from None
     try:
         ensure_schema(engine, where=shown)
     except DBAPIError as exc:
