@@ -26,7 +26,18 @@ def catalog_build(
 ) -> dict:
     """Build the portmap site into ``out_dir``; returns (and publishes) the build figures.
 
-    With ``strict`` a catalog with errors fails the run and writes nothing.
+    Paths are relative to the repository root (the deployment's working directory).
+
+    Args:
+        out_dir: folder that receives the static site; files an earlier build wrote and
+            this one does not are removed, other files are left alone.
+        solutions_dir: folder of the Markdown solution pages.
+        services_file: the YAML table of services the pages refer to.
+        strict: fail the run and write nothing when the content has errors (otherwise what
+            can be built is built, and the problems are listed in the build report).
+
+    Returns:
+        Build figures: pages, solutions, services, runnable solutions, errors, warnings, seconds.
     """
     from catalog import build_site
 

@@ -120,6 +120,18 @@ def credential_maintenance(refresh_within_hours: float = 26.0, keepalive_days: f
 
     Scheduled daily by prefect.yaml; parameters are editable in the UI. Publishes a table
     artifact ``credential-maintenance`` (no secrets).
+
+    Args:
+        refresh_within_hours: refresh an access token that expires within this many hours
+            (a little more than a day, so it never expires between two daily runs).
+        keepalive_days: refresh a credential nothing refreshed for this many days, so a
+            provider that drops idle refresh tokens keeps it alive.
+        notice_days: emit `ferry.credential.expiring` (and list it in `ferry reconnect
+            --expiring-within`) when the user's grant ends within this many days.
+
+    Returns:
+        One secret-free row per credential: what was done (refreshed, dead, revoked,
+        expiring, ok, retry-later) and why.
     """
     from .context import open_context
 

@@ -53,6 +53,7 @@ class Stack:
         self.jobs_db = f"ferry_jobs_{tag}"
         self.port = _free_port()
         self.api_url = f"http://127.0.0.1:{self.port}/api"
+        self.ui_url = f"http://127.0.0.1:{self.port}"
         self.database_url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{self.jobs_db}"
         self.data_dir = self.tmp / "data"
         self.server: subprocess.Popen | None = None
@@ -92,7 +93,9 @@ class Stack:
             PREFECT_SERVER_DATABASE_CONNECTION_URL=f"postgresql+asyncpg://postgres@127.0.0.1:5432/{self.prefect_db}",
             PREFECT_SERVER_LOGGING_LEVEL="CRITICAL",
             PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE="100",
-            PREFECT_UI_ENABLED="false",
+            # the UI is on, calling this server's API (browser tests: what operators see)
+            PREFECT_UI_ENABLED="true",
+            PREFECT_SERVER_UI_API_URL=self.api_url,
         )
         env.pop("PREFECT_API_URL")
         self.server = subprocess.Popen(

@@ -9,6 +9,7 @@ own processes, the job store in its own PostgreSQL database. The module shares o
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -128,7 +129,7 @@ def test_scheduled_recurring_transfer_second_run_imports_only_new_items(stack, s
     created = runner.invoke(app, ["recurring", "create", "nightly-files", f"folder:{src}", f"folder:{dst}", "--types", "blobs", "--every", "10s", "--deploy", "--json"])
     assert created.exit_code == 0, created.output
     rec = RecurringStore(stack_env).get("nightly-files")
-    assert rec.deployment_id and schedule_state(rec)["active"] is True
+    assert rec.deployment_id and schedule_state(rec).active is True
     workers("w-recurring")
 
     first = wait_until(lambda: [j for j in _jobs(stack_env, recurring_id=rec.id) if j.state.value == "COMPLETE"], what="first scheduled run", stack=stack)
@@ -142,7 +143,7 @@ def test_scheduled_recurring_transfer_second_run_imports_only_new_items(stack, s
     later = wait_until(later_imports, what="a later run importing the new files", stack=stack)
     paused = runner.invoke(app, ["recurring", "pause", rec.id[:8]])
     assert paused.exit_code == 0 and "paused" in paused.output, paused.output
-    assert schedule_state(rec)["active"] is False
+    assert schedule_state(rec).active is False
 
     # later runs imported only the two new files; the six old ones were recognised by the ledger
     assert sum(_total(stack_env, j).imported for j in later) == 2
@@ -153,6 +154,86 @@ def test_scheduled_recurring_transfer_second_run_imports_only_new_items(stack, s
     assert shown.exit_code == 0 and '"prefect_schedule": "paused' in shown.output
     canceled = runner.invoke(app, ["recurring", "cancel", "nightly-files"])
     assert canceled.exit_code == 0 and schedule_state(rec) is None
+
+
+def _schedule_api(rec, body: dict) -> None:
+    """Change a schedule as the Prefect UI and `prefect deployment schedule` do: a PATCH that
+    carries only what changed (Prefect then stores the schedule's parameters as {})."""
+    import httpx
+    from prefect.settings import PREFECT_API_URL
+
+    answer = httpx.patch(f"{PREFECT_API_URL.value()}/deployments/{rec.deployment_id}/schedules/{rec.schedule_id}", json=body, timeout=30)
+    assert answer.status_code == 204, answer.text
+
+
+def _rounds_of(deployment_id) -> list:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterDeploymentId, FlowRunFilterStateType
+    from prefect.client.schemas.objects import StateType
+
+    with get_client(sync_client=True) as client:
+        return client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                deployment_id=FlowRunFilterDeploymentId(any_=[deployment_id]),
+                state=dict(type=FlowRunFilterStateType(any_=[StateType.COMPLETED, StateType.FAILED])),
+            ),
+            limit=200,
+        )
+
+
+def test_recurring_rounds_survive_pause_resume_and_edits_made_outside_ferry(stack, stack_env, workers, tmp_path):
+    """Pause/resume through ferry keeps the schedule's parameters; pause/resume and an edit
+    through Prefect's API wipe them (asserted), and the next rounds still run, then put the
+    parameters and the schedule's name back and take over the edited interval."""
+    from typer.testing import CliRunner
+
+    from ferry.cli import app
+    from flows.recurring import RecurringStore
+    from flows.schedules import schedule_state
+    from flows.store import utcnow
+
+    src, dst = tmp_path / "src", tmp_path / "dst"
+    _write_files(src, 0, 2)
+    runner = CliRunner()
+    created = runner.invoke(app, ["recurring", "create", "edited-in-ui", f"folder:{src}", f"folder:{dst}", "--types", "blobs", "--every", "10s", "--deploy"])
+    assert created.exit_code == 0, created.output
+    store = RecurringStore(stack_env)
+    rec = store.get("edited-in-ui")
+    state = schedule_state(rec)
+    assert rec.schedule_id and state.slug == "edited-in-ui (every 10s)" and state.has_parameters
+
+    for command in ("pause", "resume"):  # through ferry: the parameters stay
+        done = runner.invoke(app, ["recurring", command, "edited-in-ui"])
+        assert done.exit_code == 0, done.output
+        assert schedule_state(rec).active is (command == "resume") and schedule_state(rec).has_parameters
+    _schedule_api(rec, {"active": False})  # through Prefect's API, as the UI's toggle does
+    _schedule_api(rec, {"active": True})
+    assert schedule_state(rec).has_parameters is False  # the case that broke every later round
+    workers("w-edits")
+
+    def completed_after(start, imported_at_least=0):
+        def check():
+            jobs = [j for j in _jobs(stack_env, recurring_id=rec.id) if j.state.value == "COMPLETE" and j.created_at >= start]
+            return jobs if sum(_total(stack_env, j).imported for j in jobs) >= imported_at_least and jobs else None
+        return check
+
+    wait_until(completed_after(utcnow() - timedelta(minutes=5), imported_at_least=2), timeout=240, what="a round after a resume in Prefect", stack=stack)
+    wait_until(lambda: schedule_state(rec).has_parameters, what="the round to put the parameters back", stack=stack)
+
+    edited = utcnow()
+    _schedule_api(rec, {"schedule": {"interval": 12.0, "timezone": "UTC"}})  # an edit in the UI
+    assert schedule_state(rec).has_parameters is False
+    _write_files(src, 2, 1)
+    wait_until(completed_after(edited, imported_at_least=1), timeout=240, what="a round after an edit in Prefect", stack=stack)
+    wait_until(lambda: schedule_state(rec).has_parameters, what="the parameters put back after the edit", stack=stack)
+    rec = store.get(rec.id)
+    assert rec.schedule == "interval: 12" and schedule_state(rec).slug == "edited-in-ui (every 12s)"
+    assert sorted(p.name for p in dst.rglob("*.bin")) == [f"file-{i:03d}.bin" for i in range(3)]  # each file once
+
+    rounds = _rounds_of(rec.deployment_id)
+    ours = [r for r in rounds if r.state.is_completed() and r.name.startswith("edited-in-ui ")]
+    assert ours and not [r for r in rounds if r.state.is_failed() and r.name.startswith("edited-in-ui")]
+    assert runner.invoke(app, ["recurring", "cancel", "edited-in-ui"]).exit_code == 0
 
 
 def test_two_workers_four_transfers_deliver_each_item_once(stack, stack_env, workers, tmp_path):

@@ -83,7 +83,7 @@ def test_no_instagram_and_empty_counts(tmp_path):
 
 
 def test_writing_streams_memory_stays_flat(tmp_path):
-    # 48 MiB of photos in 2 files: peak Python allocations must stay near one chunk, not the file size.
+    # 48 MB of photos in 2 files: peak Python allocations must stay near one chunk, not the file size.
     tracemalloc.start()
     try:
         s = write_sample_archive(tmp_path / "big.zip", photos=2, videos=0, posts=0, events=0, albums=1,
@@ -91,7 +91,7 @@ def test_writing_streams_memory_stays_flat(tmp_path):
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert s.photo_bytes >= 48 * (1 << 20) - 1024
+    assert s.photo_bytes >= 48 * 1_000_000 - 1024
     assert peak < 12 * (1 << 20), f"peak {peak} bytes: writing is not streaming"
 
 

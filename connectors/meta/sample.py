@@ -43,7 +43,8 @@ from .sample_media import jpeg_chunks, jpeg_size, mp4_chunks, mp4_size
 
 __all__ = ["write_sample_archive", "SampleSummary"]
 
-MiB = 1 << 20
+#: sizes are decimal megabytes, like every figure ferry prints (ferry/cli/_common.human_bytes)
+MB = 1_000_000
 FB = "your_facebook_activity/"
 _BASE_TS = 1672531200  # 2023-01-01T00:00:00Z
 ALBUM_NAMES = ("Prázdniny 2023 🏖️", "東京 旅行 🗼", "Rodina – Štědrý den 🎄", "Mobile Uploads", "Žluťoučký kůň 🐴", "夏祭り")
@@ -189,12 +190,12 @@ def write_sample_archive(
         posts: Facebook posts (Instagram posts come on top, made from the Instagram photos).
         events: Facebook events, spread over joined/interested/declined/hosting/invited.
         albums: Facebook albums (empty ones are written too).
-        size_mb: total photo bytes in MiB (split evenly; each photo is at least ~160 bytes).
+        size_mb: total photo bytes in MB, 10^6 bytes (split evenly; each photo is at least ~160 bytes).
         zip: write zip part(s) (media stored, JSON deflated) or a plain folder.
         seed: same seed, same archive bytes.
         instagram: add an Instagram tree beside the Facebook one.
         parts: number of zip parts; JSON goes to the first, media are spread by size.
-        video_mb: size of each video in MiB.
+        video_mb: size of each video in MB (10^6 bytes).
 
     Raises:
         ValueError: a negative count, ``parts < 1``, ``parts > 1`` without ``zip`` or with a
@@ -218,8 +219,8 @@ def write_sample_archive(
     uncategorized = fb_photos if albums == 0 else (1 if fb_photos >= albums + 1 else 0)
     ig_reels = 1 if instagram and videos >= 2 else 0
     fb_videos = videos - ig_reels
-    photo_size = round(size_mb * MiB / photos) if photos else 0
-    video_size = round(video_mb * MiB)
+    photo_size = round(size_mb * MB / photos) if photos else 0
+    video_size = round(video_mb * MB)
     photo_bytes = video_bytes = 0
     names_used: list[str] = []
 

@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import ExitCode, console, fail, friendly_errors, load
+from ._safe_text import safe
+from ._tables import cell
 
 
 def run_login(
@@ -126,7 +128,7 @@ def register(app: typer.Typer) -> None:
             label=label,
             timeout=timeout,
         )
-        console.print(f"Stored credential [bold]{info.id}[/] for {info.connector} (access token expires {_when(info.access_expires_at)} UTC).")
+        console.print(f"Stored credential [bold]{info.id}[/] for {safe(info.connector)} (access token expires {_when(info.access_expires_at)} UTC).")
         console.print(f"Use it with --destination-credential {info.id} or --source-credential {info.id}.")
 
     @auth.command("list")
@@ -172,7 +174,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(column, overflow="fold")
         for r in rows:
             status = r.status.value + (f" ({r.status_reason})" if r.status_reason and r.status.value != "ACTIVE" else "")
-            table.add_row(r.id[:8], r.connector, r.label or "-", status, _when(r.access_expires_at), _when(r.refresh_expires_at), _when(r.last_refreshed_at))
+            table.add_row(r.id[:8], cell(r.connector), cell(r.label or "-"), cell(status), _when(r.access_expires_at), _when(r.refresh_expires_at), _when(r.last_refreshed_at))
         console.print(table)
 
     @auth.command("revoke")
@@ -191,7 +193,7 @@ def register(app: typer.Typer) -> None:
             console.print(f"Credential {info.id} is already revoked.")
             return
         if store.revoke(info.id, force=force):
-            console.print(f"Revoked credential [bold]{info.id}[/] ({info.connector}).")
+            console.print(f"Revoked credential [bold]{info.id}[/] ({safe(info.connector)}).")
             return
         users = store.users(info.id)
         if users:

@@ -17,6 +17,8 @@ from typing import Annotated, Optional
 import typer
 
 from ._common import ExitCode, console, context, fail, friendly_errors
+from ._safe_text import safe
+from ._tables import cell
 
 
 def _env(var: str, option: str) -> str:
@@ -82,14 +84,14 @@ def conformance(
                 f"set {token_env} to an access token of a test account on the destination (or use --credential / --refresh-token-env)",
                 param_hint="--token-env",
             )
-    table = Table(title=f"Generic Importer conformance: {url}")
+    table = Table(title=f"Generic Importer conformance: {safe(url)}")
     table.add_column("Check")
     table.add_column("Result")
     table.add_column("Answer / detail", overflow="fold")
     with console.status("checking..."):
         report = run_conformance(url, tokens, volume=volume, export_service=export_service, timeout=timeout)
     for result in report.results:
-        table.add_row(result.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]", result.detail)
+        table.add_row(cell(result.name), "[green]pass[/]" if result.passed else "[red]FAIL[/]", cell(result.detail))
     console.print(table)
     if report.throttled or report.refreshes:
         console.print(

@@ -9,6 +9,8 @@ import typer
 from rich.table import Table
 
 from ._common import console, err_console
+from ._safe_text import safe
+from ._tables import cell
 
 connectors_app = typer.Typer(help="The connectors ferry knows (built-in and installed plugins).", no_args_is_help=True)
 
@@ -41,18 +43,18 @@ def list_connectors(as_json: Annotated[bool, typer.Option("--json")] = False) ->
         table.add_column(column, overflow="fold")
     for c in found:
         table.add_row(
-            c.name,
-            c.title,
+            cell(c.name),
+            cell(c.title),
             ", ".join(sorted(c.capabilities.exports)) or "-",
             ", ".join(sorted(c.capabilities.imports)) or "-",
             "OAuth" if c.needs_credentials else "-",
-            ", ".join(c.services) or "-",
+            cell(", ".join(c.services) or "-"),
         )
     console.print(table)
     console.print("Use a connector as NAME:LOCATION, e.g. ferry transfer meta:~/facebook.zip folder:~/backup")
     console.print("`ferry connectors show NAME` lists its capabilities and options.")
     for name, why in registry.load_errors().items():
-        err_console.print(f"[yellow]could not load connector {name}[/]: {why}")
+        err_console.print(f"[yellow]could not load connector {safe(name)}[/]: {safe(why)}")
 
 
 def _capabilities(connector) -> list[tuple[str, str, str]]:

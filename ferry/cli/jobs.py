@@ -6,14 +6,26 @@ import json
 from typing import Annotated, Optional
 
 import typer
-from rich.table import Table
 
 from ._common import console, context, friendly_errors, human_bytes
 from ._safe_text import safe
+from ._tables import add_fixed, add_id, add_text, cell, endpoints, lines, new_table
 
 jobs_app = typer.Typer(help="List and inspect transfer jobs.", no_args_is_help=True)
 
 STATE_STYLE = {"COMPLETE": "green", "FAILED": "red", "PAUSED": "yellow", "WAITING": "yellow", "NEEDS_REAUTH": "yellow", "RUNNING": "cyan", "CANCELED": "dim"}
+
+
+def item_counts(total) -> object:
+    """``12 imported`` / ``3 already there`` / ``1 failed``, one per line, zeros left out."""
+    if total is None or not (total.imported or total.skipped or total.failed or total.in_doubt):
+        return lines("0 imported")
+    return lines(
+        f"{total.imported} imported" if total.imported else None,
+        f"{total.skipped} already there" if total.skipped else None,
+        f"[red]{total.failed} failed[/]" if total.failed else None,
+        f"[yellow]{total.in_doubt} in doubt[/]" if total.in_doubt else None,
+    )
 
 
 @jobs_app.command("list")
@@ -48,21 +60,20 @@ def list_jobs(
     if not jobs:
         console.print("No jobs yet. Try `ferry demo`.")
         return
-    table = Table()
-    for column in ("job", "state", "source", "destination", "types", "imported", "skipped", "failed", "bytes", "updated (UTC)"):
-        table.add_column(column, overflow="fold")
+    table = new_table()
+    add_id(table, "job")
+    add_fixed(table, "state")
+    add_text(table, "source → destination", min_width=16)
+    add_fixed(table, "items")
+    add_fixed(table, "bytes", justify="right")
+    add_text(table, "updated (UTC)", min_width=10)
     for job in jobs:
-        style = STATE_STYLE.get(job.state.value, "")
         total = figures[job.id].total if job.id in figures else None
         table.add_row(
             job.id[:8],
-            f"[{style}]{job.state.value}[/]" if style else job.state.value,
-            safe(job.source),
-            safe(job.destination),
-            ",".join(job.types),
-            str(total.imported if total else 0),
-            str(total.skipped if total else 0),
-            str(total.failed if total else 0),
+            cell(job.state.value, STATE_STYLE.get(job.state.value, "")),
+            endpoints(job.source, job.destination, job.types),
+            item_counts(total),
             human_bytes(total.bytes if total else 0),
             f"{job.updated_at:%Y-%m-%d %H:%M}",
         )
@@ -94,9 +105,9 @@ def show_job(
         return
     console.print(f"[bold]Job {found.id}[/]")
     rows = [
-        ("state", found.state.value + (f" — {safe(found.state_reason)}" if found.state_reason else "")),
-        ("source", safe(found.source)),
-        ("destination", safe(found.destination)),
+        ("state", found.state.value + (f" — {found.state_reason}" if found.state_reason else "")),
+        ("source", found.source),
+        ("destination", found.destination),
         ("types", ", ".join(found.types)),
         ("recurring", found.recurring_id or "-"),
         ("credentials", ", ".join(filter(None, [found.source_credential_id, found.destination_credential_id])) or "-"),
@@ -108,22 +119,24 @@ def show_job(
         ("flow run", found.flow_run_id or "-"),
     ]
     for key, value in rows:
-        console.print(f"  {key:<12} {value}")
+        console.print(f"  {key:<12} {safe(value)}")
     if cursors:
         console.print("  progress     " + ", ".join(f"{c.vertical}: {'done' if c.done else f'{c.pages} page(s)'}" for c in cursors))
     if failures:
-        table = Table(title="Failed items" + ("" if errors else " (first 10; --errors for all)"), title_justify="left")
-        for column in ("item", "type", "error"):
-            table.add_column(column, overflow="fold")
+        table = new_table("Failed items" + ("" if errors else " (first 10; --errors for all)"))
+        add_text(table, "item", ratio=2)
+        add_fixed(table, "type")
+        add_text(table, "error", ratio=3)
         for error in failures:
-            table.add_row(safe(error.item_name or error.item_id), safe(error.vertical or ""), safe(error.error or "failed"))
+            table.add_row(cell(error.item_name or error.item_id), cell(error.vertical or ""), cell(error.error or "failed"))
         console.print(table)
     if problems:
-        table = Table(title="Not transferred from the source" + ("" if errors else " (first 10; --errors for all)"), title_justify="left")
-        for column in ("file or entry", "why", "kind"):
-            table.add_column(column, overflow="fold")
+        table = new_table("Not transferred from the source" + ("" if errors else " (first 10; --errors for all)"))
+        add_text(table, "file or entry", ratio=2)
+        add_text(table, "why", ratio=3)
+        add_text(table, "kind", min_width=10)
         for problem in problems:
-            table.add_row(safe(problem.subject), safe(problem.message), "unreadable" if problem.kind == "failed" else "not transferred")
+            table.add_row(cell(problem.subject), cell(problem.message), "unreadable" if problem.kind == "failed" else "not transferred")
         console.print(table)
 
 

@@ -20,6 +20,8 @@ import typer
 from rich.table import Table
 
 from ._common import console, context, err_console, fail, friendly_errors, load, run_server
+from ._safe_text import safe
+from ._tables import cell
 
 
 def expiring_credentials(engine, within_seconds: float, *, now=None) -> list[dict]:
@@ -88,7 +90,7 @@ def register(app: typer.Typer) -> None:
         expiring_within: Annotated[str, typer.Option(help="Window: credentials whose access ends within it (30d, 12h, ...).")] = "30d",
         credential: Annotated[list[str], typer.Option("--credential", "-c", help="Only these credential ids (repeatable).")] = [],
         list_only: Annotated[bool, typer.Option("--list-only", help="Only list the affected credentials.")] = False,
-        no_browser: Annotated[bool, typer.Option(help="Print authorization URLs instead of opening a browser.")] = False,
+        no_browser: Annotated[bool, typer.Option("--no-browser/--browser", help="Print authorization URLs instead of opening a browser.")] = False,
         redirect_port: Annotated[int, typer.Option(help="Loopback port for the OAuth redirect (0: any free port).")] = 0,
         redirect_path: Annotated[str, typer.Option(help="Path of the OAuth redirect.")] = "/callback",
         timeout: Annotated[float, typer.Option(help="Seconds to wait for each authorization.")] = 300.0,
@@ -107,13 +109,13 @@ def register(app: typer.Typer) -> None:
             console.print_json(json.dumps(found))
             return
         if not found:
-            console.print(f"No credential expires within {expiring_within} or needs re-authorization.")
+            console.print(f"No credential expires within {safe(expiring_within)} or needs re-authorization.")
             return
-        table = Table(title=f"Credentials to re-authorize (window {expiring_within})")
+        table = Table(title=f"Credentials to re-authorize (window {safe(expiring_within)})")
         for column in ("credential", "connector", "label", "account", "status", "why", "ends (UTC)"):
             table.add_column(column, overflow="fold")
         for c in found:
-            table.add_row(c["id"], c["connector"], c["label"] or "", c["account"] or "", c["status"], c["why"], c["ends"] or "-")
+            table.add_row(c["id"], c["connector"], cell(c["label"]), cell(c["account"]), c["status"], cell(c["why"]), c["ends"] or "-")
         console.print(table)
         if list_only:
             return
@@ -128,16 +130,16 @@ def register(app: typer.Typer) -> None:
 
         failures = 0
         for c in found:
-            console.print(f"[bold]{c['id']}[/] ({c['connector']}{', ' + c['label'] if c['label'] else ''})")
+            console.print(f"[bold]{c['id']}[/] ({c['connector']}{', ' + safe(c['label']) if c['label'] else ''})")
             try:
                 resumed = reconnect_one(settings, c["id"], open_url=show, port=redirect_port, path=redirect_path, timeout=timeout)
             except Exception as exc:  # one failed login must not stop the others
                 failures += 1
-                err_console.print(f"[red]  not re-authorized:[/] {exc}")
+                err_console.print(f"[red]  not re-authorized:[/] {safe(exc)}")
                 continue
             console.print("  [green]re-authorized[/]; tokens replaced in place")
             for job_id, what in resumed:
-                console.print(f"  job {job_id[:8]}: {what}")
+                console.print(f"  job {job_id[:8]}: {safe(what)}")
         if failures:
             fail(f"{failures} of {len(found)} credential(s) were not re-authorized; run `ferry reconnect` again", 3)
 

@@ -6,9 +6,10 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from ._common import console, friendly_errors, human_bytes, context
+from ._common import console, context, friendly_errors, human_bytes
+from ._safe_text import safe
+from ._tables import add_fixed, add_text, cell, lines, new_table
 
 
 def register(app: typer.Typer) -> None:
@@ -30,18 +31,29 @@ def register(app: typer.Typer) -> None:
         if as_json:
             console.print_json(json.dumps({"since": since, "failure_bar": FAILURE_BAR, "pairs": [p.as_dict() for p in pairs]}))
         elif not pairs:
-            console.print(f"No transfers in the last {since}.")
+            console.print(f"No transfers in the last {safe(since)}.")
         else:
-            table = Table(title=f"Transfers in the last {since} (bar: {FAILURE_BAR:.0%} failed items)")
-            for column in ("source → destination", "jobs", "complete", "failed jobs", "items", "delivered", "failed items", "success", "failure", "bytes", ""):
-                table.add_column(column, justify="left" if column.startswith("source") else "right")
+            table = new_table(f"Transfers in the last {safe(since)} (bar: {FAILURE_BAR:.0%} failed items)")
+            add_text(table, "source → destination", min_width=12)
+            add_fixed(table, "jobs")
+            add_fixed(table, "items")
+            add_fixed(table, "success", justify="right")
+            add_fixed(table, "failure", justify="right")
+            add_fixed(table, "bytes", justify="right")
             for p in pairs:
-                mark = "[bold red]ABOVE 1%[/]" if p.flagged else "[green]ok[/]"
                 table.add_row(
-                    f"{p.source} → {p.destination}", str(p.jobs), str(p.jobs_complete), str(p.jobs_failed), str(p.items),
-                    str(p.delivered), str(p.failed), f"{p.success_rate:.2%}", f"{p.failure_rate:.2%}", human_bytes(p.bytes), mark,
+                    cell(f"{p.source} → {p.destination}"),
+                    lines(f"{p.jobs} in all", f"{p.jobs_complete} complete" if p.jobs_complete else None,
+                          f"[red]{p.jobs_failed} failed[/]" if p.jobs_failed else None),
+                    lines(f"{p.delivered} delivered", f"[red]{p.failed} failed[/]" if p.failed else None),
+                    f"{p.success_rate:.2%}",
+                    lines(f"{p.failure_rate:.2%}", "[bold red]ABOVE 1%[/]" if p.flagged else "[green]ok[/]"),
+                    human_bytes(p.bytes),
                 )
             console.print(table)
             if flagged:
-                console.print(f"[red]{len(flagged)} pair(s) above the {FAILURE_BAR:.0%} failure bar:[/] " + ", ".join(f"{p.source} → {p.destination}" for p in flagged))
+                console.print(
+                    f"[red]{len(flagged)} pair(s) above the {FAILURE_BAR:.0%} failure bar:[/] "
+                    + ", ".join(safe(f"{p.source} → {p.destination}") for p in flagged)
+                )
         raise typer.Exit(1 if strict and flagged else 0)

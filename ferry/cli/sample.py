@@ -12,20 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-
-def _human(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{n} B"  # pragma: no cover
+from ._common import human_bytes
+from ._safe_text import safe
 
 
 def sample_archive(
     out: Path = typer.Argument(..., metavar="OUT", help="Where to write: a .zip file, or a folder (for --folder or --parts > 1)."),
     photos: int = typer.Option(20, "--photos", min=0, help="Photo files in all (Facebook albums + Instagram)."),
-    size_mb: float = typer.Option(2.0, "--size-mb", min=0, help="Total photo bytes, in MiB."),
+    size_mb: float = typer.Option(2.0, "--size-mb", min=0, help="Total photo bytes, in MB (1 MB = 1,000,000 bytes)."),
     videos: int = typer.Option(2, "--videos", min=0, help="Video files."),
     posts: int = typer.Option(10, "--posts", min=0, help="Facebook posts (Instagram posts come on top)."),
     events: int = typer.Option(5, "--events", min=0, help="Facebook events."),
@@ -47,22 +41,22 @@ def sample_archive(
         raise typer.BadParameter(str(exc)) from None
 
     console = Console()
-    table = Table(title=f"Sample Meta archive: {summary.path}", show_header=True)
+    table = Table(title=f"Sample Meta archive: {safe(summary.path)}", show_header=True)
     table.add_column("vertical")
     table.add_column("items", justify="right")
     table.add_column("detail")
     counts = summary.items_per_vertical()
     table.add_row("photos", str(counts["photos"]),
-                  f"{summary.albums} albums, {summary.photos} photos ({_human(summary.photo_bytes)})")
+                  f"{summary.albums} albums, {summary.photos} photos ({human_bytes(summary.photo_bytes)})")
     table.add_row("videos", str(counts["videos"]),
-                  f"{summary.video_albums} albums, {summary.videos} videos ({_human(summary.video_bytes)})")
+                  f"{summary.video_albums} albums, {summary.videos} videos ({human_bytes(summary.video_bytes)})")
     table.add_row("social-posts", str(counts["social-posts"]), "Facebook + Instagram posts")
     table.add_row("calendar", str(counts["calendar"]), f"{summary.calendars} calendar, {summary.events} events")
     console.print(table)
-    console.print(f"Files: {', '.join(str(f) for f in summary.files)} ({_human(summary.archive_bytes)} on disk)")
+    console.print(f"Files: {safe(', '.join(str(f) for f in summary.files))} ({human_bytes(summary.archive_bytes)} on disk)")
     for uri, member in summary.missing_media:
-        console.print(f"[yellow]Known bad on purpose:[/] {uri} is referenced by {member} but not in the archive")
-    console.print(f"Try it: [bold]ferry transfer meta:{summary.path} …[/]")
+        console.print(f"[yellow]Known bad on purpose:[/] {safe(uri)} is referenced by {safe(member)} but not in the archive")
+    console.print(f"Try it: [bold]ferry transfer meta:{safe(summary.path)} …[/]")
 
 
 def register(app: typer.Typer) -> None:

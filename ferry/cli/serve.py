@@ -6,6 +6,8 @@ import os
 
 import typer
 
+from ._safe_text import safe
+
 
 def serve_destination(
     storage_url: str = typer.Argument("./ferry-destination", help="fsspec URL where received items are stored."),
@@ -61,12 +63,12 @@ def serve_destination(
     origin = f"http://{host}:{port}"
     base = origin + ("/" + base_path.strip("/") if base_path.strip("/") else "")
     console = Console()
-    console.print(f"Generic Importer base URL: [bold]{base}[/]  (storing into {storage_url})")
-    console.print(f"OAuth metadata:            {origin}/.well-known/oauth-authorization-server")
-    console.print(f"OAuth authorize / token:   {origin}/oauth/authorize  {origin}/oauth/token")
-    console.print(f"OAuth client id:           {client_id} ({'confidential' if client_secret else 'public, PKCE'})")
+    console.print(f"Generic Importer base URL: [bold]{safe(base)}[/]  (storing into {safe(storage_url)})")
+    console.print(f"OAuth metadata:            {safe(origin)}/.well-known/oauth-authorization-server")
+    console.print(f"OAuth authorize / token:   {safe(origin)}/oauth/authorize  {safe(origin)}/oauth/token")
+    console.print(f"OAuth client id:           {safe(client_id)} ({'confidential' if client_secret else 'public, PKCE'})")
     if static_token:
-        console.print(f"Static token accepted from ${static_token_env}; test with: ferry conformance {base} --token-env {static_token_env}")
+        console.print(f"Static token accepted from ${safe(static_token_env)}; test with: ferry conformance {safe(base)} --token-env {safe(static_token_env)}")
     from ._common import run_server
 
     run_server(app, host=host, port=port)

@@ -358,12 +358,17 @@ class Ledger:
         row.state_json, row.state_version, row.updated_at = state_json, version, utcnow()
         session.add(row)
 
-    def reset_scope(self, scope: str) -> None:
-        """Forget everything a scope delivered (``ferry recurring reset``): ledger, bookmarks, state."""
+    def reset_scope(self, scope: str) -> int:
+        """Forget everything a scope delivered (``ferry recurring reset``): ledger, bookmarks, state.
+
+        Returns how many ledger rows went, in the same transaction.
+        """
         with Session(self.engine) as session:
-            for table in (LedgerEntry, Bookmark, ConnectorState):
+            forgotten = session.exec(delete(LedgerEntry).where(LedgerEntry.scope == scope)).rowcount
+            for table in (Bookmark, ConnectorState):
                 session.exec(delete(table).where(table.scope == scope))
             session.commit()
+        return forgotten
 
     # -- reading figures --------------------------------------------------------------------------
 

@@ -50,6 +50,11 @@ class RecurringStore:
                 return matches[0]
         raise RecurringNotFound(key)
 
+    def by_schedule(self, schedule_id: str) -> RecurringTransfer | None:
+        """The recurring transfer whose Prefect schedule has this id (flows.schedules)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            return session.exec(select(RecurringTransfer).where(RecurringTransfer.schedule_id == schedule_id)).first()
+
     def list(self, states: Sequence[RecurringState] | None = None) -> list[RecurringTransfer]:
         with Session(self.engine, expire_on_commit=False) as session:
             query = select(RecurringTransfer).order_by(col(RecurringTransfer.created_at))

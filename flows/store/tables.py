@@ -156,6 +156,8 @@ class RecurringTransfer(SQLModel, table=True):
     schedule: str | None = None
     state: RecurringState = Field(default=RecurringState.ACTIVE, sa_column=Column(EnumText(RecurringState), nullable=False))
     deployment_id: str | None = None
+    #: the id of its schedule on the Prefect deployment (stable through edits made in the UI)
+    schedule_id: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_time(nullable=False))
 
