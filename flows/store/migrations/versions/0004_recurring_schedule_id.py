@@ -4,15 +4,15 @@ Why: Prefect keeps a schedule's id through every edit (pause, resume, a new cron
 an edit made outside ferry wipes the schedule's ``recurring_id`` parameter. With the id stored,
 a round started by that schedule still finds its recurring transfer (flows.schedules).
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
