@@ -9,16 +9,18 @@ Two ways, chosen by what the destination can tell after a crash (``Importer.repe
   outcomes as intents, and the destination tells the engine on resume that it has them; the
   copies do not wait for the database.
 
-Intents are always committed before the importer starts on the items they cover.
+Intents are always committed before the importer starts on the items they cover. A clean stop
+withdraws the intents of items the importer never started (:meth:`OutcomeRecorder.withdraw`), so
+only a crash leaves items in doubt.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from .store import Ledger, LedgerRecord, Outcome
+from .store import Known, Ledger, LedgerRecord, Outcome
 
 __all__ = ["OutcomeRecorder"]
 
@@ -39,6 +41,13 @@ class OutcomeRecorder:
         """Commit ``sending`` rows for items about to be sent (after earlier outcomes are in)."""
         self.flush()
         self._write(records)
+
+    def withdraw(self, items: Sequence, previous: Mapping[tuple[str, str], Known]) -> None:
+        """Take back the intents of ``items``, which were never sent (see Ledger.withdraw)."""
+        if not items:
+            return
+        self.flush()
+        self.ledger.withdraw(scope=self.scope, keys=[(item.kind, item.id) for item in items], previous=previous)
 
     def record(self, record: LedgerRecord) -> None:
         if not self.group:

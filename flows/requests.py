@@ -3,14 +3,16 @@
 Why its own module: bad input (a missing path, a destination that is a file, an unknown type or
 connector, a connector that cannot play that role, a missing or dead credential) must be
 answered in well under a second with the real reason, and no job may be created for it. Nothing
-here imports Prefect or talks to the network.
+here imports Prefect or talks to the network, and only the credential check opens the job store
+(imported when it runs), so the CLI can refuse a bad path or type before it loads a database
+driver.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors import registry
 from connectors.converters import Route, plan_route
@@ -18,10 +20,20 @@ from connectors.errors import ConfigError
 from connectors.models import Vertical
 from connectors.registry import Endpoint
 
-from .store import CredentialStatus, Job
-from .store.credential_rows import credential_row
+if TYPE_CHECKING:
+    from .store import Job
 
-__all__ = ["TYPE_ALIASES", "TransferRequest", "parse_types", "default_types", "validate_request", "create_job"]
+__all__ = [
+    "TYPE_ALIASES",
+    "TransferRequest",
+    "parse_types",
+    "default_types",
+    "validate_request",
+    "absolute_endpoint",
+    "check_credential",
+    "require_credential",
+    "create_job",
+]
 
 TYPE_ALIASES = {
     "photo": "photos",
@@ -116,14 +128,38 @@ def validate_request(
     return TransferRequest(src, dst, routes)
 
 
+def absolute_endpoint(text: str, role: str) -> str:
+    """``text`` with a local path made absolute (``NAME:/abs/path``), so the job means the same
+    file from any directory, and to a process (ferry's runner) that runs elsewhere."""
+    from connectors.locations import local_path
+
+    endpoint = registry.parse_endpoint(text, role=role)
+    location = endpoint.location
+    if endpoint.connector.check_location is None or not location:
+        return text
+    path = local_path(location)
+    if path is None:
+        return text
+    return f"{endpoint.connector.name}:{path.resolve()}"
+
+
+def require_credential(endpoint: Endpoint, credential_id: str | None, role: str) -> None:
+    """ConfigError when ``endpoint`` needs a credential and none was given (no store needed)."""
+    connector = endpoint.connector
+    if not credential_id and connector.needs_credentials:
+        raise ConfigError(
+            f"{connector.name} needs a credential: run `ferry auth login {connector.name}` and pass its id with --{role}-credential"
+        )
+
+
 def check_credential(engine, endpoint: Endpoint, credential_id: str | None, role: str) -> str | None:
     """The full credential id to use for ``endpoint``, or ConfigError naming the fix."""
+    from .store import CredentialStatus
+    from .store.credential_rows import credential_row
+
     connector = endpoint.connector
+    require_credential(endpoint, credential_id, role)
     if not credential_id:
-        if connector.needs_credentials:
-            raise ConfigError(
-                f"{connector.name} needs a credential: run `ferry auth login {connector.name}` and pass its id with --{role}-credential"
-            )
         return None
     row = credential_row(engine, credential_id)
     if row is None:

@@ -4,11 +4,24 @@ Prefect tasks receive only the job id (never objects holding tokens or open file
 the job's :class:`JobRuntime` here. The flow opens the runtime (:func:`open_runtime`) with the
 context its entry point built, and closes it when it ends, so an open zip archive or HTTP client
 is reused by every page.
+
+Two more things are per job and per process, because one process may run several jobs at once
+(ferry's runner runs each request on its own thread):
+
+* **stopping**: :func:`request_stop` asks one job to stop after the item in flight (its
+  client pressed Ctrl-C or went away); a request that arrives before the job's runtime opens is
+  kept and applied when it opens. :func:`stop_all` is for the process's own shutdown.
+* **the caller's context**: an entry point that runs the ``transfer`` flow in-process (the CLI,
+  the runner) hands the flow the context it built (:func:`bind_context`), because a flow's
+  parameters can carry only plain values; a flow started by a worker has none bound and is an
+  entry point itself.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -27,7 +40,18 @@ from .staging import Staging
 from .state_slot import DESTINATION, SOURCE, JobStateSlot
 from .store import Job
 
-__all__ = ["JobRuntime", "open_runtime", "get_runtime", "close_runtime", "request_stop", "stop_requested", "clear_stop"]
+__all__ = [
+    "JobRuntime",
+    "open_runtime",
+    "get_runtime",
+    "close_runtime",
+    "request_stop",
+    "stop_requested",
+    "clear_stop",
+    "stop_all",
+    "bind_context",
+    "bound_context",
+]
 
 _runtimes: dict[str, "JobRuntime"] = {}
 _lock = threading.Lock()
@@ -150,7 +174,7 @@ def open_runtime(ctx: FerryContext, job_id: str) -> JobRuntime:
             progress=JobProgress(job.id),
             staging=Staging(ctx.settings.resolved_staging_url, job.id, ctx.settings.storage_options),
         )
-        if _stopping.is_set():
+        if job.id in _stops or _stopping_all.is_set():
             runtime.stop.set()
         _runtimes[job.id] = runtime
         return runtime
@@ -174,23 +198,60 @@ def close_runtime(job_id: str) -> None:
         runtime.close()
 
 
-_stopping = threading.Event()
+_stops: set[str] = set()  # jobs asked to stop (applied when their runtime opens)
+_stopping_all = threading.Event()
 
 
-def request_stop() -> None:
-    """Ask every job running in this process to stop after the item in flight (Ctrl-C, SIGTERM).
+def request_stop(job_id: str) -> None:
+    """Ask job ``job_id`` (its full id) to stop after the item in flight.
 
-    Jobs stop with their outcomes recorded and end PAUSED ("interrupted"), resumable; a job
-    whose runtime opens after the request stops at once.
+    The job stops with its outcomes recorded and ends PAUSED ("interrupted"), resumable; if its
+    runtime is not open yet, it stops as soon as it opens. Other jobs of the process go on.
     """
-    _stopping.set()
+    with _lock:
+        _stops.add(job_id)
+        runtime = _runtimes.get(job_id)
+    if runtime is not None:
+        runtime.stop.set()
+
+
+def stop_requested(job_id: str) -> bool:
+    with _lock:
+        return job_id in _stops or _stopping_all.is_set()
+
+
+def clear_stop(job_id: str) -> None:
+    """Forget a stop request for ``job_id`` (before running it again)."""
+    with _lock:
+        _stops.discard(job_id)
+
+
+def stop_all() -> None:
+    """Ask every job of this process to stop after the item in flight (the process shuts down)."""
+    _stopping_all.set()
     for runtime in active_runtimes():
         runtime.stop.set()
 
 
-def stop_requested() -> bool:
-    return _stopping.is_set()
+_contexts: dict[str, FerryContext] = {}
 
 
-def clear_stop() -> None:
-    _stopping.clear()
+@contextmanager
+def bind_context(job_id: str, ctx: FerryContext) -> Iterator[None]:
+    """While the block runs, a flow run of ``job_id`` in this process uses ``ctx``."""
+    with _lock:
+        _contexts[job_id] = ctx
+    try:
+        yield
+    finally:
+        with _lock:
+            if _contexts.get(job_id) is ctx:
+                del _contexts[job_id]
+
+
+def bound_context(job_id: str | None) -> FerryContext | None:
+    """The context the caller bound for ``job_id`` (None: the flow is its own entry point)."""
+    if not job_id:
+        return None
+    with _lock:
+        return _contexts.get(job_id)

@@ -122,6 +122,14 @@ class Settings(BaseSettings):
         description="Items per exported page (one task batch) for every source; default: each connector's own "
         "(folder 500, meta 200). A connector option (-o folder.page_size=N) wins.",
     )
+    runner: bool = Field(
+        True,
+        description="Run transfers in ferry's background runner (one per data dir: Prefect imported and its server "
+        "started once); off (FERRY_RUNNER=off) runs them in the command's own process.",
+    )
+    runner_idle_seconds: float = Field(
+        300.0, ge=0, le=86_400, description="Seconds the runner waits for another request before it exits (with its Prefect server)."
+    )
     storage_options: dict[str, Any] = Field(
         default_factory=dict,
         description="fsspec storage options passed to every fsspec URL (e.g. {client_kwargs={endpoint_url=...}}).",

@@ -253,7 +253,7 @@ def import_page(rt: JobRuntime, page: ExportedPage) -> PageResult:
         elif in_doubt and safety == RepeatSafety.NONE:
             result.resent_in_doubt = len(in_doubt)
             log.warning("job %s: %d item(s) were being sent when ferry stopped; the destination cannot tell, sending them again", job.id[:8], len(in_doubt))
-        _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result)
+        _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result, known)
         recorder.flush()
     finally:
         recorder.close()
@@ -293,8 +293,13 @@ def _reconcile(rt, todo, in_doubt, hashes, recorder, ictx) -> list[Item]:
     return left
 
 
-def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult) -> None:
-    """Send ``todo``; retry what failed retryably (whole call or single items) within the budget."""
+def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult, known) -> None:
+    """Send ``todo``; retry what failed retryably (whole call or single items) within the budget.
+
+    A stop (Ctrl-C, the client went away) ends it cleanly: the outcomes of the items in flight
+    are recorded, and the intents of items the importer never started are withdrawn, so a clean
+    stop leaves nothing in doubt (items that were in doubt before this run stay so).
+    """
     remaining = todo
     attempt = 1
     last: dict[str, ItemOutcome] = {}
@@ -316,9 +321,8 @@ def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult) -> 
                         again.append(item)
                         continue
                     _record(rt, recorder, item, outcome, hashes, in_doubt)
-                    if rt.stop.is_set():
-                        result.stopped = True
-                        return
+                    # after a stop, keep reading: the importer starts nothing new
+                    # (ImportContext.should_stop) and hands back the items in flight
         except RetryableError as exc:
             call_error = exc
         except (DestinationFull, ReauthRequired, FatalError):
@@ -327,6 +331,10 @@ def _deliver(rt, todo, hashes, in_doubt, recorder, ictx, result: PageResult) -> 
             raise FatalError(f"importing {result.vertical}: {exc}") from exc
         if rt.stop.is_set():
             result.stopped = True
+            for item in again:  # sent and failed: that is their outcome for now
+                _record(rt, recorder, item, last[item.id], hashes, in_doubt)
+            if call_error is None:  # the importer returned: what it did not answer was never sent
+                recorder.withdraw([item for item in remaining if item.id not in answered and item.id not in in_doubt], known)
             return
         if call_error is not None:
             again += [item for item in remaining if item.id not in answered]

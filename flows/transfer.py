@@ -10,6 +10,12 @@ UI shows the real life cycle without paying Prefect's per-task cost per item.
 Job states are the engine's (:mod:`flows.engine`). Prefect shows the truth: COMPLETE ends the flow run Completed, FAILED ends it Failed with the
 reason, PAUSED / WAITING / NEEDS_REAUTH end it Paused; FAILED and NEEDS_REAUTH emit events an
 Automation can match (:mod:`flows.events`).
+
+Context: an entry point that runs this flow in-process (``ferry transfer``, ferry's runner) binds
+the context it built (:func:`flows.runtime.bind_context`); a run started by a worker or the UI
+has none and builds its own, once. A job left RUNNING by a process that died (``kill -9``) has a
+flow run that nobody will finish: the next run of the job marks it Crashed, so the UI does not
+show it running forever even when heartbeats are off.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from .engine import Steps, run_job
 from .limits import destination_slot
 from .pages import ExportedPage, PageResult, RunSummary
 from .requests import create_job, split_types
-from .runtime import get_runtime
+from .runtime import bound_context, get_runtime
 from .store import JobState
 
 __all__ = ["transfer", "as_prefect_state", "PREFECT_STEPS"]
@@ -71,7 +77,7 @@ def _flow_run_name() -> str:
     source, destination = params.get("source"), params.get("destination")
     if job_id:
         try:
-            job = open_context().jobs.get(str(job_id))
+            job = (bound_context(str(job_id)) or open_context()).jobs.get(str(job_id))
             source, destination, job_id = job.source, job.destination, job.id
         except (LookupError, FerryError):
             pass
@@ -115,7 +121,7 @@ def transfer(
     """
     from prefect.runtime import flow_run
 
-    ctx = open_context()
+    ctx = bound_context(job_id) or open_context()
     if job_id is None:
         if not (source and destination):
             raise ConfigError("give either job_id, or source and destination")
@@ -129,8 +135,32 @@ def transfer(
             source_credential_id=source_credential_id,
             destination_credential_id=destination_credential_id,
         ).id
-    summary = run_job(ctx, job_id, PREFECT_STEPS, force=force, flow_run_id=str(flow_run.id) if flow_run.id else None)
+    current = str(flow_run.id) if flow_run.id else None
+    _crash_abandoned_run(ctx, job_id, current)
+    summary = run_job(ctx, job_id, PREFECT_STEPS, force=force, flow_run_id=current)
     return as_prefect_state(summary)
+
+
+def _crash_abandoned_run(ctx, job_id: str, current: str | None) -> None:
+    """Mark Crashed the flow run of a job whose process died mid-run (it still shows Running).
+
+    Only when the job is RUNNING and its lease is stale (expired, or its process is gone): a
+    live runner's flow run is never touched. Best effort: the transfer goes on regardless.
+    """
+    try:
+        job = ctx.jobs.get(job_id)
+        previous = job.flow_run_id
+        if job.state != JobState.RUNNING or not previous or previous == current or not ctx.jobs.lease_is_stale(job.id):
+            return
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with get_client(sync_client=True) as client:
+            run = client.read_flow_run(previous)
+            if run.state is not None and not run.state.is_final():
+                client.set_flow_run_state(previous, Crashed(message="the process running this transfer died; the job was resumed"), force=True)
+    except Exception:  # noqa: BLE001 - cosmetic for the UI; never stops the transfer
+        pass
 
 
 def as_prefect_state(summary: RunSummary) -> State:

@@ -66,6 +66,10 @@ def clean_ferry_environ(monkeypatch):
     for key in list(os.environ):
         if key.startswith("FERRY_"):
             monkeypatch.delenv(key)
+    # `ferry` subprocesses run their flows in-process (on the session's Prefect server) unless a
+    # test asks for the background runner (tests/test_runner.py): a runner per test's data dir
+    # would start and linger once per test.
+    monkeypatch.setenv("FERRY_RUNNER", "off")
     yield
 
 

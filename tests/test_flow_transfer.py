@@ -77,11 +77,11 @@ def test_prefect_shows_the_truth_failed_runs_red_paused_runs_paused_names_say_wh
     paused = create_job(ctx, "toy:src", f"toy:{toy_env / 'p'}", ["photos"])
     from flows.runtime import clear_stop, request_stop
 
-    request_stop()  # as Ctrl-C does: the run stops before its first page and pauses
+    request_stop(paused.id)  # as Ctrl-C does: the run stops before its first page and pauses
     try:
         state = transfer(job_id=paused.id, return_state=True)
     finally:
-        clear_stop()
+        clear_stop(paused.id)
     assert state.is_paused() and ctx.jobs.get(paused.id).state.value == "PAUSED"
 
 

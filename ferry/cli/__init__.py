@@ -35,6 +35,7 @@ COMMAND_MODULES = [
     "serve",
     "conformance",
     "verify",
+    "server_cmd",
 ]
 
 for _name in COMMAND_MODULES:

@@ -50,15 +50,16 @@ def load(**overrides):
     return settings
 
 
-def context(**overrides):
+def context(settings=None, **overrides):
     """The command's :class:`flows.context.FerryContext`, built once (settings, job store).
 
+    ``settings``: the command's settings when it already loaded them (:func:`load`).
     An unusable job store (unreachable, corrupt, unknown scheme, a mistyped path) is one line
     naming FERRY_DATABASE_URL, exit 2.
     """
     from flows.context import open_context
 
-    return open_context(load(**overrides))
+    return open_context(settings or load(**overrides))
 
 
 def friendly_errors(func):

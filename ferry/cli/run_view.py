@@ -1,23 +1,31 @@
-"""Running a job from the terminal: Rich progress bars while it runs, a summary table after.
+"""Running a job from the terminal: hand the request over, show progress, print the summary.
+
+Where a run happens (:func:`run_request`): in ferry's runner by default (:mod:`ferry.runner`: a
+background process per data dir that keeps Prefect imported and its server up, so the command
+itself never imports Prefect), or in this process with ``FERRY_RUNNER=off``. Both go through
+:class:`ferry.runner.service.TransferService` and report the same events, so the terminal shows
+the same bars, table and exit code either way.
 
 Ctrl-C (and SIGTERM) ask the job to stop after the item in flight: outcomes are recorded, the
 job ends PAUSED ("interrupted"), the command prints the resume command and exits 130, with no
-traceback. A second Ctrl-C stops at once (the job stays resumable: its lease expires, the ledger
-has every outcome that was confirmed).
+traceback. A second Ctrl-C stops the command at once; the job stays resumable (in the runner it
+still stops after the item in flight, because the command's connection closed).
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from ._common import ExitCode, console, err_console, human_bytes
+from ._common import ExitCode, console, err_console, fail, human_bytes
 from ._safe_text import safe
 
 EXIT_BY_STATE = {
@@ -54,8 +62,8 @@ class EtaColumn(TimeRemainingColumn):
 
 
 class ProgressView:
-    """Subscribes to flows.progress for one job and drives Rich bars: items, bytes delivered and,
-    when the source fetches a big file first (the TikTok zip), that download."""
+    """Drives Rich bars from one job's progress events (see flows.progress): items, bytes delivered
+    and, when the source fetches a big file first (the TikTok zip), that download."""
 
     def __init__(self, job_id: str, enabled: bool = True):
         self.job_id = job_id
@@ -119,34 +127,37 @@ class ProgressView:
         self.progress.update(self.download_task, count=shown)
 
     def __enter__(self):
-        from flows.progress import subscribe
-
-        subscribe(self)
         self.progress.start()
         return self
 
     def __exit__(self, *exc):
-        from flows.progress import unsubscribe
-
-        unsubscribe(self)
         self.progress.stop()
 
 
-@contextmanager
-def stop_on_signals() -> Iterator[None]:
-    """First Ctrl-C/SIGTERM: stop after the item in flight. Second: KeyboardInterrupt now."""
-    from flows.runtime import clear_stop, request_stop, stop_requested
+@dataclass
+class RunOutcome:
+    """What a run came to: the job's summary, whether the user stopped it, when a WAITING source is due."""
 
-    clear_stop()
+    job: dict[str, Any]
+    summary: Any  # flows.pages.RunSummary
+    interrupted: bool
+    wake_in: float | None = None
+
+
+@contextmanager
+def stop_on_signals(first: Callable[[], None]) -> Iterator[None]:
+    """First Ctrl-C/SIGTERM: ``first()`` (stop after the item in flight). Second: KeyboardInterrupt now."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    asked = threading.Event()
 
     def handler(signum, frame):
-        if stop_requested():
+        if asked.is_set():
             raise KeyboardInterrupt
+        asked.set()
         err_console.print("[yellow]stopping after the item in flight…[/] (Ctrl-C again to stop at once)")
-        request_stop()
+        first()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -156,16 +167,95 @@ def stop_on_signals() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def run_with_progress(ctx, job_id: str, *, show_progress: bool = True, force: bool = False):
-    """Run the transfer flow for ``job_id`` in this process; returns ``(summary, interrupted)``."""
-    from flows.runtime import stop_requested
-    from flows.summary import summarize
-    from flows.transfer import transfer
+class _Events:
+    """Turns the service's events into terminal output and, at the end, a :class:`RunOutcome`."""
 
-    with stop_on_signals(), ProgressView(job_id, enabled=show_progress):
-        transfer(job_id=job_id, force=force, return_state=True)
-        interrupted = stop_requested()
-    return summarize(ctx, job_id), interrupted
+    def __init__(self, on_job: Callable[[dict], None], show_progress: bool):
+        self.on_job = on_job
+        self.view: ProgressView | None = None
+        self.show_progress = show_progress
+        self.job: dict[str, Any] = {}
+        self.outcome: RunOutcome | None = None
+        self.error: tuple[int, str] | None = None
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "job":
+            self.job = event
+            self.on_job(event)
+            if self.view is None:
+                self.view = ProgressView(str(event["id"]), enabled=self.show_progress)
+                self.view.__enter__()
+        elif kind == "note":
+            console.print(safe(event.get("text", "")))
+        elif kind == "progress" and self.view is not None:
+            for name, value in event.get("events", []):
+                self.view(self.view.job_id, name, value)
+        elif kind == "done":
+            from flows.pages import RunSummary
+
+            self.close()
+            self.outcome = RunOutcome(self.job, RunSummary.model_validate(event["summary"]), bool(event.get("interrupted")), event.get("wake_in"))
+        elif kind == "error":
+            self.close()
+            self.error = (int(event.get("code", ExitCode.FAILED)), str(event.get("message", "failed")))
+
+    def close(self) -> None:
+        if self.view is not None:
+            self.view.__exit__(None, None, None)
+            self.view = None
+
+
+def run_request(settings, request: dict[str, Any], *, show_progress: bool, on_job: Callable[[dict], None], ctx_factory: Callable[[], Any] | None = None) -> RunOutcome:
+    """Run a transfer/resume request (see :mod:`ferry.runner.protocol`) in the runner or here.
+
+    Exits (typer.Exit) with the service's code and one line when the request is refused, and
+    with 3 when the runner is lost mid-run (the job stays resumable).
+    """
+    events = _Events(on_job, show_progress)
+    request = dict(request, progress=show_progress)
+    try:
+        if settings.runner:
+            _via_runner(settings, request, events)
+        else:
+            _in_process(settings, request, events, ctx_factory)
+    finally:
+        events.close()
+    if events.error is not None:
+        fail(events.error[1], events.error[0])
+    if events.outcome is None:  # pragma: no cover - the service always ends with done or error
+        fail("the run ended without a summary", ExitCode.FAILED)
+    return events.outcome
+
+
+def _in_process(settings, request: dict[str, Any], events: _Events, ctx_factory) -> None:
+    from ferry.runner.service import StopLink, TransferService
+
+    ctx = ctx_factory() if ctx_factory is not None else None
+    link = StopLink()
+    with stop_on_signals(link.stop):
+        TransferService().handle(request, events, link, ctx=ctx)
+
+
+def _via_runner(settings, request: dict[str, Any], events: _Events) -> None:
+    from ferry.runner.client import RunnerError, RunnerGone, connect
+    from ferry.runner.protocol import settings_payload
+
+    try:
+        conn = connect(settings, announce=lambda line: err_console.print(f"[dim]{safe(line)}[/]"))
+    except (RunnerError, OSError) as exc:
+        fail(str(exc), ExitCode.FAILED)
+    try:
+        with stop_on_signals(conn.stop):
+            conn.send(dict(request, settings=settings_payload(settings)))
+            for event in conn.events():
+                events(event)
+    except RunnerGone as exc:
+        job = events.job.get("id")
+        hint = f"; the job is resumable: ferry resume {str(job)[:8]}" if job else ""
+        fail(f"{exc}{hint}", ExitCode.FAILED)
+    finally:
+        conn.close()
 
 
 def print_summary(summary, *, where: str | None = None, interrupted: bool = False, max_errors: int = 10) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -49,21 +48,16 @@ def register(app: typer.Typer) -> None:
         wait: Annotated[bool, typer.Option("--wait/--no-wait", help="When the source prepares data asynchronously (TikTok), keep this process waiting and finish the transfer; otherwise exit 4 and let `ferry wake` or a webhook resume it.")] = False,
     ) -> None:
         """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
-        from flows.requests import create_job
+        settings = load()
+        options = _parse_options(option)
+        request = _transfer_request(settings, source, destination, types, options, source_credential, destination_credential)
+        shown = f"{safe(source)} → {safe(destination)}"
 
-        ctx = context()
-        job = create_job(
-            ctx,
-            source,
-            destination,
-            types,
-            options=_parse_options(option),
-            source_credential_id=source_credential,
-            destination_credential_id=destination_credential,
-        )
-        if not as_json:
-            console.print(f"Job [bold]{job.id[:8]}[/]: {safe(source)} → {safe(destination)} ({', '.join(job.types)})")
-        _run_and_report(ctx, job.id, destination, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait)
+        def announce(job: dict) -> None:
+            if not as_json:
+                console.print(f"Job [bold]{job['id'][:8]}[/]: {shown} ({', '.join(job['types'])})")
+
+        _run_and_report(settings, request, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait, on_job=announce)
 
     @app.command()
     @friendly_errors
@@ -97,19 +91,9 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json")] = False,
     ) -> None:
         """Resume a stopped, failed, paused or killed transfer where it stopped."""
-        from flows.store import JobState
-
-        ctx = context()
-        found = ctx.jobs.get(job)
-        if found.state == JobState.CANCELED:
-            fail(f"job {found.id[:8]} was canceled; start a new transfer instead")
-        if found.state == JobState.COMPLETE and not retry_failed:
-            console.print(f"Job {found.id[:8]} is already complete.")
-        if retry_failed:
-            ctx.ledger.reset_cursors(found.id)
-            if found.state == JobState.COMPLETE:
-                ctx.jobs.transition(found.id, JobState.PAUSED, "retrying failed items")
-        _run_and_report(ctx, found.id, found.destination, progress=progress and is_tty() and not as_json, as_json=as_json, force=force, wait=wait)
+        settings = load()
+        request = {"op": "resume", "job": job, "force": force, "retry_failed": retry_failed}
+        _run_and_report(settings, request, progress=progress and is_tty() and not as_json, as_json=as_json, wait=wait, on_job=lambda job: None)
 
     @app.command()
     @friendly_errors
@@ -134,24 +118,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Generate a sample Meta archive and transfer it into a local folder (SQLite job store)."""
         from connectors.meta.sample import write_sample_archive
-        from flows.requests import create_job
 
-        ctx = context()
-        archive = ctx.settings.data_dir / "demo" / "facebook-sample.zip"
+        settings = load()
+        archive = settings.data_dir.resolve() / "demo" / "facebook-sample.zip"
         archive.parent.mkdir(parents=True, exist_ok=True)
         sample = write_sample_archive(archive, photos=photos, size_mb=size_mb, seed=7)
         console.print(
             f"Sample archive: [bold]{safe(archive)}[/] ({sample.photos} photos, {sample.videos} videos, "
             f"{sample.posts} posts, {sample.events} events, {sample.archive_bytes / 1e6:.1f} MB)"
         )
-        destination = f"folder:{out.expanduser().resolve()}"
-        job = create_job(ctx, f"meta:{archive}", destination, [])
-        console.print(f"Job [bold]{job.id[:8]}[/]: {safe(archive.name)} → {safe(out)} ({', '.join(job.types)})")
+        request = _transfer_request(settings, f"meta:{archive}", f"folder:{out.expanduser().resolve()}", [], {}, None, None)
+
+        def announce(job: dict) -> None:
+            console.print(f"Job [bold]{job['id'][:8]}[/]: {safe(archive.name)} → {safe(out)} ({', '.join(job['types'])})")
+
         try:
-            _run_and_report(ctx, job.id, destination, progress=progress and is_tty(), as_json=False)
+            _run_and_report(settings, request, progress=progress and is_tty(), as_json=False, on_job=announce)
         except typer.Exit as done:
             expected = set(sample.missing_media_ids)
-            if done.exit_code == ExitCode.ITEM_FAILURES and _only_expected_failures(ctx, job.id, expected):
+            if done.exit_code == ExitCode.ITEM_FAILURES and _only_expected_failures(_last_summary, expected):
                 console.print(
                     "[dim]The failed item is deliberate: the sample archive has a post that points at a "
                     "missing file, to show how ferry reports it and carries on.[/]"
@@ -160,32 +145,60 @@ def register(app: typer.Typer) -> None:
             raise
 
 
-def _wait_for_source(ctx, job_id: str) -> None:
+def _transfer_request(settings, source, destination, types, options, source_credential, destination_credential) -> dict:
+    """Validate a transfer here, before anything heavy (no Prefect, no database unless a credential
+    id was given), and build the request the runner (or this process) runs; exit 2 if it is bad."""
+    from connectors.errors import ConfigError
+    from flows.requests import absolute_endpoint, require_credential, validate_request
+
+    try:
+        checked = validate_request(source, destination, types, options)
+        require_credential(checked.source, source_credential, "source")
+        require_credential(checked.destination, destination_credential, "destination")
+        if source_credential or destination_credential:
+            from flows.requests import check_credential
+
+            engine = context(settings).engine
+            source_credential = check_credential(engine, checked.source, source_credential, "source")
+            destination_credential = check_credential(engine, checked.destination, destination_credential, "destination")
+        return {
+            "op": "transfer",
+            "source": absolute_endpoint(source, "source"),
+            "destination": absolute_endpoint(destination, "destination"),
+            "types": checked.types if types else [],
+            "options": options,
+            "source_credential_id": source_credential,
+            "destination_credential_id": destination_credential,
+        }
+    except ConfigError as exc:
+        fail(str(exc))
+
+
+#: The summary of the last run of this command (``ferry demo`` explains its deliberate failure).
+_last_summary = None
+
+
+def _only_expected_failures(summary, expected: set[str]) -> bool:
+    return summary is not None and bool(summary.errors) and all(e.item_id in expected for e in summary.errors) and not summary.unreadable
+
+
+def _run_and_report(settings, request: dict, *, progress: bool, as_json: bool, on_job, wait: bool = False) -> None:
     import time
 
-    from flows.store import utcnow
+    from .run_view import exit_code, print_summary, run_request
 
-    job = ctx.jobs.get(job_id)
-    delay = max(0.0, (job.wake_at - utcnow()).total_seconds()) if job.wake_at else 0.0
-    console.print(f"{safe(job.state_reason)}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
-    time.sleep(delay)
-
-
-def _only_expected_failures(ctx, job_id: str, expected: set[str]) -> bool:
-    failures = ctx.ledger.failures(job_id)
-    return bool(failures) and all(row.item_id in expected for row in failures) and not ctx.ledger.count_problems(job_id).get("failed")
-
-
-def _run_and_report(ctx, job_id: str, destination: str, *, progress: bool, as_json: bool, force: bool = False, wait: bool = False) -> None:
-    from .run_view import exit_code, print_summary, run_with_progress
-
-    summary, interrupted = run_with_progress(ctx, job_id, show_progress=progress, force=force)
-    while wait and not interrupted and summary.state == "WAITING":
-        _wait_for_source(ctx, job_id)
-        summary, interrupted = run_with_progress(ctx, job_id, show_progress=progress)
+    global _last_summary
+    outcome = run_request(settings, request, show_progress=progress, on_job=on_job, ctx_factory=lambda: context(settings))
+    while wait and not outcome.interrupted and outcome.summary.state == "WAITING":
+        delay = outcome.wake_in or 0.0
+        console.print(f"{safe(outcome.summary.reason)}; checking again in {delay:.0f} s (Ctrl-C is safe: `ferry wake` continues later)")
+        time.sleep(delay)
+        again = {"op": "resume", "job": outcome.job["id"], "force": False, "retry_failed": False}
+        outcome = run_request(settings, again, show_progress=progress, on_job=lambda job: None, ctx_factory=lambda: context(settings))
+    summary = _last_summary = outcome.summary
     if as_json:
         console.print_json(summary.model_dump_json())
-        code = exit_code(summary, interrupted=interrupted)
+        code = exit_code(summary, interrupted=outcome.interrupted)
     else:
-        code = print_summary(summary, where=_where(destination), interrupted=interrupted)
+        code = print_summary(summary, where=_where(outcome.job.get("destination") or summary.destination), interrupted=outcome.interrupted)
     raise typer.Exit(code)

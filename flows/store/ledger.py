@@ -24,10 +24,10 @@ keyed by the job id, see :mod:`flows.state_slot`) is written on its own, when th
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, func, literal, or_
+from sqlalchemy import and_, case, func, literal, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
@@ -219,6 +219,7 @@ class Ledger:
         was_delivered = or_(*(table.c.outcome == literal(o.value) for o in DELIVERED))
         is_delivery = or_(*(new.outcome == literal(o.value) for o in DELIVERED))
         delivered_same = and_(was_delivered, table.c.content_hash == new.content_hash)
+        is_intent = new.outcome == literal(Outcome.SENDING.value)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.scope, table.c.kind, table.c.item_id],
             set_={
@@ -230,8 +231,9 @@ class Ledger:
                 "outcome": new.outcome,
                 "bytes": new.bytes,
                 "checksum": func.coalesce(new.checksum, table.c.checksum),
-                "error": new.error,
-                "retryable": new.retryable,
+                # an intent keeps what the row said (a withdrawn intent restores it, Ledger.withdraw)
+                "error": case((is_intent, table.c.error), else_=new.error),
+                "retryable": case((is_intent, table.c.retryable), else_=new.retryable),
                 "attempts": table.c.attempts + new.attempts,
                 "updated_at": new.updated_at,
             },
@@ -239,6 +241,34 @@ class Ledger:
         )
         for start in range(0, len(rows), _CHUNK):
             session.execute(statement, rows[start : start + _CHUNK])
+
+    def withdraw(self, *, scope: str, keys: Sequence[tuple[str, str]], previous: Mapping[tuple[str, str], Known]) -> None:
+        """Take back intents of items that were never sent (a clean stop before the importer
+        started them): a row that did not exist before goes, an older row gets its outcome,
+        content hash and job back. Only rows still ``sending`` are touched."""
+        if not keys:
+            return
+        table = LedgerEntry.__table__
+        fresh: dict[str, list[str]] = {}
+        with Session(self.engine) as session:
+            for kind, item_id in keys:
+                before = previous.get((kind, item_id))
+                if before is None:
+                    fresh.setdefault(kind, []).append(item_id)
+                    continue
+                session.execute(
+                    update(table)
+                    .where(table.c.scope == scope, table.c.kind == kind, table.c.item_id == item_id, table.c.outcome == Outcome.SENDING.value)
+                    .values(outcome=before.outcome.value, content_hash=before.content_hash, job_id=before.job_id, attempts=table.c.attempts - 1)
+                )
+            for kind, ids in fresh.items():
+                for start in range(0, len(ids), _CHUNK):
+                    session.execute(
+                        table.delete().where(
+                            table.c.scope == scope, table.c.kind == kind, table.c.item_id.in_(ids[start : start + _CHUNK]), table.c.outcome == Outcome.SENDING.value
+                        )
+                    )
+            session.commit()
 
     def in_doubt(self, scope: str, kinds: Iterable[str] | None = None) -> set[tuple[str, str]]:
         """``(kind, item_id)`` of rows still ``sending``: the destination may or may not have them."""
