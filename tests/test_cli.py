@@ -117,6 +117,7 @@ def test_ctrl_c_stops_cleanly_exits_130_and_the_job_resumes(tmp_path, env):
     assert "Traceback" not in out + err
     text = out.replace("\n", " ")
     assert "interrupted" in text and "Resume with: ferry resume" in text
+    assert "were being sent" not in text  # a clean stop leaves nothing in doubt
     job = json.loads(ferry(["jobs", "list", "--json"], env).stdout)[0]
     assert job["state"] == "PAUSED" and job["imported"] < 305  # stopped early, resumable
     resumed = ferry(["resume", job["id"][:8], "--no-progress", "--json"], env)
