@@ -244,8 +244,9 @@ class RepeatSafety(enum.StrEnum):
     The engine writes an intent before sending; an item whose intent has no outcome after a
     crash is *in doubt* (the destination may have it). Then:
 
-    * RECOGNISES: importing it again is safe, the importer sees it is there and yields SKIPPED
-      (folder, S3); the engine records it as imported by the interrupted attempt.
+    * RECOGNISES: importing it again is safe: the importer sees it is there and yields SKIPPED
+      (or rewrites it in place, same destination id, never a second copy) (folder, S3); the
+      engine records it as imported by the interrupted attempt.
     * FINDS: :meth:`Importer.find` can ask the destination; only items not found are sent.
     * NONE: the destination cannot tell; in-doubt items are sent again (and reported), and each
       outcome is committed before the next item is sent, so at most the item in flight is in doubt.

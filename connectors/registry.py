@@ -201,6 +201,7 @@ BUILTIN: dict[str, str] = {
     "folder": "connectors.folder:CONNECTOR",
     "generic": "connectors.generic:CONNECTOR",
     "tiktok": "connectors.tiktok:CONNECTOR",
+    "example": "connectors.example:CONNECTOR",  # the SDK's worked example (docs/writing-a-connector.md)
 }
 
 _lock = threading.Lock()

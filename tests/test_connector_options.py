@@ -55,7 +55,7 @@ def test_unknown_or_mistyped_options_name_the_option_and_list_the_valid_ones(raw
     assert "valid options: page_size, ratio, deep, mode" in str(caught.value)
 
 
-DECLARED = ("generic",)  # the others follow as their streams integrate
+DECLARED = ("generic", "example")  # the others follow as their streams integrate
 
 
 def test_every_builtin_connector_declares_its_options_and_takes_nothing_else():

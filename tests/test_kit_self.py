@@ -162,3 +162,109 @@ def test_samples_cover_every_vertical_with_parents_first():
     source = KitSource(missing=["kit/3/x"])
     with pytest.raises(ItemError):
         source.open_bytes(File(id="x", name="x", size=3, ref="kit/3/x"))
+
+
+# -- the scenarios of declared capabilities (kit_for) ---------------------------------------------
+
+from dataclasses import replace as _replace  # noqa: E402
+
+from connectors.base import Checked, Found, Problem, RepeatSafety, Verdict  # noqa: E402
+from connectors.registry import Capabilities  # noqa: E402
+
+BLOBS_ONLY = Capabilities(exports=frozenset({Vertical.BLOBS}), imports=frozenset(Vertical))
+
+
+class MarkedExporter(ListExporter):
+    """A ListExporter whose last page may carry a bookmark and which may report a problem."""
+
+    def __init__(self, *, bookmark=None, problem=False, **flags):
+        super().__init__(**flags)
+        self.bookmark, self.problem = bookmark, problem
+
+    def list_page(self, vertical, cursor):
+        page = super().list_page(vertical, cursor)
+        if page.next is None and self.bookmark is not None:
+            page = page.model_copy(update={"bookmark": self.bookmark})
+        return page
+
+    def problems(self):
+        return [Problem("dir/broken.bin", "cannot be read")] if self.problem else []
+
+
+def exporter_kit(capabilities, **flags):
+    kit = ExporterKit()
+    kit.capabilities = capabilities
+    return kit, (lambda: MarkedExporter(**flags))
+
+
+def test_a_bookmark_without_declaring_incremental_is_caught():
+    kit, factory = exporter_kit(BLOBS_ONLY, bookmark=OffsetCursor(offset=0))
+    with pytest.raises(AssertionError, match="does not declare incremental"):
+        kit.test_bookmarks_follow_the_incremental_declaration(factory, Vertical.BLOBS, None)
+
+
+def test_incremental_without_a_bookmark_or_one_that_does_not_narrow_is_caught():
+    kit, factory = exporter_kit(_replace(BLOBS_ONLY, incremental=True))
+    with pytest.raises(AssertionError, match="must carry Page.bookmark"):
+        kit.test_bookmarks_follow_the_incremental_declaration(factory, Vertical.BLOBS, None)
+    kit, factory = exporter_kit(_replace(BLOBS_ONLY, incremental=True), bookmark=OffsetCursor(offset=0))
+    with pytest.raises(AssertionError, match="lists everything again"):
+        kit.test_bookmarks_follow_the_incremental_declaration(factory, Vertical.BLOBS, None)
+
+
+def test_problems_reported_without_declaring_them_are_caught():
+    kit, factory = exporter_kit(BLOBS_ONLY, problem=True)
+    with pytest.raises(AssertionError, match="does not declare reports_problems"):
+        kit.test_problems_follow_the_reports_problems_declaration(factory, Vertical.BLOBS)
+    kit, factory = exporter_kit(_replace(BLOBS_ONLY, reports_problems=True), problem=True)
+    with pytest.raises(AssertionError, match="must clear"):  # this one reports the same problem forever
+        kit.test_problems_follow_the_reports_problems_declaration(factory, Vertical.BLOBS)
+
+
+class FindingImporter(DictImporter):
+    def __init__(self, store, *, blind=False, **flags):
+        super().__init__(store, **flags)
+        self.blind = blind
+
+    def find(self, item, ctx):
+        return None if self.blind or item.id not in self.store else Found(item.id)
+
+    def verify(self, delivered):
+        for entry in delivered:
+            yield Checked(entry.item_id, Verdict.PRESENT if entry.item_id in self.store else Verdict.MISSING)
+
+
+def importer_kit(safety):
+    kit = ImporterKit()
+    kit.capabilities = _replace(BLOBS_ONLY, repeat_safety=safety)
+    return kit
+
+
+def test_a_declared_find_that_does_not_find_is_caught():
+    importer_kit(RepeatSafety.FINDS).test_repeat_safety_is_kept_as_declared(lambda store={}: FindingImporter(store), Vertical.PHOTOS)
+    with pytest.raises(AssertionError, match="find\\(\\) does not see it"):
+        store: dict = {}
+        importer_kit(RepeatSafety.FINDS).test_repeat_safety_is_kept_as_declared(
+            lambda: FindingImporter(store, blind=True), Vertical.PHOTOS
+        )
+
+
+def test_declaring_recognises_for_an_importer_that_imports_again_is_caught():
+    store: dict = {}
+    with pytest.raises(AssertionError, match="RECOGNISES: importing"):
+        importer_kit(RepeatSafety.RECOGNISES).test_repeat_safety_is_kept_as_declared(
+            lambda: DictImporter(store, duplicate=True), Vertical.PHOTOS
+        )
+
+
+def test_verify_that_misses_what_was_delivered_is_caught():
+    store: dict = {}
+    importer_kit(RepeatSafety.NONE).test_verify_finds_what_was_delivered(lambda: FindingImporter(store), Vertical.PHOTOS)
+
+    class Forgetful(FindingImporter):
+        def verify(self, delivered):
+            for entry in delivered:
+                yield Checked(entry.item_id, Verdict.MISSING, "gone")
+
+    with pytest.raises(AssertionError, match="missing or changed"):
+        importer_kit(RepeatSafety.NONE).test_verify_finds_what_was_delivered(lambda: Forgetful({}), Vertical.PHOTOS)

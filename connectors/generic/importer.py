@@ -101,7 +101,7 @@ class GenericImporter(Importer):
 
     def find(self, item: Item, ctx: ImportContext) -> Found | None:
         answer = self.client.lookup(_key(item, ctx))
-        return Found(answer.destination_id or destination_id(item)) if answer.found else None
+        return Found(destination_id(item)) if answer.found else None  # the id an import reports
 
     def verify(self, delivered: Sequence[Delivered]) -> Iterator[Checked]:
         """Re-check delivered items through the lookup extension (``?check=true``).

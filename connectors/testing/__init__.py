@@ -8,6 +8,14 @@ fsspec's abstract tests, meltano's test factory).
 Docs
 ====
 
+The usual way: one line per place the connector runs against, built from its declaration
+(:func:`kit_for`; see docs/writing-a-connector.md)::
+
+    TestMyServiceKit = kit_for(CONNECTOR, source=my_source, destination=my_destination)
+
+It runs the scenarios below on every declared vertical, plus those of each declared capability.
+The classes can also be subclassed by hand:
+
 Exporter: subclass :class:`ExporterKit`, name the verticals, give a factory of *fresh*
 exporters over one non-empty source that spans at least two pages::
 
@@ -63,6 +71,7 @@ and are handy in a connector's own tests too.
 """
 
 from .exporter_kit import ExporterKit
+from .factory import ExportSetup, ImportSetup, kit_for
 from .harness import ExportRun, drain, import_page, import_pages
 from .importer_kit import ImporterKit
 from .samples import BrokenStream, KitSource, payload, sample_pages
@@ -70,12 +79,15 @@ from .samples import BrokenStream, KitSource, payload, sample_pages
 __all__ = [
     "BrokenStream",
     "ExportRun",
+    "ExportSetup",
     "ExporterKit",
+    "ImportSetup",
     "ImporterKit",
     "KitSource",
     "drain",
     "import_page",
     "import_pages",
+    "kit_for",
     "payload",
     "sample_pages",
 ]

@@ -10,8 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import ClassVar
 
-from ..base import Exporter
-from ..models import BYTE_ITEM_KINDS, VERTICAL_KINDS, File, Folder, Item, Vertical
+import pytest
+
+from ..base import Exporter, Problem
+from ..models import BYTE_ITEM_KINDS, CONTAINER_KINDS, VERTICAL_KINDS, File, Folder, Item, Vertical
+from ..registry import Capabilities
 from .harness import ExportRun, drain
 
 __all__ = ["ExporterKit"]
@@ -34,14 +37,29 @@ class ExporterKit:
         min_pages: the fixture's source must span at least this many pages, so resuming is
             really exercised (configure a small page size in the factory).
         chunk_size: read size used when streaming bytes.
+        capabilities: the connector's declared capabilities (``kit_for`` sets them); their
+            scenarios are skipped without them.
 
     Required fixture:
         exporter_factory: ``() -> Exporter``, a fresh exporter over the same source per call.
+
+    Optional fixture:
+        source_grow: ``() -> None`` adding new items to the source (incremental connectors).
     """
 
     verticals: ClassVar[tuple[Vertical, ...]] = ()
     min_pages: ClassVar[int] = 2
     chunk_size: ClassVar[int] = 1 << 20
+    capabilities: ClassVar[Capabilities | None] = None
+
+    @pytest.fixture
+    def source_grow(self) -> Callable[[], None] | None:
+        return None
+
+    def declared(self) -> Capabilities:
+        if self.capabilities is None:
+            pytest.skip("no declared capabilities: build the kit with kit_for(CONNECTOR, ...)")
+        return self.capabilities
 
     def pytest_generate_tests(self, metafunc) -> None:
         if "vertical" in metafunc.fixturenames:
@@ -123,6 +141,53 @@ class ExporterKit:
             if parent is not None and parent in exported_ids:
                 assert parent in seen, f"{item.display_name} comes before its parent {parent}"
             seen.add(item.id)
+
+
+    # -- what the connector declares (Capabilities) --------------------------------------
+
+    def test_bookmarks_follow_the_incremental_declaration(self, exporter_factory, vertical, source_grow):
+        declared = self.declared()
+        full = self.export(exporter_factory, vertical)
+        bookmark = full.pages[-1].bookmark
+        if not declared.incremental:
+            assert bookmark is None, "the last page carries a bookmark, but the connector does not declare incremental=True (the framework would ignore it)"
+            return
+        assert bookmark is not None, "incremental=True: the last page of a vertical must carry Page.bookmark"
+        saved = bookmark.model_dump_json()
+        assert type(bookmark).model_validate_json(saved) == bookmark, f"bookmark {saved} does not survive JSON"
+        again = self.export(exporter_factory, vertical, saved)
+        seen = {item.id for item in full.items}
+        assert {item.id for item in again.items} <= seen, "nothing changed, yet the next round lists items the first did not"
+        children = lambda run: [i for i in run.items if getattr(i, "kind", None) not in CONTAINER_KINDS]  # noqa: E731
+        assert len(children(again)) < len(children(full)), "the next round lists everything again: the bookmark does not narrow it"
+        if source_grow is not None:
+            source_grow()
+            grown = self.export(exporter_factory, vertical, saved)
+            assert {item.id for item in grown.items} - seen, "items added after the bookmark are not listed by the next round"
+
+    def test_problems_follow_the_reports_problems_declaration(self, exporter_factory, vertical):
+        declared = self.declared()
+        exporter = exporter_factory()
+        try:
+            drain(exporter, vertical)
+            problems = exporter.problems()
+            if not declared.reports_problems:
+                assert problems == [], "the exporter reports problems, but the connector does not declare reports_problems=True (they would be lost)"
+                return
+            assert all(isinstance(p, Problem) for p in problems), f"problems() must return Problem records: {problems!r}"
+            assert exporter.problems() == [], "problems() must clear what it returned"
+        finally:
+            exporter.close()
+
+    def test_a_declared_cancel_is_idempotent(self, exporter_factory, vertical):
+        if not self.declared().cancels_requests:
+            pytest.skip("the connector does not declare cancels_requests")
+        exporter = exporter_factory()
+        try:
+            exporter.cancel_pending(None)
+            exporter.cancel_pending(None)  # a second cancel (a retried one) is harmless
+        finally:
+            exporter.close()
 
 
 def _parent_of(item: Item, folder_ids: dict[str, str]) -> str | None:

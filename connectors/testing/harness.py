@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 
 from ..base import Cursor, Exporter, ImportContext, Importer, ItemOutcome, Page
-from ..models import Item, Vertical
+from ..models import Item, Vertical, parents_first
 
 __all__ = ["ExportRun", "drain", "import_pages", "import_page"]
 
@@ -60,8 +60,9 @@ def drain(exporter: Exporter, vertical: Vertical, cursor_json: str | None = None
 
 
 def import_page(importer: Importer, items: Sequence[Item], ctx: ImportContext) -> list[ItemOutcome]:
-    """Import one page and record container destinations in ``ctx.parents`` as the framework does."""
-    outcomes = list(importer.import_page(items, ctx))
+    """Import one page as the framework does: items in :func:`~connectors.models.parents_first`
+    order, container destinations recorded in ``ctx.parents`` afterwards."""
+    outcomes = list(importer.import_page(parents_first(items), ctx))
     for outcome in outcomes:
         if outcome.destination_id is not None:
             ctx.parents.setdefault(outcome.item_id, outcome.destination_id)

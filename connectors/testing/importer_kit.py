@@ -16,8 +16,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from ..base import Importer, ItemOutcome, Outcome
-from ..models import BYTE_ITEM_KINDS, Item, Vertical
+from ..base import Delivered, Importer, ItemOutcome, Outcome, RepeatSafety, Verdict
+from ..models import BYTE_ITEM_KINDS, Item, Vertical, parents_first, stable_id
+from ..registry import Capabilities
 from .harness import import_pages
 from .samples import CONTAINER_KINDS, KitSource, parent_id_of, sample_pages
 
@@ -39,6 +40,8 @@ class ImporterKit:
 
     Class attributes:
         verticals: the verticals to run every scenario on (each becomes a ``vertical`` param).
+        capabilities: the connector's declared capabilities (``kit_for`` sets them); their
+            scenarios are skipped without them.
 
     Required fixture:
         importer_factory: ``() -> Importer``, a fresh importer on the same destination per call.
@@ -49,6 +52,7 @@ class ImporterKit:
     """
 
     verticals: ClassVar[tuple[Vertical, ...]] = ()
+    capabilities: ClassVar[Capabilities | None] = None
 
     def pytest_generate_tests(self, metafunc) -> None:
         if "vertical" in metafunc.fixturenames:
@@ -84,7 +88,8 @@ class ImporterKit:
         pages = self.sample_pages(vertical)
         outcomes = self.run(importer_factory(), pages)
         for page, results in zip(pages, outcomes):
-            assert [o.item_id for o in results] == [i.id for i in page], "one outcome per item, in page order"
+            expected = [i.id for i in parents_first(page)]  # the order the framework hands them over
+            assert [o.item_id for o in results] == expected, "one outcome per item, in page order"
         flat = [o for results in outcomes for o in results]
         failed = [(o.item_id, o.error) for o in flat if o.status != Outcome.IMPORTED]
         assert not failed, f"a first import into an empty destination should import everything: {failed}"
@@ -125,7 +130,7 @@ class ImporterKit:
         first = self.run(importer_factory(), [containers])
         known = {o.item_id: o.destination_id for o in first[0] if o.destination_id}
         later = self.run(importer_factory(), [children], parents=known)[0]  # a later page, new importer
-        for child, outcome in zip(children, later):
+        for child, outcome in zip(parents_first(children), later):
             assert outcome.status == Outcome.IMPORTED, f"{child.display_name}: {outcome.error}"
             parent = parent_id_of(child, [items])
             if parent is not None and parent in known:
@@ -140,7 +145,7 @@ class ImporterKit:
         broken = byte_items[1] if len(byte_items) > 1 else None
         source = KitSource(missing=[missing.ref], broken=[broken.ref] if broken else [])
         outcomes = self.run(importer_factory(), [items], source)[0]
-        assert [o.item_id for o in outcomes] == [i.id for i in items], "the page must go on after a failure"
+        assert [o.item_id for o in outcomes] == [i.id for i in parents_first(items)], "the page must go on after a failure"
         status = {o.item_id: o for o in outcomes}
         bad = {missing.id} | ({broken.id} if broken else set())
         for item in items:
@@ -156,6 +161,61 @@ class ImporterKit:
             assert retried[item.id].status in (Outcome.IMPORTED, Outcome.SKIPPED), retried[item.id].error
             if item.id not in bad:
                 assert retried[item.id].destination_id == status[item.id].destination_id
+
+    # -- what the connector declares (Capabilities) --------------------------------------
+
+    def test_repeat_safety_is_kept_as_declared(self, importer_factory, vertical):
+        if self.capabilities is None:
+            pytest.skip("no declared capabilities: build the kit with kit_for(CONNECTOR, ...)")
+        declared = self.capabilities.repeat_safety
+        pages = self.sample_pages(vertical)
+        source = KitSource()
+        first = self.run(importer_factory(), pages, source)
+        done = _by_id(first)
+        importer = importer_factory()
+        try:
+            offered = importer.offered_repeat_safety(declared)
+            assert offered in (declared, RepeatSafety.NONE), f"declared {declared}, the importer offers {offered}"
+            ctx = source.context(parents={o.item_id: o.destination_id for o in done.values() if o.destination_id})
+            items = _flat(pages)
+            if offered == RepeatSafety.FINDS:  # Importer.find answers for each item, where it is
+                for item in items:
+                    found = importer.find(item, ctx)
+                    assert found is not None, f"{item.display_name} was imported, yet find() does not see it"
+                    assert found.destination_id == done[item.id].destination_id, (
+                        f"find() places {item.display_name} at {found.destination_id}, the import at {done[item.id].destination_id}"
+                    )
+                never = items[-1].model_copy(update={"id": stable_id("kit", "never", items[-1].id)})
+                assert importer.find(never, ctx) is None, "find() sees an item that was never imported"
+            elif offered == RepeatSafety.RECOGNISES:  # importing again is safe: SKIPPED, or the same place
+                again = _by_id([list(importer.import_page(parents_first(page), ctx)) for page in pages])
+                for item in items:
+                    outcome = again[item.id]
+                    assert outcome.status == Outcome.SKIPPED or (
+                        outcome.status == Outcome.IMPORTED and outcome.destination_id == done[item.id].destination_id
+                    ), f"RECOGNISES: importing {item.display_name} again gave {outcome.status} at {outcome.destination_id}"
+                sized = [i for i in items if getattr(i, "kind", None) in BYTE_ITEM_KINDS and getattr(i, "size", None) is not None]
+                assert any(again[i.id].status == Outcome.SKIPPED for i in sized) or not sized, (
+                    "RECOGNISES: an item already there (of a known size) must be recognised: SKIPPED"
+                )
+        finally:
+            importer.close()
+
+    def test_verify_finds_what_was_delivered(self, importer_factory, vertical):
+        pages = self.sample_pages(vertical)
+        source = KitSource()
+        outcomes = _by_id(self.run(importer_factory(), pages, source))
+        scope = source.context().recurring_id or source.context().job_id
+        kinds = {item.id: getattr(item, "kind", "") for item in _flat(pages)}
+        delivered = [Delivered(o.item_id, kinds[o.item_id], o.destination_id, o.bytes, o.checksum, scope=scope) for o in outcomes.values()]
+        importer = importer_factory()
+        try:
+            checked = list(importer.verify(delivered))
+        finally:
+            importer.close()
+        assert sorted(c.item_id for c in checked) == sorted(outcomes), "verify() answers once per delivered item"
+        wrong = [(c.item_id, c.verdict, c.detail) for c in checked if c.verdict not in (Verdict.PRESENT, Verdict.UNKNOWN)]
+        assert not wrong, f"verify() calls just-delivered items missing or changed: {wrong}"
 
     # -- assertions -----------------------------------------------------------------------
 
