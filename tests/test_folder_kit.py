@@ -1,4 +1,4 @@
-"""The connector kit run against the folder connector, both roles, on local, memory:// and S3."""
+"""The connector kit run against the folder connector, both roles, on local disk, memory:// and S3 (moto)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import uuid
 import fsspec
 import pytest
 
-from connectors.folder.factory import make_exporter, make_importer
+from connectors.folder import CONNECTOR
 from connectors.models import Vertical
 from connectors.registry import ConnectorContext
-from connectors.testing import ExporterKit, ImporterKit
+from connectors.testing import ImportSetup, kit_for
 
 # A small tree with media in nested albums, non-media files, an empty folder and a root photo.
 SOURCE_TREE = {
@@ -53,92 +53,40 @@ def memory_url():
         fs.rm(root, recursive=True)
 
 
-ALL_EXPORTS = (Vertical.BLOBS, Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA)
-ALL_IMPORTS = (
-    Vertical.PHOTOS, Vertical.VIDEOS, Vertical.MEDIA, Vertical.SOCIAL_POSTS, Vertical.CALENDAR, Vertical.BLOBS,
+def folder_at(url: str, options: dict | None = None, *, tree: bool = False) -> ImportSetup:
+    """A folder (written with SOURCE_TREE when ``tree``) as the kit's source or destination."""
+    if tree:
+        write_tree(url, options)
+    placement = lambda parent, child: _under(parent, child)  # noqa: E731
+    return ImportSetup(ConnectorContext(location=url, options={"page_size": 2}, storage_options=options or {}),
+                       snapshot=lambda: snapshot(url, options), placement=placement)  # fmt: skip
+
+
+def _under(parent: str, child: str) -> None:
+    if child.startswith("videos/"):  # an album's videos: the album's twin folder
+        parent = "videos/" + parent.split("/", 1)[1]
+    if parent.endswith(".ics"):  # a calendar file: <file>#<event uid>
+        assert child.startswith(parent + "#"), f"{child} is not in {parent}"
+        return
+    assert child.startswith(parent + "/"), f"{child} is not in {parent}"
+
+
+def local_source(tmp_path):
+    return folder_at(str(tmp_path / "src"), tree=True).context
+
+
+def memory_source(memory_url):
+    return folder_at(memory_url, tree=True).context
+
+
+def s3_source(s3_bucket):
+    bucket, options = s3_bucket
+    return folder_at(f"s3://{bucket}/src", options, tree=True).context
+
+
+TestFolderLocalKit = kit_for(CONNECTOR, source=local_source, destination=lambda tmp_path: folder_at(str(tmp_path / "out")))
+TestFolderMemoryKit = kit_for(CONNECTOR, source=memory_source, destination=lambda memory_url: folder_at(memory_url + "-out"))
+TestFolderS3Kit = kit_for(  # the walk and the documents are shared by all verticals: keep the S3 run to the byte paths
+    CONNECTOR, source=s3_source, destination=lambda s3_bucket: folder_at(f"s3://{s3_bucket[0]}/out", s3_bucket[1]),
+    export_verticals=(Vertical.MEDIA,), import_verticals=(Vertical.PHOTOS, Vertical.BLOBS),
 )  # fmt: skip
-
-
-def _exporter_factory(url, options=None):
-    ctx = ConnectorContext(location=url, options={"page_size": 2}, storage_options=options or {})
-    return lambda: make_exporter(ctx)
-
-
-def _importer_factory(url, options=None):
-    return lambda: make_importer(ConnectorContext(location=url, storage_options=options or {}))
-
-
-class _FolderPlacement:
-    def check_child_placement(self, parent_destination_id, child_destination_id):
-        if child_destination_id.startswith("videos/"):  # an album's videos: the album's twin folder
-            parent_destination_id = "videos/" + parent_destination_id.split("/", 1)[1]
-        if parent_destination_id.endswith(".ics"):  # a calendar file: <file>#<event uid>
-            assert child_destination_id.startswith(parent_destination_id + "#")
-            return
-        assert child_destination_id.startswith(parent_destination_id + "/")
-
-
-class TestFolderExporterLocal(ExporterKit):
-    verticals = ALL_EXPORTS
-
-    @pytest.fixture
-    def exporter_factory(self, tmp_path):
-        write_tree(str(tmp_path))
-        return _exporter_factory(str(tmp_path))
-
-
-class TestFolderExporterMemory(ExporterKit):
-    verticals = ALL_EXPORTS
-
-    @pytest.fixture
-    def exporter_factory(self, memory_url):
-        write_tree(memory_url)
-        return _exporter_factory(memory_url)
-
-
-class TestFolderExporterS3(ExporterKit):
-    verticals = (Vertical.MEDIA,)  # the walk is shared by all verticals; keep the S3 run short
-
-    @pytest.fixture
-    def exporter_factory(self, s3_bucket):
-        bucket, options = s3_bucket
-        write_tree(f"s3://{bucket}/src", options)
-        return _exporter_factory(f"s3://{bucket}/src", options)
-
-
-class TestFolderImporterLocal(_FolderPlacement, ImporterKit):
-    verticals = ALL_IMPORTS
-
-    @pytest.fixture
-    def importer_factory(self, tmp_path):
-        return _importer_factory(str(tmp_path / "out"))
-
-    @pytest.fixture
-    def destination_snapshot(self, tmp_path):
-        return lambda: snapshot(str(tmp_path / "out"))
-
-
-class TestFolderImporterMemory(_FolderPlacement, ImporterKit):
-    verticals = ALL_IMPORTS
-
-    @pytest.fixture
-    def importer_factory(self, memory_url):
-        return _importer_factory(memory_url)
-
-    @pytest.fixture
-    def destination_snapshot(self, memory_url):
-        return lambda: snapshot(memory_url)
-
-
-class TestFolderImporterS3(_FolderPlacement, ImporterKit):
-    verticals = (Vertical.PHOTOS, Vertical.BLOBS)  # byte paths on S3; documents share them
-
-    @pytest.fixture
-    def importer_factory(self, s3_bucket):
-        bucket, options = s3_bucket
-        return _importer_factory(f"s3://{bucket}/out", options)
-
-    @pytest.fixture
-    def destination_snapshot(self, s3_bucket):
-        bucket, options = s3_bucket
-        return lambda: snapshot(f"s3://{bucket}/out", options)
