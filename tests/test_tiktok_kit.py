@@ -1,4 +1,5 @@
-"""The TikTok exporter runs the shared connector kit, once its download is staged."""
+"""The TikTok exporter runs the shared connector kit (and what its registration declares), once
+its download is staged."""
 
 from __future__ import annotations
 
@@ -7,38 +8,30 @@ import pytest
 from connectors.errors import SourceNotReady
 from connectors.models import Vertical
 from connectors.registry import ConnectorContext
-from connectors.tiktok.factory import make_exporter
+from connectors.testing import kit_for
+from connectors.tiktok import CONNECTOR
 from tests.fakes.tiktok import FakeTikTok, FakeTokens
 
-ExporterKit = pytest.importorskip("connectors.testing").ExporterKit
 
-
-class TestTikTokExporterKit(ExporterKit):
-    verticals = (Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS)
-
-    @pytest.fixture(scope="class")
-    def fake(self):
-        with FakeTikTok(ready_after_checks=1) as service:
-            yield service
-
-    @pytest.fixture(scope="class")
-    def context(self, fake, tmp_path_factory):
+@pytest.fixture(scope="module")
+def tiktok_staged(tmp_path_factory) -> ConnectorContext:
+    """A context whose data request was made, got ready and was downloaded into staging."""
+    with FakeTikTok(ready_after_checks=1) as fake:
         ctx = ConnectorContext(
             location="",
             options={"api_base": fake.base_url, "page_size": 2},
             auth=FakeTokens(fake, ("portability.all.single",)),
             staging_url=str(tmp_path_factory.mktemp("tiktok-kit")),
         )
-        with make_exporter(ctx) as exp:  # ask, wait (the fake is ready at the first Check), stage
+        with CONNECTOR.make_exporter(ctx) as exporter:  # ask, wait (ready at the first check), stage
             cursor = None
             for _ in range(3):
                 try:
-                    exp.list_page(Vertical.VIDEOS, cursor)
+                    exporter.list_page(Vertical.VIDEOS, cursor)
                     break
                 except SourceNotReady as wait:
                     cursor = wait.cursor
-        return ctx
+        yield ctx  # fresh exporters share the job's staged request (its state slot)
 
-    @pytest.fixture
-    def exporter_factory(self, context):
-        return lambda: make_exporter(context)  # fresh exporters share the job's staged request
+
+TestTikTokKit = kit_for(CONNECTOR, source=lambda tiktok_staged: tiktok_staged)
