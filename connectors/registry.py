@@ -92,7 +92,21 @@ class Capabilities:
 
 @dataclass(frozen=True)
 class OAuthSpec:
-    """How a connector authorizes (OAuth 2.0 authorization code + PKCE). No secrets here."""
+    """How a connector authorizes (OAuth 2.0 authorization code + PKCE). No secrets here.
+
+    Besides the endpoints, a connector declares what its provider tells about the user (each
+    overridable on ``ferry auth login``):
+
+    * who the user is, so notices naming the provider's user id find the credential:
+      ``account_field`` in the token answer (TikTok's ``open_id``), else ``userinfo_endpoint``
+      (GET with the access token) and its ``userinfo_account_field`` (a dotted path, e.g.
+      ``data.user.open_id``);
+    * when the user's access ends: ``access_expiry_url`` (GET with the access token; ``{account}``
+      is replaced by the user id) answers ``access_expiry_field`` on the object or on each item of
+      its ``data`` list (Meta's ``user_access_expire_time``); the daily maintenance flow asks;
+    * ``pkce_encoding``: ``base64url`` (RFC 7636 S256) or ``hex`` (TikTok's desktop flow sends the
+      SHA-256 of the verifier hex-encoded, still as method S256).
+    """
 
     authorization_endpoint: str | None = None
     token_endpoint: str | None = None
@@ -101,6 +115,12 @@ class OAuthSpec:
     scopes: tuple[str, ...] = ()
     client_id_param: str = "client_id"  # TikTok calls it client_key
     scope_separator: str = " "  # RFC 6749 says space; TikTok wants commas
+    pkce_encoding: str = "base64url"
+    account_field: str | None = None
+    userinfo_endpoint: str | None = None
+    userinfo_account_field: str = "sub"
+    access_expiry_url: str | None = None
+    access_expiry_field: str = "user_access_expire_time"
 
 
 @dataclass

@@ -1,51 +1,69 @@
-"""Expiry notices: "this user's access will expire at T", received over HTTP.
+"""Expiry notices over HTTP: Meta's webhook as Meta sends it, and ferry's own simple body.
 
-Providers announce the end of a grant ahead of time; Meta's data-transfer partners receive a
-``migration_expire_time`` per user, next to the ``user_access_expire_time`` of the token itself.
-This endpoint records such notices in ``Credential.grant_expires_at``, where the daily
-``credential-maintenance`` flow and ``ferry reconnect --expiring-within 30d`` find them.
+Providers announce the end of a user's access ahead of time; Meta's data partners receive
+``migration_expire_time`` per user (../shared/reference/meta-access-expiry.md). This receiver
+records each notice through :func:`flows.expiry.record_notice` (``Credential.grant_expires_at``),
+where reminders, the end of access and ``ferry reconnect --expiring-within`` take over. One path,
+:data:`NOTICE_PATH`:
 
-``POST /notices/expiry`` with header ``Authorization: Bearer <notice secret>`` and a JSON body::
+* ``GET ?hub.mode=subscribe&hub.verify_token=...&hub.challenge=...`` - Meta's verification
+  handshake: 200 with the challenge as the body when the token is the configured one, else 403.
+* ``POST`` with ``X-Hub-Signature-256: sha256=<hex>`` - Meta Webhooks: the signature (HMAC-SHA256
+  of the raw body with the app secret) is checked on the bytes as received, in constant time,
+  before anything parses them (401 otherwise); then the ``entry[].changes[]`` envelope, one or
+  many changes, ISO times or Unix seconds (:func:`connectors.meta.webhooks.parse_expiry_changes`).
+  Each change names the user by its app-scoped ``user_id``, the ``account`` ferry recorded at login.
+* ``POST`` with ``Authorization: Bearer <notice secret>`` - ferry's own body::
 
-    {"credential_id": "3f2a...", "expires_at": "2026-12-31T00:00:00Z"}
-    {"connector": "generic", "account": "user-42", "migration_expire_time": 1798675200}
+      {"credential_id": "3f2a...", "expires_at": "2026-12-31T00:00:00Z"}
+      {"connector": "generic", "account": "user-42", "migration_expire_time": 1798675200}
 
-``expires_at`` takes ISO 8601 or Unix seconds; ``migration_expire_time`` and
-``user_access_expire_time`` (Unix seconds) are accepted as Meta names them. Answers: 200 with the
-credential ids updated, 401 for a bad secret, 404 when no credential matches, 422 for a bad body.
-The notice secret is compared in constant time and never logged, and checked before the body is
-parsed; bodies over :data:`MAX_BODY_BYTES` are refused (413) and requests in flight bounded (503)
-by :class:`connectors.inbound.InboundGuard`.
+Answers: 200 for every authentic notice, also one naming a user or credential ferry does not know
+(logged: the provider must not retry it for ever) and a repeated delivery (idempotent: recording
+the same time again changes nothing and emits nothing); 401 for a bad signature or secret; 400 /
+422 for a signed body that is not an envelope / notice. Bodies over :data:`MAX_BODY_BYTES` are
+refused (413) before they are read, and requests in flight are bounded (503), by
+:class:`connectors.inbound.InboundGuard`. Secrets are never logged.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import datetime
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ValidationError, model_validator
 from starlette.concurrency import run_in_threadpool
-from sqlalchemy import update
-from sqlmodel import Session, col, select
 
-from connectors.inbound import InboundLimits, install_guard, bearer_matches
+from connectors.inbound import InboundLimits, bearer_matches, install_guard
+from connectors.meta.webhooks import SIGNATURE_HEADER, MetaWebhookRejected, handshake_challenge, parse_expiry_changes, verify_signature
+from connectors.oauth import parse_time
 
-__all__ = ["MAX_BODY_BYTES", "NOTICE_PATH", "ExpiryNotice", "record_expiry", "create_expiry_app"]
+__all__ = ["MAX_BODY_BYTES", "NOTICE_PATH", "ExpiryNotice", "ExpirySecrets", "create_expiry_app"]
+
+log = logging.getLogger(__name__)
 
 NOTICE_PATH = "/notices/expiry"
 MAX_BODY_BYTES = 1024 * 1024
 
 
-def _as_time(value) -> datetime:
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit()):
-        return datetime.fromtimestamp(float(value), tz=timezone.utc)
-    parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+@dataclass(frozen=True)
+class ExpirySecrets:
+    """What authenticates notices: ferry's bearer secret, Meta's app secret and verify token."""
+
+    notice_secret: str | None = None
+    app_secret: str | None = None
+    verify_token: str | None = None
+
+    def __repr__(self) -> str:
+        return "ExpirySecrets(<hidden>)"
 
 
 class ExpiryNotice(BaseModel):
-    """One notice: which credential (by id, or connector + account) and when access ends."""
+    """ferry's own notice: which credential (by id, or connector + account) and when access ends."""
 
     credential_id: str | None = None
     connector: str | None = None
@@ -61,7 +79,7 @@ class ExpiryNotice(BaseModel):
                 if data.get(name) is not None and data.get("expires_at") is None:
                     data["expires_at"] = data.pop(name)
             if data.get("expires_at") is not None:
-                data["expires_at"] = _as_time(data["expires_at"])
+                data["expires_at"] = parse_time(data["expires_at"], "expires_at")
         return data
 
     @model_validator(mode="after")
@@ -73,47 +91,104 @@ class ExpiryNotice(BaseModel):
         return self
 
 
-def record_expiry(engine, notice: ExpiryNotice) -> list[str]:
-    """Store the notice's time as ``grant_expires_at`` on the matching credentials; returns their ids."""
-    from flows import events
-    from flows.store import Credential, CredentialStatus, utcnow
-
-    with Session(engine) as session:
-        query = select(Credential.id).where(Credential.status != CredentialStatus.REVOKED)
-        if notice.credential_id:
-            query = query.where(col(Credential.id).startswith(notice.credential_id))
-        if notice.account:
-            query = query.where(Credential.account == notice.account)
-        if notice.connector:
-            query = query.where(Credential.connector == notice.connector)
-        ids = list(session.exec(query).all())
-        if ids:
-            session.exec(update(Credential).where(col(Credential.id).in_(ids)).values(grant_expires_at=notice.expires_at, updated_at=utcnow()))
-            session.commit()
-    for credential_id in ids:
-        events.emit(events.CREDENTIAL_EXPIRING, events.credential_resource(credential_id), {"expires_at": notice.expires_at.isoformat(), "source": "notice"})
-    return ids
+def _first_error(exc: ValidationError) -> str:
+    """One line naming the field: ``expires_at: 'soon' is neither ISO 8601 nor Unix seconds``."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first.get("loc", ()))
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return (f"{where}: {message}" if where else message)[:300]
 
 
-def create_expiry_app(engine, secret: str | Callable[[], str], *, limits: InboundLimits | None = None) -> FastAPI:
-    """The notice receiver; ``secret`` is the shared bearer secret (or a function returning it)."""
+def _secrets(value: ExpirySecrets | str | Callable[[], ExpirySecrets | str]) -> Callable[[], ExpirySecrets]:
+    """Read per request (rotation); a plain string is ferry's notice secret."""
+    def current() -> ExpirySecrets:
+        found = value() if callable(value) else value
+        return ExpirySecrets(notice_secret=found) if isinstance(found, str) else found
+
+    return current
+
+
+def create_expiry_app(
+    engine,
+    secrets: ExpirySecrets | str | Callable[[], ExpirySecrets | str],
+    *,
+    connector: str | None = None,
+    limits: InboundLimits | None = None,
+    clock: Callable[[], object] | None = None,
+) -> FastAPI:
+    """The notice receiver over the job store at ``engine``.
+
+    Args:
+        secrets: :class:`ExpirySecrets` (or ferry's notice secret alone), or a function returning
+            them, read per request.
+        connector: match Meta's ``user_id`` only against credentials of this connector.
+        limits: body cap and concurrency bound (default: :data:`MAX_BODY_BYTES`, 16 in flight).
+        clock: the current time (aware UTC) for reminders; tests inject one.
+    """
+    from flows.expiry import record_notice
+    from flows.store.credential_rows import CredentialRows
+
+    rows = CredentialRows(engine)
     app = FastAPI(title="ferry expiry notices", docs_url=None, redoc_url=None, openapi_url=None)
     install_guard(app, limits or InboundLimits(max_body_bytes=MAX_BODY_BYTES))
-    get_secret = secret if callable(secret) else (lambda: secret)
+    current = _secrets(secrets)
+
+    def now():
+        return clock() if clock else None
+
+    def record_changes(changes) -> dict:
+        updated, unchanged, unknown = [], [], []
+        for change in changes:
+            result = record_notice(rows, change.expires_at, account=change.user_id, connector=connector, now=now())
+            updated += result.updated
+            unchanged += result.unchanged
+            if not result.matched:
+                unknown.append(change.user_id)
+                log.warning("expiry notice %s names user %s, whom no live credential belongs to; ignored", change.where, change.user_id)
+        return {"updated": updated, "unchanged": unchanged, "unknown_users": unknown}
+
+    def record_own(notice: ExpiryNotice) -> dict:
+        result = record_notice(
+            rows, notice.expires_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now()
+        )
+        if not result.matched:
+            log.warning("expiry notice for %s matches no live credential; ignored", notice.credential_id or f"account {notice.account}")
+        return {"updated": list(result.updated), "unchanged": list(result.unchanged), "expires_at": notice.expires_at.isoformat()}
+
+    @app.get(NOTICE_PATH)
+    def handshake(request: Request):
+        challenge = handshake_challenge(dict(request.query_params), current().verify_token)
+        if challenge is None:
+            return JSONResponse({"error": "not a subscription handshake with the configured verify token"}, status_code=403)
+        return PlainTextResponse(challenge)
 
     @app.post(NOTICE_PATH)
-    async def receive(request: Request) -> dict:
-        if not bearer_matches(request.headers.get("authorization"), get_secret()):
-            raise HTTPException(status_code=401, detail="bad or missing notice secret")
-        body = await request.body()  # capped by the guard; parsed only once the secret matched
+    async def receive(request: Request):
+        keys = current()
+        signature = request.headers.get(SIGNATURE_HEADER)
+        body = await request.body()  # capped by the guard; parsed only once authenticated
+        if signature is not None:
+            if not keys.app_secret:
+                return JSONResponse({"error": "Meta webhooks are not configured here (no app secret)"}, status_code=401)
+            try:
+                verify_signature(signature, body, keys.app_secret)
+            except MetaWebhookRejected as exc:
+                return JSONResponse({"error": str(exc)}, status_code=401)
+            try:
+                changes, skipped = parse_expiry_changes(body)
+            except MetaWebhookRejected as exc:
+                return JSONResponse({"error": str(exc)}, status_code=400)
+            for line in skipped:
+                log.info("expiry notice: skipped %s", line)
+            answer = await run_in_threadpool(record_changes, changes)
+            return {**answer, "skipped": skipped}
+        if not bearer_matches(request.headers.get("authorization"), keys.notice_secret):
+            return JSONResponse({"error": "bad or missing notice secret or signature"}, status_code=401)
         try:
             notice = ExpiryNotice.model_validate_json(body)
-        except (ValidationError, ValueError) as exc:
-            raise HTTPException(status_code=422, detail=str(exc).splitlines()[0][:300]) from None
-        ids = await run_in_threadpool(record_expiry, engine, notice)
-        if not ids:
-            raise HTTPException(status_code=404, detail="no active credential matches the notice")
-        return {"updated": ids, "expires_at": notice.expires_at.isoformat()}
+        except ValidationError as exc:
+            return JSONResponse({"error": _first_error(exc)}, status_code=422)
+        return await run_in_threadpool(record_own, notice)
 
     @app.get("/health")
     def health() -> dict:

@@ -25,7 +25,7 @@ from .cancel import cancel_at_source
 from .context import FerryContext
 from .monitoring import publish_run_report
 from .pages import ExportedPage, PageResult, RunSummary
-from .reauth import suspend_for_reauth
+from .reauth import suspend_for_reauth, with_reconnect_hint
 from .runtime import JobRuntime, close_runtime, get_runtime, open_runtime
 from .state_slot import SOURCE
 from .store import JobState, LeaseLost, utcnow
@@ -88,8 +88,8 @@ def run_job(ctx: FerryContext, job_id: str, run: Steps = PLAIN_STEPS, *, force: 
         wake = (utcnow() + timedelta(seconds=exc.check_after), exc.wake_key)
     except DestinationFull as exc:
         final, reason = JobState.PAUSED, f"destination full: {exc}; free space, then `ferry resume {job.id[:8]}`"
-    except ReauthRequired as exc:
-        final, reason = JobState.NEEDS_REAUTH, str(exc)
+    except ReauthRequired as exc:  # the reason names the one command that fixes it
+        final, reason = JobState.NEEDS_REAUTH, with_reconnect_hint(str(exc), (job.source_credential_id, job.destination_credential_id))
     except LeaseLost as exc:
         close_runtime(job.id)
         raise FatalError(str(exc)) from exc

@@ -18,13 +18,45 @@ Life cycle (Meta's managed-accounts rule: a dead token pauses, it does not fail)
 
 from __future__ import annotations
 
+import logging
+
 from . import events
 from .store import IllegalTransition, JobState, JobStore
 
-__all__ = ["SUSPEND_TIMEOUT", "credential_died", "suspend_for_reauth", "resume_after_reauth"]
+__all__ = [
+    "SUSPEND_TIMEOUT",
+    "authorization_removed",
+    "on_authorization_removed",
+    "credential_died",
+    "reconnect_hint",
+    "resume_after_reauth",
+    "suspend_for_reauth",
+    "with_reconnect_hint",
+]
+
+log = logging.getLogger(__name__)
 
 #: How long a suspended run waits for a re-login before Prefect fails it (30 days).
 SUSPEND_TIMEOUT = 30 * 24 * 3600
+
+
+def reconnect_hint(credential_id: str) -> str:
+    """The one command that re-authorizes a credential in place (its transfers then resume)."""
+    return f"run `ferry reconnect {credential_id[:8]}`"
+
+
+def with_reconnect_hint(message: str, credential_ids) -> str:
+    """``message`` ending with the command that fixes it, unless it already names one.
+
+    The one place re-authorization messages get their fix: connectors say what the provider
+    refused (they do not know the credential id), the engine adds which credential to reconnect.
+    """
+    ids = [c for c in credential_ids if c]
+    if not ids or "ferry reconnect" in message or "ferry auth login" in message:
+        return message
+    if len(ids) == 1:
+        return f"{message}; {reconnect_hint(ids[0])}"
+    return f"{message}; run `ferry reconnect " + " ".join(c[:8] for c in ids) + "`"
 
 
 def credential_died(credentials, credential_id: str, reason: str) -> list[str]:
@@ -34,9 +66,47 @@ def credential_died(credentials, credential_id: str, reason: str) -> list[str]:
     stop themselves at their next token use (they save their cursor first). Returns the ids of
     the jobs moved to NEEDS_REAUTH. Idempotent.
     """
-    changed = credentials.mark_needs_reauth(credential_id, reason)
-    events.emit(events.CREDENTIAL_REAUTH_NEEDED, events.credential_resource(credential_id), {"reason": reason, "jobs": changed})
-    return changed
+    moved = credentials.rows.needs_reauth(credential_id, reason)
+    if moved is None:  # already dead (or re-authorized meanwhile): nothing to tell again
+        return []
+    cid = credentials.get(credential_id).id
+    log.warning("credential %s needs a new authorization (%s); jobs moved: %s", cid, reason, ", ".join(moved) or "none")
+    events.emit(events.CREDENTIAL_REAUTH_NEEDED, events.credential_resource(cid), {"reason": reason, "jobs": moved})
+    return moved
+
+
+def authorization_removed(credentials, account: str, *, connector: str | None = None, client_id: str | None = None, why: str = "") -> list[str]:
+    """The provider says user ``account`` removed ferry's authorization: their credentials are dead.
+
+    Each live credential of that user (issued to ``client_id``, when given) becomes NEEDS_REAUTH
+    with the reason, its waiting jobs too (:func:`credential_died`); running ones stop at their
+    next call. Returns the credential ids. Idempotent (a redelivery changes nothing).
+    """
+    reason = "the user removed ferry's authorization at the provider" + (f" ({why})" if why else "")
+    found = credentials.rows.of_account(account, connector=connector, client_id=client_id)
+    for row in found:
+        credential_died(credentials, row.id, reason)
+    return [row.id for row in found]
+
+
+def on_authorization_removed(account: str, payload: dict, *, connector: str | None = None, credentials=None) -> list[str]:
+    """Webhook hook (``ferry serve-webhooks``): the user removed ferry's authorization at the provider.
+
+    ``payload`` may name the app (``client_key``: only credentials issued to it) and the
+    provider's ``reason`` code. Returns the credential ids marked dead.
+    """
+    if not account:
+        log.warning("authorization.removed without a user id; ignored")
+        return []
+    if credentials is None:
+        from .context import open_context
+
+        credentials = open_context().credentials
+    why = f"{payload.get('event') or 'authorization removed'}, reason {payload['reason']}" if payload.get("reason") is not None else str(payload.get("event") or "")
+    found = authorization_removed(credentials, account, connector=connector, client_id=payload.get("client_key"), why=why)
+    if not found:
+        log.warning("the provider says user %s removed ferry's authorization, but no live credential belongs to them", account)
+    return found
 
 
 def suspend_for_reauth(summary, credential_ids: list[str]):

@@ -239,7 +239,7 @@ def recurring_transfer(recurring_id: str | None = None, wait_seconds: float = 10
     previous = ctx.jobs.list(limit=1, recurring_id=rec.id)
     dead = ctx.recurring.dead_credentials(rec)
     if dead and not (previous and previous[0].state.value == "RUNNING"):
-        return _skipped(rec, f"credential {', '.join(dead)} needs re-authorization (`ferry reconnect`)")
+        return _skipped(rec, f"credential {', '.join(dead)} needs re-authorization: run `ferry reconnect {' '.join(c[:8] for c in dead)}`")
     name = recurring_lock_name(rec.id)
     ensure_limit(name, 1)
     with contextlib.ExitStack() as held:

@@ -20,7 +20,8 @@ from connectors.oauth import OAuthClient, TokenSet, authorize_interactively, bui
 from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
 from ferry.devserver.threaded import ThreadedServer
 from flows.settings import load_settings
-from flows.credentials import CredentialStore, DbTokenSource
+from flows.credentials import CredentialStore
+from flows.token_source import DbTokenSource
 from flows.crypto import CredentialKeyError, TokenCipher, cipher_from_settings, load_or_create_key_file
 from flows.store import Credential, CredentialStatus, JobState, JobStore, RecurringState, RecurringTransfer, get_engine
 
@@ -335,15 +336,67 @@ def test_no_revocation_while_a_job_or_recurring_transfer_uses_it(oauth, store):
     assert store.revoke_if_unused(info.id) is True
 
 
-def test_failed_revocation_gives_the_claim_back(oauth, store):
+def test_failed_revocation_stays_revoking_and_is_finished_later(oauth, store):
     server, base = oauth
     info, tokens = _new_credential(store, base)
     server.fail_next_revoke(503, retry_after=2)
     with pytest.raises(RetryableError):
         store.revoke_if_unused(info.id)
-    assert store.get(info.id).status == CredentialStatus.ACTIVE
-    assert store.revoke_if_unused(info.id) is True
+    # claimed, but the provider did not answer: never usable again, never "revoked" yet
+    assert store.get(info.id).status == CredentialStatus.REVOKING
+    assert server.registry.refresh_token_valid(tokens.refresh_token.get_secret_value())
+    with pytest.raises(ReauthRequired, match="REVOKING"):
+        store.token_source(info.id).access_token()
+    assert store.revoke_if_unused(info.id) is False  # a second claim is refused ...
+    assert store.finish_revocation(info.id) is True  # ... finishing is what the maintenance flow does
+    assert store.finish_revocation(info.id) is False
+    assert not server.registry.refresh_token_valid(tokens.refresh_token.get_secret_value())
     assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 1
+    revoked = store.get(info.id)
+    assert revoked.status == CredentialStatus.REVOKED and revoked.status_reason == "revoked at the provider"
+    gone = store.payload(store.rows.get(info.id))
+    assert gone.token is None and gone.client_secret is None  # tokens (and the secret) deleted
+
+
+def test_credential_status_changes_follow_the_table(oauth, store):
+    from flows.store.credential_rows import ALLOWED, IllegalCredentialTransition
+
+    server, base = oauth
+    info, _ = _new_credential(store, base)
+    assert ALLOWED[CredentialStatus.REVOKED] == frozenset()
+    assert CredentialStatus.ACTIVE not in ALLOWED[CredentialStatus.REVOKING]
+    with pytest.raises(IllegalCredentialTransition, match="is ACTIVE; it cannot become REVOKED"):
+        store.rows.transition(info.id, CredentialStatus.REVOKED, "skipping the provider")
+    assert store.revoke(info.id, force=True) is True
+    with pytest.raises(IllegalCredentialTransition, match="is REVOKED; it cannot become ACTIVE"):
+        store.replace_tokens(info.id, _login(base))  # a revoked credential is never revived
+    # a stale compare-and-swap changes nothing
+    other, _ = _new_credential(store, base)
+    assert store.rows.transition(other.id, CredentialStatus.NEEDS_REAUTH, "x", expected_version=other.version - 1) is None
+    assert store.get(other.id).status == CredentialStatus.ACTIVE
+
+
+def test_token_payloads_carry_a_version_and_old_ones_are_read(oauth, store):
+    from flows.store import Credential
+    from flows.token_payload import PAYLOAD_VERSION
+
+    server, base = oauth
+    tokens = _login(base)
+    # a row as ferry 0.1 wrote it: {"token", "client_secret"}, no version
+    old = Credential(connector="generic", token_ciphertext=store.cipher.encrypt({"token": tokens.to_storage(), "client_secret": SECRET}),
+                     scopes=["media:write"], config=_config(base).public_dict(), access_expires_at=tokens.expires_at)
+    store.rows.add(old)
+    assert store.current_token(old.id).access_token.get_secret_value() == tokens.access_token.get_secret_value()
+    assert store.client_for(old.id).config.client_secret.get_secret_value() == SECRET
+    server.expire_access_tokens()
+    store.token_source(old.id).refresh(tokens.access_token.get_secret_value())  # a write upgrades it
+    raw = store.cipher.decrypt(store.rows.get(old.id).token_ciphertext, what="test")
+    assert raw["v"] == PAYLOAD_VERSION and raw["client_secret"] == SECRET and raw["token"]["access_token"]
+    # one written by a newer ferry is refused in one line
+    newer = Credential(connector="generic", token_ciphertext=store.cipher.encrypt({"v": 99, "token": None}), config=_config(base).public_dict())
+    store.rows.add(newer)
+    with pytest.raises(ConfigError, match="stored by a newer ferry .*version 99.*upgrade ferry"):
+        store.current_token(newer.id)
 
 
 # -- secrets stay secret ----------------------------------------------------------------------------

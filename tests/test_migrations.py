@@ -124,3 +124,108 @@ def socket_closed():
             yield sock.getsockname()[1]
 
     return held()
+
+
+# -- two processes upgrading one store at once -------------------------------------------------
+
+RACER = """
+import sys
+from sqlalchemy import create_engine
+from flows.store.migrations import ensure_schema
+import alembic.command, flows.store.tables  # imported before the race, so both reach the lock
+engine = create_engine(sys.argv[1])
+print("result", ensure_schema(engine, where="race"), flush=True)
+"""
+
+
+def _race(url: str, blocked_waiters, hold_lock) -> list[str]:
+    """Start two upgrading processes while the test holds the migration lock, wait until both wait
+    for it (so both saw the old schema), release it, and return what each process did."""
+    import os
+    import time
+
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    with hold_lock():
+        procs = [subprocess.Popen([sys.executable, "-c", RACER, url], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env) for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 240
+            while blocked_waiters(procs) < 2:
+                assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+                assert time.monotonic() < deadline, "the two upgrades never both waited for the lock"
+                time.sleep(0.05)
+        except BaseException:
+            for p in procs:
+                p.kill()
+            raise
+    outputs = [p.communicate(timeout=240) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outputs
+    return sorted(out.strip().splitlines()[-1] for out, _ in outputs)
+
+
+def test_two_processes_upgrading_an_old_sqlite_store_at_once(tmp_path):
+    """Both processes pass the unlocked version check; the lock file lets one upgrade, the other
+    finds the work done after waiting (proved by the kernel's list of blocked flock waiters)."""
+    import contextlib
+    import fcntl
+    import re
+
+    db = old_store(tmp_path / "ferry.db")
+
+    @contextlib.contextmanager
+    def hold_lock():
+        with open(f"{db}.migrate-lock", "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def blocked(procs) -> int:
+        pids = {str(p.pid) for p in procs}
+        waiting = re.findall(r"->\s+FLOCK\s+\S+\s+\S+\s+(\d+)", Path("/proc/locks").read_text())
+        return len(pids & set(waiting))
+
+    results = _race(f"sqlite:///{db}", blocked, hold_lock)
+    assert results == ["result ('0001', '%s')" % HEAD, "result None"], results
+    engine = get_engine(f"sqlite:///{db}")
+    assert JobStore(engine).list()[0].state_reason == "disk full"  # the data survived, upgraded once
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT version_num FROM ferry_schema_version").fetchall() == [(HEAD,)]
+
+
+def test_two_processes_upgrading_an_old_postgresql_store_at_once(pg_url):
+    import contextlib
+    import uuid
+
+    from alembic import command
+    from sqlalchemy import text
+
+    import flows.store.migrations as migrations
+
+    engine = create_engine(pg_url)
+    with engine.begin() as conn:
+        command.upgrade(migrations._config(conn), "0001")
+    name = f"ferry-race-{uuid.uuid4().hex[:8]}"
+
+    @contextlib.contextmanager
+    def hold_lock():
+        with engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": migrations._ADVISORY_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": migrations._ADVISORY_KEY})
+
+    def blocked(procs) -> int:
+        with engine.connect() as conn:
+            return conn.execute(
+                text("SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                     " WHERE l.locktype = 'advisory' AND NOT l.granted AND a.application_name = :name"),
+                {"name": name},
+            ).scalar()
+
+    results = _race(f"{pg_url}&application_name={name}", blocked, hold_lock)
+    assert results == ["result ('0001', '%s')" % HEAD, "result None"], results
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT version_num FROM {migrations.VERSION_TABLE}")).fetchall() == [(HEAD,)]
+    engine.dispose()

@@ -86,25 +86,25 @@ def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
         return original(credential_id, **kw)
 
     store.refresh_token = refresh
-    report = {row["credential"]: row for row in maintain_credentials(store, refresh_within=timedelta(hours=26), keepalive=timedelta(days=7))}
-    assert report[soon.id]["action"] == "refreshed" and "access token expires" in report[soon.id]["why"]
-    assert report[idle.id]["action"] == "refreshed" and "keep-alive" in report[idle.id]["why"]
+    report = {row.credential: row for row in maintain_credentials(store, refresh_within=timedelta(hours=26), keepalive=timedelta(days=7))}
+    assert report[soon.id].action == "refreshed" and "access token expires" in report[soon.id].why
+    assert report[idle.id].action == "refreshed" and "keep-alive" in report[idle.id].why
     # refused while its access token still works: not dead yet, transfers keep using the token
-    assert report[dead.id]["action"] == "refresh-refused" and "invalid_grant" in report[dead.id]["why"]
-    assert "stays valid until" in report[dead.id]["why"] and "ferry reconnect" in report[dead.id]["why"]
-    assert report[unused.id]["action"] == "revoked"
+    assert report[dead.id].action == "refresh-refused" and "invalid_grant" in report[dead.id].why
+    assert "stays valid until" in report[dead.id].why and f"ferry reconnect {dead.id[:8]}" in report[dead.id].why
+    assert report[unused.id].action == "revoked"
     assert app.state.oauth.refresh_count == before + 3
     assert store.get(dead.id).status == CredentialStatus.ACTIVE
     assert JobStore(store.engine).get(waiting.id).state == JobState.PAUSED
     # once the token has expired (the next pass, two hours on), it is dead and its jobs wait for a re-login
-    later = {row["credential"]: row for row in maintain_credentials(store, now=utcnow() + timedelta(hours=2))}
-    assert later[dead.id]["action"] == "dead" and "invalid_grant" in later[dead.id]["why"]
+    later = {row.credential: row for row in maintain_credentials(store, now=utcnow() + timedelta(hours=2))}
+    assert later[dead.id].action == "dead" and "invalid_grant" in later[dead.id].why
     assert store.get(dead.id).status == CredentialStatus.NEEDS_REAUTH
     assert JobStore(store.engine).get(waiting.id).state == JobState.NEEDS_REAUTH  # paused, with the reason
     assert "invalid_grant" in JobStore(store.engine).get(waiting.id).state_reason
     assert store.get(unused.id).status == CredentialStatus.REVOKED
     # a second pass changes nothing that is fine, and never revokes twice
-    again = {row["credential"]: row["action"] for row in maintain_credentials(store)}
+    again = {row.credential: row.action for row in maintain_credentials(store)}
     assert again[unused.id] == "revoked-earlier" and again[soon.id] == "ok" and again[dead.id] == "dead"
 
 
@@ -131,9 +131,12 @@ def test_expiry_notice_feeds_reconnect_which_replaces_tokens_in_place(env, tmp_p
         url = notices.url + NOTICE_PATH
         assert httpx.post(url, json={"account": "user-42", "migration_expire_time": expire}).status_code == 401
         assert httpx.post(url, json={"account": "user-42"}, headers=auth).status_code == 422
-        assert httpx.post(url, json={"account": "nobody", "expires_at": expire}, headers=auth).status_code == 404
+        unknown = httpx.post(url, json={"account": "nobody", "expires_at": expire}, headers=auth)
+        assert unknown.status_code == 200 and unknown.json()["updated"] == []  # logged; the sender must not retry for ever
         answer = httpx.post(url, json={"account": "user-42", "migration_expire_time": expire}, headers=auth)
+        again = httpx.post(url, json={"account": "user-42", "migration_expire_time": expire}, headers=auth)
     assert answer.status_code == 200 and answer.json()["updated"] == [cred.id]
+    assert again.status_code == 200 and again.json() == {**answer.json(), "updated": [], "unchanged": [cred.id]}  # idempotent
 
     assert [c["id"] for c in expiring_credentials(store.engine, 30 * 86400)] == [cred.id]
     assert expiring_credentials(store.engine, 5 * 86400) == []

@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from ..errors import FerryError
 from ..inbound import hmac_sha256_hex, secrets_equal, signature_matches
+from ..oauth import parse_time  # ISO 8601 or Unix seconds, shared with the access-expiry lookup
 
 __all__ = [
     "EXPIRY_FIELDS",
@@ -73,28 +74,6 @@ def handshake_challenge(params: Mapping[str, str], verify_token: str | None) -> 
     if not secrets_equal(params.get("hub.verify_token", ""), verify_token):
         return None
     return params.get("hub.challenge")
-
-
-def parse_time(value: Any, where: str) -> datetime:
-    """An aware UTC time from ISO 8601 (``Z`` or an offset; naive = UTC) or Unix seconds.
-
-    Raises:
-        ValueError: naming ``where`` and the value's type (never echoing a huge value).
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{where}: expected a time, got a boolean")
-    if isinstance(value, (int, float)) or (isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 12):
-        seconds = float(value)
-        if not 0 <= seconds < 32503680000:  # 1970 .. 3000
-            raise ValueError(f"{where}: not a plausible Unix time (seconds between 1970 and 3000 expected)")
-        return datetime.fromtimestamp(seconds, tz=timezone.utc)
-    if isinstance(value, str) and len(value) <= 64:
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{where}: {value!r} is neither ISO 8601 nor Unix seconds") from None
-        return parsed.astimezone(timezone.utc) if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-    raise ValueError(f"{where}: expected an ISO 8601 time or Unix seconds, got {type(value).__name__}")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,12 @@ Errors, mapped once in :func:`_map_error` (the caller never sees Authlib or http
     anything else                                           -> FatalError
 
 Messages name the endpoint and the OAuth ``error`` code; they never contain a token, a code,
-a verifier or the client secret (``error_description`` is scrubbed of them, just in case).
+a verifier or the client secret (``error_description`` is scrubbed of them, just in case). They
+do not name a command: the credential store, which knows the credential, adds the one that fixes
+it (``ferry reconnect <id>``).
+
+PKCE is S256 with the challenge base64url-encoded (RFC 7636) or, for TikTok's desktop flow,
+hex-encoded (``ClientConfig.pkce_encoding``); :func:`pkce_challenge` computes both.
 
 Authlib >= 1.8 prefers the ``httpx2`` fork and emits ``AuthlibDeprecationWarning`` ("The httpx
 module is deprecated") when it falls back to ``httpx``, which ferry pins; that one warning is
@@ -21,6 +26,7 @@ silenced at the import below, nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -37,6 +43,7 @@ from ..retry_after import retry_after_seconds
 from ..errors import ConfigError, FatalError, FerryError, ReauthRequired, RetryableError
 from ..registry import OAuthSpec
 from ._metadata import ServerMetadata
+from ._provider import fetch_access_end, fetch_account
 from ._tokens import TokenSet
 
 with warnings.catch_warnings():
@@ -50,10 +57,15 @@ __all__ = [
     "AuthorizationRequest",
     "OAuthClient",
     "build_client_config",
+    "pkce_challenge",
+    "PKCE_ENCODINGS",
     "REAUTH_ERRORS",
 ]
 
 AuthMethod = Literal["client_secret_basic", "client_secret_post", "none"]
+PkceEncoding = Literal["base64url", "hex"]
+#: How the S256 code challenge may be encoded: RFC 7636's base64url, or hex (TikTok desktop).
+PKCE_ENCODINGS: tuple[str, ...] = ("base64url", "hex")
 
 #: OAuth ``error`` codes after which only a new authorization helps.
 REAUTH_ERRORS = frozenset({"invalid_grant", "session_invalidated"})
@@ -79,6 +91,12 @@ class ClientConfig(BaseModel):
     token_endpoint_auth_method: AuthMethod | None = None  # None: basic with a secret, none without
     client_id_param: str = "client_id"
     scope_separator: str = " "
+    pkce_encoding: PkceEncoding = "base64url"
+    account_field: str | None = None
+    userinfo_endpoint: str | None = None
+    userinfo_account_field: str = "sub"
+    access_expiry_url: str | None = None
+    access_expiry_field: str = "user_access_expire_time"
 
     @property
     def auth_method(self) -> AuthMethod:
@@ -101,14 +119,22 @@ def build_client_config(
     revocation_endpoint: str | None = None,
     scopes: Sequence[str] | None = None,
     token_endpoint_auth_method: AuthMethod | None = None,
+    pkce_encoding: str | None = None,
+    account_field: str | None = None,
+    userinfo_endpoint: str | None = None,
+    userinfo_account_field: str | None = None,
+    access_expiry_url: str | None = None,
 ) -> ClientConfig:
     """Merge endpoints: explicit arguments, then discovered metadata, then the connector's spec.
 
     The client authentication method follows the metadata when it lists what it supports:
     HTTP Basic when offered (RFC 6749 prefers it), else ``client_secret_post`` (what DTP sends).
+    What the provider tells about the user (see :class:`~connectors.registry.OAuthSpec`) comes
+    from the arguments, else the spec; an OpenID provider's metadata names its user-info endpoint.
 
     Raises:
-        ConfigError: no token endpoint, or the server says it cannot do PKCE with S256.
+        ConfigError: no token endpoint, the server says it cannot do PKCE with S256, or an
+            unknown ``pkce_encoding``.
     """
     spec = spec or OAuthSpec()
     secret = SecretStr(client_secret) if isinstance(client_secret, str) else client_secret
@@ -122,6 +148,9 @@ def build_client_config(
     if metadata and metadata.code_challenge_methods_supported is not None:
         if "S256" not in metadata.code_challenge_methods_supported:
             raise ConfigError(f"authorization server {metadata.issuer} does not support PKCE with S256")
+    encoding = pkce_encoding or spec.pkce_encoding
+    if encoding not in PKCE_ENCODINGS:
+        raise ConfigError(f"--pkce-encoding {encoding!r}: use one of {', '.join(PKCE_ENCODINGS)}")
     method = token_endpoint_auth_method
     if method is None and secret and metadata and metadata.token_endpoint_auth_methods_supported:
         offered = metadata.token_endpoint_auth_methods_supported
@@ -138,6 +167,12 @@ def build_client_config(
         token_endpoint_auth_method=method,
         client_id_param=spec.client_id_param,
         scope_separator=spec.scope_separator,
+        pkce_encoding=encoding,
+        account_field=account_field or spec.account_field,
+        userinfo_endpoint=pick(userinfo_endpoint, "userinfo_endpoint"),
+        userinfo_account_field=userinfo_account_field or spec.userinfo_account_field,
+        access_expiry_url=access_expiry_url or spec.access_expiry_url,
+        access_expiry_field=spec.access_expiry_field,
     )
 
 
@@ -169,7 +204,8 @@ def _scrub(text: str, hidden: Iterable[str | None]) -> str:
 
 
 class OAuthClient:
-    """Authorization code flow with PKCE (S256) and state, refresh and revocation.
+    """Authorization code flow with PKCE (S256) and state, refresh and revocation; who the user
+    is and when their access ends (:mod:`connectors.oauth._provider`).
 
     Args:
         config: the client and its endpoints.
@@ -241,7 +277,7 @@ class OAuthClient:
             description = _scrub(str(exc.description or ""), hidden)
             message = f"{action} at {self.config.token_endpoint} failed: {code}" + (f" ({description})" if description else "")
             if code in REAUTH_ERRORS:
-                return ReauthRequired(message + "; run `ferry auth login` again")
+                return ReauthRequired(message + "; a new authorization is needed")
             if code in _CONFIG_ERRORS:
                 return ConfigError(message + "; check the client id, secret and scopes")
             return FatalError(message)
@@ -267,9 +303,10 @@ class OAuthClient:
             url, state = session.create_authorization_url(
                 self.config.authorization_endpoint,
                 state=state,
-                code_verifier=verifier,
                 redirect_uri=redirect_uri,
                 scope=scope,
+                code_challenge=pkce_challenge(verifier, self.config.pkce_encoding),
+                code_challenge_method="S256",
             )
         if self.config.client_id_param != "client_id":
             parts = urlsplit(url)
@@ -295,7 +332,7 @@ class OAuthClient:
                     redirect_uri=request.redirect_uri,
                     code_verifier=verifier,
                 )
-            return TokenSet.from_response(dict(data))
+            return TokenSet.from_response(dict(data), account_field=self.config.account_field)
         except Exception as exc:
             raise self._map_error(exc, "exchanging the authorization code", [raw_code, verifier]) from None
 
@@ -312,7 +349,7 @@ class OAuthClient:
         try:
             with self._session() as session:
                 data = session.refresh_token(self.config.token_endpoint, refresh_token=raw)
-            return TokenSet.from_response(dict(data), previous_refresh_token=raw)
+            return TokenSet.from_response(dict(data), previous_refresh_token=raw, account_field=self.config.account_field)
         except Exception as exc:
             raise self._map_error(exc, "refreshing the token", [raw]) from None
 
@@ -347,6 +384,48 @@ class OAuthClient:
         raise ConfigError(f"revocation endpoint {url} answered {response.status_code} {error or ''}".rstrip())
 
 
+    # -- what the provider says about the user ---------------------------------------------------
+
+    def account_of(self, tokens: TokenSet) -> str | None:
+        """The provider's id of the user: from the token answer, else the user-info endpoint.
+
+        None when the provider declares neither (``account_field``, ``userinfo_endpoint``).
+
+        Raises:
+            RetryableError / ReauthRequired / FatalError: the user-info endpoint failed.
+        """
+        if tokens.account:
+            return tokens.account
+        if not self.config.userinfo_endpoint:
+            return None
+        return fetch_account(
+            self.config.userinfo_endpoint,
+            tokens.access_token.get_secret_value(),
+            self.config.userinfo_account_field,
+            timeout=self.timeout,
+            http_options=self.http_options,
+        )
+
+    def access_end(self, access_token: SecretStr | str, *, account: str | None = None):
+        """When the user's access ends, as the provider answers (None: nothing announced).
+
+        Raises:
+            ConfigError: the provider declares no such lookup (``access_expiry_url``).
+            RetryableError / ReauthRequired / FatalError: the lookup failed.
+        """
+        if not self.config.access_expiry_url:
+            raise ConfigError("this credential's provider declares no access-expiry lookup")
+        raw = access_token.get_secret_value() if isinstance(access_token, SecretStr) else access_token
+        return fetch_access_end(
+            self.config.access_expiry_url,
+            raw,
+            self.config.access_expiry_field,
+            account=account,
+            timeout=self.timeout,
+            http_options=self.http_options,
+        )
+
+
 def _json_error(response: httpx.Response) -> str | None:
     try:
         body = response.json()
@@ -358,3 +437,12 @@ def _json_error(response: httpx.Response) -> str | None:
 def s256_challenge(verifier: str) -> str:
     """RFC 7636 S256: base64url-no-padding(SHA-256(verifier)), as Authlib computes it."""
     return create_s256_code_challenge(verifier)
+
+
+def pkce_challenge(verifier: str, encoding: str = "base64url") -> str:
+    """The S256 code challenge of ``verifier``: RFC 7636's base64url, or hex (TikTok desktop)."""
+    if encoding == "hex":
+        return hashlib.sha256(verifier.encode("ascii")).hexdigest()
+    if encoding != "base64url":
+        raise ConfigError(f"unknown PKCE encoding {encoding!r}; use one of {', '.join(PKCE_ENCODINGS)}")
+    return s256_challenge(verifier)

@@ -7,7 +7,9 @@ A stdlib ``http.server`` on 127.0.0.1 in a daemon thread receives the one redire
 Why an allowlist: the redirect URI must be one the provider has registered for this client, or
 the provider refuses it (and an open redirect would leak the code). An allowlist entry with no
 port (``http://127.0.0.1/callback``) matches any port, as RFC 8252 §7.3 asks authorization
-servers to allow for loopback redirects; an entry with a port must match exactly.
+servers to allow for loopback redirects; an entry with a port must match exactly. Many providers
+(TikTok among them) register one fixed redirect URI, port included: :func:`choose_redirect` then
+takes the port and path to listen on from that allowlist entry, so nothing else needs saying.
 
 Hostile local traffic cannot spoil a login (any local process can reach the port): a callback
 whose ``state`` is missing or wrong is answered 400 and ignored, and the login keeps waiting
@@ -33,7 +35,7 @@ from pydantic import SecretStr
 from ..errors import ConfigError
 from ..inbound import ConcurrencyGate, content_length, secrets_equal
 
-__all__ = ["DEFAULT_REDIRECT_URIS", "CallbackResult", "LoopbackCallback", "redirect_uri_allowed"]
+__all__ = ["DEFAULT_REDIRECT_URIS", "CallbackResult", "LoopbackCallback", "choose_redirect", "redirect_uri_allowed"]
 
 #: The default allowlist: the loopback callback path, on any port.
 DEFAULT_REDIRECT_URIS: tuple[str, ...] = ("http://127.0.0.1/callback",)
@@ -53,6 +55,27 @@ def redirect_uri_allowed(redirect_uri: str, allowed: Sequence[str]) -> bool:
         if want.port is None or want.port == got.port:
             return True
     return False
+
+
+def choose_redirect(allowed: Sequence[str], *, port: int | None = None, path: str | None = None) -> tuple[int, str]:
+    """The loopback ``(port, path)`` to listen on for a redirect the allowlist accepts.
+
+    Given values win (``port=0``: any free port). Otherwise the first ``http://127.0.0.1`` entry
+    compatible with what was given supplies the rest: its port (0, any free port, when it names none) and its path. With
+    no such entry the defaults (a free port, ``/callback``) are returned, and
+    :class:`LoopbackCallback` then says the redirect URI is not allowed.
+    """
+    for entry in allowed:
+        parts = urlsplit(entry)
+        entry_path = parts.path or "/"
+        if parts.scheme != "http" or parts.hostname != "127.0.0.1":
+            continue
+        if path is not None and entry_path != path:
+            continue
+        if port is not None and parts.port not in (None, port):
+            continue
+        return (port if port is not None else (parts.port or 0), path if path is not None else entry_path)
+    return (port or 0, path or "/callback")
 
 
 @dataclass(frozen=True)

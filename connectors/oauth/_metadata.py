@@ -36,6 +36,7 @@ class ServerMetadata(BaseModel):
     authorization_endpoint: str | None = None
     token_endpoint: str | None = None
     revocation_endpoint: str | None = None
+    userinfo_endpoint: str | None = None  # OpenID Connect: who the user is
     scopes_supported: list[str] | None = None
     response_types_supported: list[str] | None = None
     grant_types_supported: list[str] | None = None

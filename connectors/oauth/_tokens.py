@@ -2,8 +2,8 @@
 
 Token endpoints answer ``{access_token, token_type, expires_in, refresh_token?, scope?}``
 (RFC 6749 §5.1). ``expires_in`` arrives as a number or a string (DTP reads it as a string);
-TikTok adds ``refresh_expires_in``. A refresh answer may omit ``refresh_token``: the held one
-stays valid, so :meth:`TokenSet.from_response` keeps it when told to.
+TikTok adds ``refresh_expires_in`` and the user's ``open_id``. A refresh answer may omit
+``refresh_token``: the held one stays valid, so :meth:`TokenSet.from_response` keeps it when told to.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, SecretStr
 
 from ..errors import FatalError
+from ._provider import dig
 
 __all__ = ["TokenSet"]
 
@@ -53,6 +54,8 @@ class TokenSet(BaseModel):
     expires_at: datetime | None = None
     refresh_expires_at: datetime | None = None
     scope: tuple[str, ...] = ()
+    #: The provider's id of the user, when the token answer carries it (not stored with the tokens).
+    account: str | None = None
 
     @classmethod
     def from_response(
@@ -61,8 +64,11 @@ class TokenSet(BaseModel):
         *,
         now: datetime | None = None,
         previous_refresh_token: SecretStr | str | None = None,
+        account_field: str | None = None,
     ) -> TokenSet:
         """Build from a token endpoint's JSON answer (or a stored plain dict with ``expires_at``).
+
+        ``account_field`` names where the answer carries the user's id (a dotted path).
 
         Raises:
             FatalError: no ``access_token`` in the answer (names the missing field only).
@@ -84,7 +90,10 @@ class TokenSet(BaseModel):
         scope = data.get("scope") or ()
         if isinstance(scope, str):
             scope = tuple(s for s in scope.replace(",", " ").split() if s)
+        account = dig(data, account_field)
+        account = str(account).strip()[:256] if isinstance(account, (str, int)) and not isinstance(account, bool) else None
         return cls(
+            account=account or None,
             access_token=SecretStr(data["access_token"]),
             refresh_token=SecretStr(refresh) if refresh else None,
             token_type=str(data.get("token_type") or "Bearer"),

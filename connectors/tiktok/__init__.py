@@ -48,6 +48,8 @@ CONNECTOR = Connector(
         scopes=("portability.all.single",),
         client_id_param="client_key",
         scope_separator=",",
+        pkce_encoding="hex",  # Login Kit for desktop: hex(SHA-256(verifier)), method S256
+        account_field="open_id",  # the token answer names the user; webhooks name them by it
     ),
     description="Asks TikTok for a data request, waits durably while it is prepared, downloads "
     "the zip into staging and exports videos, posts and every other section as JSON files.",

@@ -6,12 +6,12 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import ExitCode, console, fail, friendly_errors, load
+from ._common import ExitCode, console, err_console, fail, friendly_errors, load
 from ._safe_text import safe
 from ._tables import cell
 
 
-def run_login(
+def login_result(
     settings,
     connector: str,
     *,
@@ -22,21 +22,30 @@ def run_login(
     token_url: str | None = None,
     revoke_url: str | None = None,
     scopes: list[str] | None = None,
-    redirect_port: int = 0,
-    redirect_path: str = "/callback",
+    redirect_port: int | None = None,
+    redirect_path: str | None = None,
     allowed_redirect_uris: list[str] | None = None,
     open_url=None,
     label: str | None = None,
     timeout: float = 300.0,
+    pkce_encoding: str | None = None,
+    account: str | None = None,
+    account_field: str | None = None,
+    userinfo_url: str | None = None,
+    userinfo_field: str | None = None,
+    expiry_lookup_url: str | None = None,
 ):
-    """The body of ``ferry auth login``: authorize, exchange, store. Returns the CredentialInfo.
+    """The body of ``ferry auth login``: authorize, exchange, learn the user id, store.
 
-    ``open_url`` receives the authorization URL (the command prints it and opens a browser;
-    tests follow it with httpx).
+    Returns a :class:`flows.login.LoginResult`. ``open_url`` receives the authorization URL (the
+    command prints it and opens a browser; tests follow it with httpx). The loopback listens on
+    ``redirect_port``/``redirect_path`` or, when not given, on what the registered redirect URI
+    (the allowlist) names.
     """
     from connectors import registry
-    from connectors.oauth import DEFAULT_REDIRECT_URIS, OAuthClient, authorize_interactively, build_client_config, discover
+    from connectors.oauth import DEFAULT_REDIRECT_URIS, build_client_config, discover
     from flows.credentials import CredentialStore
+    from flows.login import Redirect, login
 
     spec = registry.get(connector).oauth
     metadata_url = metadata_url or (spec.metadata_url if spec else None)
@@ -50,17 +59,29 @@ def run_login(
         token_endpoint=token_url,
         revocation_endpoint=revoke_url,
         scopes=scopes or None,
+        pkce_encoding=pkce_encoding,
+        account_field=account_field,
+        userinfo_endpoint=userinfo_url,
+        userinfo_account_field=userinfo_field,
+        access_expiry_url=expiry_lookup_url,
     )
     store = CredentialStore.from_settings(settings)  # fails on a bad key before the user clicks anything
-    tokens = authorize_interactively(
-        OAuthClient(config),
+    allowed = allowed_redirect_uris or settings.oauth_redirect_uris or DEFAULT_REDIRECT_URIS
+    return login(
+        store,
+        connector,
+        config,
         open_url=open_url or (lambda url: None),
-        port=redirect_port,
-        path=redirect_path,
-        allowed_redirect_uris=allowed_redirect_uris or settings.oauth_redirect_uris or DEFAULT_REDIRECT_URIS,
+        redirect=Redirect(redirect_port, redirect_path, tuple(allowed)),
+        label=label,
+        account=account,
         timeout=timeout,
     )
-    return store.create(connector, tokens, config, label=label)
+
+
+def run_login(settings, connector: str, **options):
+    """:func:`login_result`, returning only the stored :class:`~flows.credentials.CredentialInfo`."""
+    return login_result(settings, connector, **options).credential
 
 
 def _when(value) -> str:
@@ -82,9 +103,15 @@ def register(app: typer.Typer) -> None:
         token_url: Annotated[Optional[str], typer.Option(help="Token endpoint (overrides discovery).")] = None,
         revoke_url: Annotated[Optional[str], typer.Option(help="RFC 7009 revocation endpoint (overrides discovery).")] = None,
         scope: Annotated[list[str], typer.Option("--scope", help="Scope to request (repeatable); default: the connector's scopes.")] = [],
-        redirect_port: Annotated[int, typer.Option(help="Port of the 127.0.0.1 callback; 0 picks a free one.")] = 0,
-        redirect_path: Annotated[str, typer.Option(help="Path of the callback.")] = "/callback",
+        redirect_port: Annotated[Optional[int], typer.Option(help="Port of the 127.0.0.1 callback. Default: the port of the registered redirect URI (--allowed-redirect-uri / oauth_redirect_uris), or any free port when it names none; 0 picks a free one.")] = None,
+        redirect_path: Annotated[Optional[str], typer.Option(help="Path of the callback. Default: the registered redirect URI's path (/callback).")] = None,
         allowed_redirect_uri: Annotated[list[str], typer.Option("--allowed-redirect-uri", help="Redirect URI registered with the provider (repeatable); one without a port allows any port. Default: the oauth_redirect_uris setting (http://127.0.0.1/callback).")] = [],
+        pkce_encoding: Annotated[Optional[str], typer.Option(help="How the PKCE S256 challenge is encoded: base64url (RFC 7636) or hex (TikTok's desktop flow). Default: what the connector declares.")] = None,
+        account: Annotated[Optional[str], typer.Option(help="The provider's id of the user, when the provider does not tell it (expiry notices and removal webhooks name it).")] = None,
+        account_field: Annotated[Optional[str], typer.Option(help="Field of the token answer holding the user id (dotted path, e.g. open_id). Default: the connector's.")] = None,
+        userinfo_url: Annotated[Optional[str], typer.Option(help="User-info endpoint answering the user id for the access token. Default: the connector's, or OpenID discovery's.")] = None,
+        userinfo_field: Annotated[Optional[str], typer.Option(help="Field of the user-info answer holding the user id (dotted path). Default: sub.")] = None,
+        expiry_lookup_url: Annotated[Optional[str], typer.Option(help="URL answering user_access_expire_time for the access token ({account} = the user id); asked daily by credential-maintenance. Default: the connector's.")] = None,
         no_browser: Annotated[bool, typer.Option("--no-browser", help="Only print the URL; do not open a browser.")] = False,
         label: Annotated[Optional[str], typer.Option(help="A name to recognise the credential by in `ferry auth list`.")] = None,
         timeout: Annotated[float, typer.Option(help="Seconds to wait for the authorization.")] = 300.0,
@@ -111,7 +138,7 @@ def register(app: typer.Typer) -> None:
 
                 webbrowser.open(url)
 
-        info = run_login(
+        result = login_result(
             settings,
             connector,
             client_id=client_id,
@@ -127,8 +154,18 @@ def register(app: typer.Typer) -> None:
             open_url=show,
             label=label,
             timeout=timeout,
+            pkce_encoding=pkce_encoding,
+            account=account,
+            account_field=account_field,
+            userinfo_url=userinfo_url,
+            userinfo_field=userinfo_field,
+            expiry_lookup_url=expiry_lookup_url,
         )
-        console.print(f"Stored credential [bold]{info.id}[/] for {safe(info.connector)} (access token expires {_when(info.access_expires_at)} UTC).")
+        info = result.credential
+        who = f" of user {safe(info.account)}" if info.account else ""
+        console.print(f"Stored credential [bold]{info.id}[/] for {safe(info.connector)}{who} (access token expires {_when(info.access_expires_at)} UTC).")
+        if result.warning:
+            err_console.print(f"[yellow]warning:[/] {safe(result.warning)}")
         console.print(f"Use it with --destination-credential {info.id} or --source-credential {info.id}.")
 
     @auth.command("list")
@@ -137,7 +174,11 @@ def register(app: typer.Typer) -> None:
         connector: Annotated[Optional[str], typer.Option(help="Only this connector's credentials.")] = None,
         as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     ) -> None:
-        """List stored credentials (never their tokens); ids are shown by their first 8 characters."""
+        """List stored credentials (never their tokens); ids are shown by their first 8 characters.
+
+        "access ends" is when the user's access to the provider ends (an expiry notice or the
+        provider's answer); `--json` adds the refresh token's expiry and the last refresh.
+        """
         settings = load()
         from flows.credentials import CredentialStore
 
@@ -152,12 +193,14 @@ def register(app: typer.Typer) -> None:
                             "id": r.id,
                             "connector": r.connector,
                             "label": r.label,
+                            "account": r.account,
                             "status": r.status.value,
                             "status_reason": r.status_reason,
                             "scopes": list(r.scopes),
                             "access_expires_at": r.access_expires_at.isoformat() if r.access_expires_at else None,
                             "refresh_expires_at": r.refresh_expires_at.isoformat() if r.refresh_expires_at else None,
                             "last_refreshed_at": r.last_refreshed_at.isoformat() if r.last_refreshed_at else None,
+                            "access_ends_at": r.grant_expires_at.isoformat() if r.grant_expires_at else None,
                         }
                         for r in rows
                     ]
@@ -167,14 +210,17 @@ def register(app: typer.Typer) -> None:
         if not rows:
             console.print("No credentials yet: `ferry auth login CONNECTOR --client-id ...` adds one.")
             return
-        from rich.table import Table
+        from ._tables import add_fixed, add_id, add_text, new_table
 
-        table = Table()
-        for column in ("credential", "connector", "label", "status", "access expires", "refresh expires", "last refreshed"):
-            table.add_column(column, overflow="fold")
+        table = new_table()
+        add_id(table, "credential")
+        for column in ("connector", "label", "account", "status"):
+            add_text(table, column, min_width=6)
+        add_fixed(table, "token expires")
+        add_fixed(table, "access ends")
         for r in rows:
             status = r.status.value + (f" ({r.status_reason})" if r.status_reason and r.status.value != "ACTIVE" else "")
-            table.add_row(r.id[:8], cell(r.connector), cell(r.label or "-"), cell(status), _when(r.access_expires_at), _when(r.refresh_expires_at), _when(r.last_refreshed_at))
+            table.add_row(r.id[:8], cell(r.connector), cell(r.label or "-"), cell(r.account or "-"), cell(status), _when(r.access_expires_at), _when(r.grant_expires_at))
         console.print(table)
 
     @auth.command("revoke")
@@ -183,7 +229,11 @@ def register(app: typer.Typer) -> None:
         credential: Annotated[str, typer.Argument(help="Credential id (or a unique prefix).")],
         force: Annotated[bool, typer.Option(help="Revoke even while jobs or recurring transfers use it.")] = False,
     ) -> None:
-        """Revoke a credential at the provider (RFC 7009) and delete its tokens."""
+        """Revoke a credential at the provider (RFC 7009) and delete its tokens.
+
+        A revocation left half done (REVOKING: ferry was killed, or the provider did not answer)
+        is finished.
+        """
         settings = load()
         from flows.credentials import CredentialStore
 
@@ -191,6 +241,12 @@ def register(app: typer.Typer) -> None:
         info = store.get(credential)
         if info.status.value == "REVOKED":
             console.print(f"Credential {info.id} is already revoked.")
+            return
+        if info.status.value == "REVOKING":
+            if store.finish_revocation(info.id):
+                console.print(f"Revoked credential [bold]{info.id}[/] ({info.connector}); finished a revocation left half done.")
+            else:
+                console.print(f"Credential {info.id} was revoked by another process just now.")
             return
         if store.revoke(info.id, force=force):
             console.print(f"Revoked credential [bold]{info.id}[/] ({safe(info.connector)}).")

@@ -1,9 +1,13 @@
-"""``ferry serve-webhooks``: run the webhook receiver (TikTok "data ready" callbacks).
+"""``ferry serve-webhooks``: run the webhook receiver (TikTok "data ready" and "authorization removed").
 
 The wake-up hook: if ``flows.wakeups`` defines ``on_source_ready(wake_key: str, payload: dict)``,
 it is called for each ready event (the flows resume the transfer waiting on ``wake_key``);
 otherwise each wake-up is appended as a JSON line to ``<data_dir>/webhooks/wakeups.jsonl``.
 Polling stays the fallback either way.
+
+``authorization.removed`` (the user disconnected ferry in TikTok) goes to
+:func:`flows.reauth.on_authorization_removed`: the credentials of that ``open_id`` (recorded at
+login) issued to that app become NEEDS_REAUTH, and so do the transfers waiting on them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,26 @@ def _resolve_on_ready(data_dir):
     except (ImportError, AttributeError):
         path = data_dir / "webhooks" / "wakeups.jsonl"
         return wakeup_recorder(path), str(path)
+
+
+def _on_removed(settings):
+    """The ``authorization.removed`` hook: marks the user's TikTok credentials dead (store opened on first use)."""
+    import threading
+
+    held = {}
+    lock = threading.Lock()
+
+    def removed(open_id: str, payload: dict) -> None:
+        from flows.reauth import on_authorization_removed
+
+        with lock:
+            if "credentials" not in held:
+                from flows.context import open_context
+
+                held["credentials"] = open_context(settings).credentials
+        on_authorization_removed(open_id, payload, connector="tiktok", credentials=held["credentials"])
+
+    return removed
 
 
 def wakeup_recorder(path):
@@ -69,6 +93,6 @@ def register(app: typer.Typer) -> None:
 
         settings = load()  # quiet Prefect defaults: no telemetry, no analytics from a temporary server
         on_ready, where = _resolve_on_ready(settings.data_dir)
-        web = create_webhook_app(on_ready, {client_key: client_secret})
+        web = create_webhook_app(on_ready, {client_key: client_secret}, on_authorization_removed=_on_removed(settings))
         typer.echo(f"ferry webhooks on http://{host}:{port}{WEBHOOK_PATH}; wake-ups go to {where}")
         run_server(web, host=host, port=port, log_level=settings.log_level)

@@ -1,9 +1,12 @@
 """ferry's job store (SQLModel): jobs, credentials, the idempotency ledger, problems, cursors.
 
 Only the modules of this package write to the store's tables; everything else calls their
-methods (an import-linter contract keeps SQLAlchemy out of ``ferry/``).
+methods (an import-linter contract keeps SQLAlchemy out of ``ferry/``). Jobs and credentials
+change state only along their tables of allowed transitions (``jobs.ALLOWED``,
+``credential_rows.ALLOWED``).
 """
 
+from .credential_rows import CredentialRows, IllegalCredentialTransition
 from .engine import StoreUnavailable, describe_url, get_engine
 from .jobs import ALLOWED, IllegalTransition, JobNotFound, JobStore, LeaseLost, runner_id
 from .ledger import DELIVERED, Figures, JobFigures, Known, Ledger, LedgerRecord, ProblemRecord, content_hash
@@ -31,11 +34,13 @@ __all__ = [
     "Bookmark",
     "ConnectorState",
     "Credential",
+    "CredentialRows",
     "CredentialStatus",
     "DELIVERED",
     "ExportCursor",
     "Figures",
     "HEAD",
+    "IllegalCredentialTransition",
     "IllegalTransition",
     "Job",
     "JobFigures",

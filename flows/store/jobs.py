@@ -32,7 +32,7 @@ __all__ = ["ALLOWED", "IllegalTransition", "JobStore", "LeaseLost", "JobNotFound
 _S = JobState
 #: Allowed job state changes: from -> the states it may move to.
 ALLOWED: dict[JobState, frozenset[JobState]] = {
-    _S.NEW: frozenset({_S.RUNNING, _S.CANCELED}),
+    _S.NEW: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH}),  # its credential died before it ran
     _S.RUNNING: frozenset({_S.RUNNING, _S.COMPLETE, _S.FAILED, _S.PAUSED, _S.NEEDS_REAUTH, _S.WAITING, _S.CANCELED}),
     _S.WAITING: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH, _S.FAILED}),
     _S.PAUSED: frozenset({_S.RUNNING, _S.CANCELED, _S.NEEDS_REAUTH}),

@@ -15,7 +15,9 @@
 * :class:`ConnectorState` - the job-scoped state slot of a connector (per job id and role), so no
   connector writes state files of its own.
 * :class:`Credential` - OAuth tokens, encrypted at rest (ciphertext only), with a version for
-  compare-and-swap updates by concurrent workers.
+  compare-and-swap updates by concurrent workers, the provider's user id (``account``) and when
+  the user's access ends (``grant_*``: from expiry notices or the provider's answer, and which
+  reminder was sent for it).
 
 The schema is owned by the Alembic revisions in ``flows/store/migrations``; a change here needs
 a revision there (tests/test_migrations.py compares the two).
@@ -238,7 +240,7 @@ class Credential(SQLModel, table=True):
     id: str = Field(default_factory=new_id, primary_key=True)
     connector: str = Field(index=True)
     label: str | None = None
-    account: str | None = None
+    account: str | None = Field(default=None, index=True)  # the provider's user id (notices name it)
     token_ciphertext: str = Field(sa_column=Column(Text, nullable=False))
     scopes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     config: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -250,6 +252,9 @@ class Credential(SQLModel, table=True):
     access_expires_at: datetime | None = Field(default=None, sa_column=_time())
     refresh_expires_at: datetime | None = Field(default=None, sa_column=_time())
     grant_expires_at: datetime | None = Field(default=None, sa_column=_time())
+    grant_source: str | None = None  # "notice" or "provider": who said when access ends
+    grant_checked_at: datetime | None = Field(default=None, sa_column=_time())  # last asked the provider
+    grant_reminded_days: float | None = None  # the last reminder threshold sent for grant_expires_at
     last_refreshed_at: datetime | None = Field(default=None, sa_column=_time())
     revoked_at: datetime | None = Field(default=None, sa_column=_time())
     created_at: datetime = Field(default_factory=utcnow, sa_column=_time(nullable=False))

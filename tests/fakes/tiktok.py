@@ -18,6 +18,7 @@ data calls, webhooks, knobs) reads in one place; the export data lives in ``tikt
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import secrets
@@ -83,6 +84,12 @@ class FakeTikTok:
         webhook_url: where to POST signed ``portability.download.ready`` events.
         ready_after_checks: make a pending request ready after this many Check calls.
         single_use: a grant with only ``.single`` portability scopes allows one Add call.
+        redirect_uris: the app's registered redirect URIs; /authorize refuses any other (as
+            TikTok does: exact match, port included). None accepts any.
+
+    Login Kit for desktop: when /authorize gets a ``code_challenge``, the token exchange must
+    bring the ``code_verifier`` whose SHA-256 is that challenge *hex*-encoded (TikTok's desktop
+    flow), else ``invalid_grant``.
     """
 
     def __init__(
@@ -94,6 +101,7 @@ class FakeTikTok:
         webhook_url: str | None = None,
         ready_after_checks: int | None = None,
         single_use: bool = True,
+        redirect_uris: tuple[str, ...] | None = None,
     ) -> None:
         self.client_key = client_key
         self.client_secret = client_secret
@@ -101,6 +109,8 @@ class FakeTikTok:
         self.webhook_url = webhook_url
         self.ready_after_checks = ready_after_checks
         self.single_use = single_use
+        self.redirect_uris = redirect_uris
+        self.login_open_id = "open-1"
         self.data: dict | bytes | None = None  # None: sample_data(base_url)
         self.data_member = "user_data_tiktok.json"
         self.extra_members: dict[str, bytes] = {}
@@ -109,7 +119,7 @@ class FakeTikTok:
         self.webhook_results: list[int] = []
         self._lock = threading.RLock()
         self._ids = itertools.count(7_000_000_000_001)
-        self._codes: dict[str, tuple[_Grant, str, str]] = {}  # code -> grant, redirect_uri, state
+        self._codes: dict[str, tuple[_Grant, str, str, str | None]] = {}  # code -> grant, redirect_uri, state, challenge
         self._access: dict[str, _Grant] = {}
         self._refresh: dict[str, _Grant] = {}
         self._forced: deque[tuple[str, int, float | None, str | None]] = deque()
@@ -264,12 +274,14 @@ class FakeTikTok:
         # -- OAuth (Login Kit) --
 
         @app.get("/v2/auth/authorize/")
-        def authorize(client_key: str, scope: str, redirect_uri: str, state: str = "", response_type: str = "code"):
+        def authorize(client_key: str, scope: str, redirect_uri: str, state: str = "", response_type: str = "code", code_challenge: str | None = None):
             if client_key != fake.client_key or response_type != "code":
                 return JSONResponse({"error": "invalid_client"}, status_code=400)
+            if fake.redirect_uris is not None and redirect_uri not in fake.redirect_uris:
+                return JSONResponse({"error": "invalid_request", "error_description": "redirect_uri is not registered"}, status_code=400)
             scopes = tuple(s for s in scope.split(",") if s)
             code = "code." + secrets.token_hex(6)
-            fake._codes[code] = (_Grant("open-1", scopes), redirect_uri, state)
+            fake._codes[code] = (_Grant(fake.login_open_id, scopes), redirect_uri, state, code_challenge)
             query = urlencode({"code": code, "scopes": ",".join(scopes), "state": state})
             return RedirectResponse(f"{redirect_uri}{'&' if '?' in redirect_uri else '?'}{query}", status_code=302)
 
@@ -292,6 +304,10 @@ class FakeTikTok:
                     entry = fake._codes.pop(form.get("code", ""), None)
                     if entry is None or entry[1] != form.get("redirect_uri"):
                         return oauth_error("invalid_grant", "authorization code is invalid or used")
+                    challenge = entry[3]
+                    verifier = form.get("code_verifier", "")
+                    if challenge is not None and hashlib.sha256(verifier.encode()).hexdigest() != challenge:
+                        return oauth_error("invalid_grant", "code_verifier does not match the code_challenge")
                     grant = entry[0]
                 elif grant_type == "refresh_token":
                     grant = fake._refresh.pop(form.get("refresh_token", ""), None)  # rotates: old one dies

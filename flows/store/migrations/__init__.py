@@ -30,7 +30,7 @@ __all__ = ["HEAD", "KNOWN", "VERSION_TABLE", "SchemaTooNew", "current_revision",
 
 VERSION_TABLE = "ferry_schema_version"
 #: Revisions in order; the last is the head this code writes.
-KNOWN = ("0001", "0002", "0003", "0004")
+KNOWN = ("0001", "0002", "0003", "0004", "0005")
 HEAD = KNOWN[-1]
 _BASELINE = "0001"
 _ADVISORY_KEY = 0x66657272  # "ferr"
@@ -48,15 +48,20 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
-def ensure_schema(engine: Engine, *, where: str) -> None:
-    """Bring the database to HEAD (see the module docstring); ``where`` names it in errors."""
+def ensure_schema(engine: Engine, *, where: str) -> tuple[str | None, str] | None:
+    """Bring the database to HEAD (see the module docstring); ``where`` names it in errors.
+
+    Returns ``(from, to)`` when this call upgraded it, None when there was nothing to do: it was
+    at HEAD, or another process upgraded it while this one waited for the lock.
+    """
     with engine.connect() as connection:
         revision = current_revision(connection)
     if revision == HEAD:
-        return
+        return None
     _refuse_unknown(revision, where)
     with _migration_lock(engine):
-        upgrade(engine, where=where)
+        before, after = upgrade(engine, where=where)
+    return None if before == after else (before, after)
 
 
 def upgrade(engine: Engine, *, where: str) -> tuple[str | None, str]:
