@@ -144,7 +144,7 @@ def create_expiry_app(
             unchanged += result.unchanged
             if not result.matched:
                 unknown.append(change.user_id)
-                log.warning("expiry notice %s names user %s, whom no live credential belongs to; ignored", change.where, change.user_id)
+                log.warning("expiry notice %s names user %r, whom no live credential belongs to; ignored", change.where, change.user_id)
         return {"updated": updated, "unchanged": unchanged, "unknown_users": unknown}
 
     def record_own(notice: ExpiryNotice) -> dict:
@@ -152,7 +152,7 @@ def create_expiry_app(
             rows, notice.expires_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now()
         )
         if not result.matched:
-            log.warning("expiry notice for %s matches no live credential; ignored", notice.credential_id or f"account {notice.account}")
+            log.warning("expiry notice for %r matches no live credential; ignored", notice.credential_id or f"account {notice.account}")
         return {"updated": list(result.updated), "unchanged": list(result.unchanged), "expires_at": notice.expires_at.isoformat()}
 
     @app.get(NOTICE_PATH)
@@ -179,7 +179,7 @@ def create_expiry_app(
             except MetaWebhookRejected as exc:
                 return JSONResponse({"error": str(exc)}, status_code=400)
             for line in skipped:
-                log.info("expiry notice: skipped %s", line)
+                log.info("expiry notice: skipped %r", line)
             answer = await run_in_threadpool(record_changes, changes)
             return {**answer, "skipped": skipped}
         if not bearer_matches(request.headers.get("authorization"), keys.notice_secret):

@@ -46,6 +46,7 @@ __all__ = [
     "ExpiringCredential",
     "NoticeResult",
     "check_provider",
+    "lookup_url",
     "end_if_past",
     "expiring_credentials",
     "record_notice",
@@ -126,12 +127,25 @@ def record_notice(
     return NoticeResult(tuple(updated), tuple(i for i in ids if i not in updated))
 
 
+def lookup_url(info: CredentialInfo) -> str | None:
+    """The access-expiry lookup for ``info``: the one stored at login, else its connector's declaration."""
+    stored = info.config.get("access_expiry_url")
+    if stored:
+        return stored
+    from connectors import registry
+
+    try:
+        spec = registry.get(info.connector).oauth
+    except ConfigError:  # the connector is not installed here
+        return None
+    return spec.access_expiry_url if spec else None
+
+
 def check_provider(credentials: CredentialStore, info: CredentialInfo, *, now: datetime | None = None) -> datetime | None:
     """Ask the provider when the user's access ends and record the answer (None: nothing announced).
 
-    Only for connectors that declare the lookup (``access_expiry_url`` in the credential's
-    client config); the stored access token is used as is (refreshing is the maintenance
-    flow's first step).
+    Only for connectors that declare the lookup (:func:`lookup_url`); the stored access token is
+    used as is (refreshing is the maintenance flow's first step).
 
     Raises:
         ConfigError: the provider declares no lookup. RetryableError / ReauthRequired /
@@ -140,7 +154,7 @@ def check_provider(credentials: CredentialStore, info: CredentialInfo, *, now: d
     now = now or utcnow()
     client = credentials.client_for(info.id)
     token = credentials.current_token(info.id, now=now)
-    ends = client.access_end(token.access_token, account=info.account)
+    ends = client.access_end(token.access_token, account=info.account, url=lookup_url(info))
     if credentials.rows.record_provider_check(info.id, ends, checked_at=now):
         log.info("access of credential %s ends at %s (provider)", info.id, ends.isoformat())
     return ends

@@ -121,7 +121,7 @@ def maintain_credentials(
         _keep_alive(credentials, info, entry, now=now, refresh_within=refresh_within, keepalive=keepalive)
         if entry.action == "dead":
             continue
-        if info.config.get("access_expiry_url"):
+        if expiry.lookup_url(info):
             _ask_provider(credentials, info, entry, now=now)
             info = credentials.get(info.id)
             if _ended(credentials, info, entry, now=now):  # the provider says it ended already

@@ -406,18 +406,22 @@ class OAuthClient:
             http_options=self.http_options,
         )
 
-    def access_end(self, access_token: SecretStr | str, *, account: str | None = None):
+    def access_end(self, access_token: SecretStr | str, *, account: str | None = None, url: str | None = None):
         """When the user's access ends, as the provider answers (None: nothing announced).
 
+        ``url`` overrides the configured lookup (``access_expiry_url``), e.g. one the connector
+        declared after the credential was stored.
+
         Raises:
-            ConfigError: the provider declares no such lookup (``access_expiry_url``).
+            ConfigError: the provider declares no such lookup.
             RetryableError / ReauthRequired / FatalError: the lookup failed.
         """
-        if not self.config.access_expiry_url:
+        url = url or self.config.access_expiry_url
+        if not url:
             raise ConfigError("this credential's provider declares no access-expiry lookup")
         raw = access_token.get_secret_value() if isinstance(access_token, SecretStr) else access_token
         return fetch_access_end(
-            self.config.access_expiry_url,
+            url,
             raw,
             self.config.access_expiry_field,
             account=account,
