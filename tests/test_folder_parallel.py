@@ -198,9 +198,9 @@ def test_an_abandoned_page_leaves_only_whole_files(tmp_path):
 
 
 def test_transfers_option_is_checked():
-    with pytest.raises(ConfigError, match="transfers must be at least 1"):
+    with pytest.raises(ConfigError, match="option transfers input should be greater than or equal to 1, got 0"):
         importer_at("memory://x", 0)
-    with pytest.raises(ConfigError, match="transfers must be a whole number"):
+    with pytest.raises(ConfigError, match="option transfers input should be a valid integer"):
         importer_at("memory://x", "many")
     assert importer_at(f"memory://t-{uuid.uuid4().hex[:6]}", "8").transfers == 8
     assert make_importer(ConnectorContext(location="memory://x")).transfers == 4

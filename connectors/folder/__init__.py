@@ -10,6 +10,7 @@ from ..models import Vertical
 from ..locations import check_local
 from ..registry import Capabilities, Connector
 from .factory import make_exporter, make_importer, sniff_destination, sniff_source
+from .options import FolderOptions
 
 __all__ = ["CONNECTOR"]
 
@@ -26,6 +27,7 @@ CONNECTOR = Connector(
         reports_problems=True,
         default_exports=frozenset({Vertical.BLOBS}),
     ),
+    options=FolderOptions,
     make_exporter=make_exporter,
     make_importer=make_importer,
     sniff_source=sniff_source,

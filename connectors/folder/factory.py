@@ -1,16 +1,6 @@
 """Building the folder exporter and importer from a ConnectorContext, and claiming bare locations.
 
-Options (``ConnectorContext.options``, strings from the command line are accepted):
-
-``page_size``   items per exported page (default 500).
-``id_scheme``   ``kind`` (default) or ``path``: how source ids are made (:mod:`.ids`; ``path`` keeps
-                the ids of transfers that began under an older ferry).
-``chunk_size``  copy buffer in bytes for the importer (default 4 MiB, one per copy thread).
-``transfers``   byte copies the importer runs at once (default 4, like rclone's ``--transfers``;
-                1 copies one file at a time).
-``ics``         ``calendar`` (default: one ``.ics`` per calendar) or ``event`` (one per event).
-``fsync``       ``true``: flush every local file to disk before it counts as written (survives a
-                power loss; slower). Default false, like cp and rclone (see :mod:`.atomic`).
+Options: :class:`~connectors.folder.options.FolderOptions` (``ferry connectors show folder``).
 
 Storage options (endpoint URL, keys) come from ``ConnectorContext.storage_options`` and go to
 fsspec unchanged; they never appear in messages.
@@ -20,13 +10,11 @@ from __future__ import annotations
 
 import os
 
-from ..options import flag_option, int_option
 from ..registry import ConnectorContext
-from .atomic import DEFAULT_CHUNK
-from .exporter import DEFAULT_PAGE_SIZE, FolderExporter
+from .exporter import FolderExporter
 from .fs import known_protocols, open_folder
-from .ids import IdScheme, parse_id_scheme
-from .importer import DEFAULT_TRANSFERS, FolderImporter, IcsLayout, parse_ics_layout
+from .importer import FolderImporter
+from .options import FolderOptions
 
 __all__ = ["make_exporter", "make_importer", "sniff_source", "sniff_destination"]
 
@@ -41,23 +29,17 @@ _NOT_FOLDERS = {
 
 def make_exporter(ctx: ConnectorContext) -> FolderExporter:
     """A folder source at ``ctx.location`` (path or fsspec URL). Raises ConfigError for bad URLs."""
+    options = FolderOptions.of(ctx)
     location = open_folder(ctx.location, ctx.storage_options)
-    return FolderExporter(
-        location,
-        page_size=int_option(ctx.options, "page_size", DEFAULT_PAGE_SIZE, connector="folder"),
-        id_scheme=parse_id_scheme(ctx.options.get("id_scheme", IdScheme.KIND)),
-    )
+    return FolderExporter(location, page_size=options.page_size, id_scheme=options.id_scheme)
 
 
 def make_importer(ctx: ConnectorContext) -> FolderImporter:
     """A folder destination at ``ctx.location``. Raises ConfigError for bad URLs."""
+    options = FolderOptions.of(ctx)
     location = open_folder(ctx.location, ctx.storage_options)
     return FolderImporter(
-        location,
-        chunk_size=int_option(ctx.options, "chunk_size", DEFAULT_CHUNK, connector="folder"),
-        transfers=int_option(ctx.options, "transfers", DEFAULT_TRANSFERS, connector="folder"),
-        ics=parse_ics_layout(ctx.options.get("ics", IcsLayout.CALENDAR)),
-        fsync=flag_option(ctx.options, "fsync", False, connector="folder"),
+        location, chunk_size=options.chunk_size, transfers=options.transfers, ics=options.ics, fsync=options.fsync
     )
 
 

@@ -38,23 +38,14 @@ from __future__ import annotations
 
 import enum
 
-from ..errors import ConfigError
 from ..models import stable_id
 
-__all__ = ["IdScheme", "item_id", "parse_id_scheme"]
+__all__ = ["IdScheme", "item_id"]
 
 
 class IdScheme(enum.StrEnum):
     KIND = "kind"  # blobs name their kind (the default)
     PATH = "path"  # the relative path only, as ferry did before (kept for old transfers)
-
-
-def parse_id_scheme(value: object) -> IdScheme:
-    """The ``id_scheme`` option; ConfigError names the good values."""
-    try:
-        return IdScheme(str(value).strip().lower())
-    except ValueError:
-        raise ConfigError(f"folder: option id_scheme must be kind or path, got {value!r}") from None
 
 
 def item_id(kind: str, rel: str, scheme: IdScheme = IdScheme.KIND) -> str:

@@ -86,7 +86,6 @@ from .verify import verify_folder
 __all__ = [
     "FolderImporter",
     "IcsLayout",
-    "parse_ics_layout",
     "PHOTOS_DIR",
     "VIDEOS_DIR",
     "POSTS_DIR",
@@ -107,14 +106,6 @@ DEFAULT_TRANSFERS = 4
 class IcsLayout(enum.StrEnum):
     CALENDAR = "calendar"  # one .ics per calendar (default)
     EVENT = "event"  # one .ics per event, in a folder per calendar
-
-
-def parse_ics_layout(value: object) -> IcsLayout:
-    """The ``ics`` option; ConfigError names the good values."""
-    try:
-        return IcsLayout(str(value).strip().lower())
-    except ValueError:
-        raise ConfigError(f"folder: option ics must be calendar (one file per calendar) or event (one file per event), got {value!r}") from None
 
 
 class _Verdict(enum.Enum):
