@@ -151,6 +151,20 @@ class Exporter(ABC):
             ItemError: the bytes are missing or unreadable (names the file).
         """
 
+    def check(self) -> None:
+        """Make sure the source can be read now, before anything moves (``ferry check``, and the
+        first step of every transfer): the location is there and readable, the service answers.
+
+        Cheap and side-effect free: never start a data request or list a whole source. The
+        framework has already built the exporter (its location and options resolved) and made
+        sure the credential works, so the default checks nothing more.
+
+        Raises:
+            FatalError: the source cannot be read (names the location and why).
+            ReauthRequired: the credential is refused.
+            RetryableError: unreachable for now.
+        """
+
     def problems(self) -> list[Problem]:
         """Return and clear the problems found while listing since the last call.
 
@@ -313,6 +327,20 @@ class Importer(ABC):
 
         Stop early, without starting new items, when ``ctx.should_stop()`` turns true (Ctrl-C);
         items without an outcome are simply redone later.
+        """
+
+    def check(self) -> None:
+        """Make sure the destination can be written now, before anything moves (``ferry check``,
+        and the first step of every transfer): it answers, accepts the credential, takes writes.
+
+        May leave nothing behind: a probe it writes, it removes. The framework has already built
+        the importer and made sure the credential works, so the default checks nothing more.
+
+        Raises:
+            FatalError: the destination cannot be written (names it and why).
+            DestinationFull: no room left.
+            ReauthRequired: the credential is refused.
+            RetryableError: unreachable for now.
         """
 
     def offered_repeat_safety(self, declared: RepeatSafety) -> RepeatSafety:

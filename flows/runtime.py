@@ -29,10 +29,10 @@ from connectors.base import Exporter, Importer, RepeatSafety
 from connectors.converters import Route
 from connectors.errors import ItemError
 from connectors.models import BYTE_ITEM_KINDS, Item
-from connectors.options import PAGE_SIZE
 from connectors.registry import ConnectorContext, Endpoint
 
 from .context import FerryContext
+from .parts import connector_context
 from .progress import JobProgress, SourceProgress
 from .requests import validate_request
 from .retry import RetryBudget, SystemClock
@@ -90,26 +90,16 @@ class JobRuntime:
         return self.ctx.ledger
 
     def _context(self, endpoint: Endpoint, credential_id: str | None) -> ConnectorContext:
-        auth = self.ctx.credentials.token_source(credential_id) if credential_id else None
-        granted = tuple(auth.scopes) if auth is not None else ()
-        connector = endpoint.connector
-        raw = dict(self.job.options.get(connector.name, {}))
-        page_size = self.ctx.settings.page_size  # the framework's page size, unless set for this connector
-        declared = connector.options.model_fields if connector.options is not None else {PAGE_SIZE: None}
-        if PAGE_SIZE in declared and page_size is not None:
-            raw.setdefault(PAGE_SIZE, page_size)
-        options = connector.parse_options(raw)
         is_source = endpoint is self.source
-        return ConnectorContext(
-            location=endpoint.location,
-            options=options,
-            auth=auth,
+        return connector_context(
+            self.ctx,
+            endpoint,
+            credential_id=credential_id,
+            options=self.job.options.get(endpoint.connector.name, {}),
             staging_url=f"{self.ctx.settings.resolved_staging_url.rstrip('/')}/{self.job.id}",
-            storage_options=self.ctx.settings.storage_options,
             progress=SourceProgress(self.job.id) if is_source else self.progress,
             verticals=frozenset(route.source for route in self.routes.values()) if is_source else None,
             state=JobStateSlot(self.ledger, self.job.id, SOURCE if is_source else DESTINATION),
-            granted_scopes=granted or None,
         )
 
     @property

@@ -74,10 +74,15 @@ def _wait(rt: JobRuntime, attempt: int, reason: str, retry_after: float | None) 
 
 
 def authorize_job(rt: JobRuntime) -> dict:
-    """Build exporter and importer and make sure every credential the job needs works now.
+    """Build exporter and importer and run the checks (:mod:`flows.check`) before anything moves.
 
-    Returns a secret-free description (connector names and credential ids) for the run's logs.
+    Every credential the job needs works now, the source can be read and the destination
+    written; the first check that fails stops the job with its error (a RetryableError is
+    retried within the budget first). Returns a secret-free description (connector names and
+    credential ids) for the run's logs.
     """
+    from .check import transfer_checks
+
     job = rt.job
     for credential_id, endpoint in ((job.source_credential_id, rt.source), (job.destination_credential_id, rt.destination)):
         if endpoint.connector.needs_credentials and not credential_id:
@@ -85,8 +90,17 @@ def authorize_job(rt: JobRuntime) -> dict:
                 f"{endpoint.connector.name} needs a credential: run `ferry auth login {endpoint.connector.name}` and pass its id"
             )
     rt.exporter, rt.importer  # building the parts resolves credentials and fails fast on bad locations
-    for credential_id in filter(None, (job.source_credential_id, job.destination_credential_id)):
-        _retrying(rt, f"checking credential {credential_id[:8]}", rt.ctx.credentials.token_source(credential_id).access_token)
+    checks = transfer_checks(
+        source_name=rt.source.connector.name,
+        destination_name=rt.destination.connector.name,
+        exporter=lambda: rt.exporter,
+        importer=lambda: rt.importer,
+        access_token=lambda credential_id: rt.ctx.credentials.token_source(credential_id).access_token(),
+        source_credential_id=job.source_credential_id,
+        destination_credential_id=job.destination_credential_id,
+    )
+    for check in checks:
+        _retrying(rt, f"checking that the {check.name}", check.run)
     return {
         "source": rt.source.connector.name,
         "destination": rt.destination.connector.name,

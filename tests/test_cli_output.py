@@ -162,3 +162,50 @@ def test_jobs_list_json_is_unchanged_by_the_table_layout(engine, data_dir):
     _job(JobStore(engine), imported=2, failed=["x.jpg"])
     rows = json.loads(ferry(["jobs", "list", "--json"], data_dir).stdout)
     assert rows[0]["imported"] == 2 and rows[0]["failed"] == 1
+
+
+def _age(engine, job_id: str, days: float) -> None:
+    """Make a job look last changed ``days`` ago (what time does; the test says so)."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+    from sqlmodel import Session
+
+    from flows.store import Job, utcnow
+
+    with Session(engine) as session:
+        session.exec(update(Job).where(Job.id == job_id).values(updated_at=utcnow() - timedelta(days=days)))
+        session.commit()
+
+
+def test_jobs_prune_keeps_running_waiting_and_recurring_ledgers(engine, data_dir):
+    from flows.store import ProblemRecord
+
+    store, ledger = JobStore(engine), Ledger(engine)
+    rec = RecurringStore(engine).add(RecurringTransfer(name="nightly", source=LONG_SOURCE, destination=LONG_DESTINATION, types=["photos"], schedule="interval: 86400"))
+    old_once = _job(store, imported=4)
+    ledger.add_problems(old_once.id, "photos", [ProblemRecord("a.json", "unreadable", "failed")])
+    ledger.save_cursor(old_once.id, "photos", '{"after": 1}')
+    old_round = _job(store, recurring_id=rec.id, imported=3)
+    running = _job(store, state=JobState.RUNNING)
+    store.claim(running.id, owner="elsewhere:1")
+    waiting = _job(store, state=JobState.WAITING)
+    failed = _job(store, state=JobState.FAILED)
+    recent = _job(store)
+    for job in (old_once, old_round, running, waiting, failed):
+        _age(engine, job.id, 40)
+
+    preview = ferry(["jobs", "prune", "--older-than", "30d", "--dry-run"], data_dir)
+    assert preview.returncode == 0 and "Would prune 2 job(s)" in preview.stdout and "4 ledger row(s)" in " ".join(preview.stdout.split())
+    assert len(store.list(limit=100)) == 6
+    done = ferry(["jobs", "prune", "--older-than", "30d"], data_dir)
+    assert done.returncode == 0 and "Pruned 2 job(s)" in done.stdout, done.stdout
+    left = {job.id for job in store.list(limit=100)}
+    assert left == {running.id, waiting.id, failed.id, recent.id}
+    assert ledger.entries(old_once.id) == [] and len(ledger.entries(rec.id)) == 3  # the recurring scope stays
+    assert ledger.problems(old_once.id) == [] and ledger.cursors(old_once.id) == []
+    assert ledger.figures(recent.id).total.imported == 3
+
+    stopped = json.loads(ferry(["jobs", "prune", "--older-than", "30d", "--include-stopped", "--json"], data_dir).stdout)
+    assert stopped["jobs"] == [failed.id]
+    assert {job.id for job in store.list(limit=100)} == {running.id, waiting.id, recent.id}

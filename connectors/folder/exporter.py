@@ -276,6 +276,11 @@ class FolderExporter(Exporter):
         except OSError:
             return None  # metadata is a bonus; the media still moves
 
+    def check(self) -> None:
+        """The source folder exists, is a folder and can be listed (one directory read)."""
+        self._check_root()
+        self._list("")
+
     # -- listing --------------------------------------------------------------------------
 
     def _check_root(self) -> None:

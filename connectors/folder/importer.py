@@ -200,6 +200,33 @@ class FolderImporter(Importer):
         if pool.stopped is not None:
             raise pool.stopped
 
+    def check(self) -> None:
+        """The destination folder can be made and takes a write: a probe file under a temporary
+        name (ignored by listings, cleaned like any leftover) is written and removed, and so are
+        the folders made for it, so a check leaves the destination as it found it."""
+        import posixpath
+        import secrets
+
+        from .atomic import PARTIAL_MARK
+
+        made = []
+        path = self.location.root.rstrip("/")
+        while path and path not in ("/", ".") and not self.fs.exists(path):
+            made.append(path)
+            path = posixpath.dirname(path)
+        self._prepare_root()
+        probe = self.location.path(f".ferry-check{PARTIAL_MARK}{secrets.token_hex(4)}")
+        with translate_write_errors(self.location.display()):
+            self.fs.pipe_file(probe, b"ferry check\n")
+            self.fs.rm_file(probe)
+        for folder in made:  # deepest first
+            try:
+                self.fs.rmdir(folder)
+            except OSError:
+                break
+        if made:
+            self._root_ready = False
+
     def _prepare_root(self) -> None:
         if self._root_ready:
             return

@@ -93,6 +93,12 @@ class GenericImporter(Importer):
         self.concurrency = concurrency
         self._lookup: bool | None = lookup  # None: ask the destination once
 
+    def check(self) -> None:
+        """The destination answers and takes the token: one lookup of a probe key (ferry's
+        extension). A destination without the extension still shows it is reachable and, by
+        refusing a token (ReauthRequired after one refresh), that the credential is dead."""
+        self._lookup = self.client.lookup(item_key("probe", "probe", "probe")).supported
+
     def offered_repeat_safety(self, declared: RepeatSafety) -> RepeatSafety:
         """FINDS when the destination answers the lookup extension (asked once), else NONE."""
         if self._lookup is None:

@@ -144,6 +144,10 @@ class MetaArchiveExporter(Exporter):
         self._lock = threading.RLock()  # open_bytes may be called from several threads
 
     # -- opening -----------------------------------------------------------------------------
+    def check(self) -> None:
+        """The archive opens (every part's directory reads) and holds JSON ferry recognises."""
+        self._open()
+
     def _open(self) -> MetaArchive:
         with self._lock:
             return self._open_locked()

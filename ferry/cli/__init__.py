@@ -23,6 +23,7 @@ app = typer.Typer(
 #: Command modules under ferry.cli, registered in this order (help lists them as registered).
 COMMAND_MODULES = [
     "transfer",
+    "preview",
     "jobs",
     "connectors_cmd",
     "sample",

@@ -11,7 +11,7 @@ from ._common import console, context, friendly_errors, human_bytes
 from ._safe_text import safe
 from ._tables import add_fixed, add_id, add_text, cell, endpoints, lines, new_table
 
-jobs_app = typer.Typer(help="List and inspect transfer jobs.", no_args_is_help=True)
+jobs_app = typer.Typer(help="List, inspect and prune transfer jobs.", no_args_is_help=True)
 
 STATE_STYLE = {"COMPLETE": "green", "FAILED": "red", "PAUSED": "yellow", "WAITING": "yellow", "NEEDS_REAUTH": "yellow", "RUNNING": "cyan", "CANCELED": "dim"}
 
@@ -137,6 +137,41 @@ def show_job(
         add_text(table, "kind", min_width=10)
         for problem in problems:
             table.add_row(cell(problem.subject), cell(problem.message), "unreadable" if problem.kind == "failed" else "not transferred")
+        console.print(table)
+
+
+@jobs_app.command("prune")
+@friendly_errors
+def prune_jobs_cmd(
+    older_than: Annotated[str, typer.Option("--older-than", help="Age: jobs last changed longer ago than this go (30d, 12w, 6h, ...).")],
+    include_stopped: Annotated[bool, typer.Option("--include-stopped", help="Also FAILED, PAUSED and NEEDS_REAUTH one-time jobs nobody runs (they can no longer be resumed).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only list what would go.")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Forget old finished jobs: their rows, cursors, problems and (one-time jobs) ledger rows.
+
+    Never a running or waiting job, nor a recurring transfer's ledger (`ferry recurring reset` forgets that).
+    """
+    from flows.recurring import parse_duration
+    from flows.store import prune_jobs, utcnow
+
+    ctx = context()
+    cutoff = utcnow() - parse_duration(older_than)
+    result = prune_jobs(ctx.engine, cutoff, include_stopped=include_stopped, dry_run=dry_run)
+    if as_json:
+        console.print_json(json.dumps({"dry_run": dry_run, "cutoff": cutoff.isoformat(), "jobs": [j.id for j in result.jobs], "ledger_rows": result.ledger_rows}))
+        return
+    verb = "Would prune" if dry_run else "Pruned"
+    console.print(f"{verb} {len(result.jobs)} job(s) last changed before {cutoff:%Y-%m-%d %H:%M} UTC"
+                  + (f", with {result.ledger_rows} ledger row(s) of one-time transfers" if result.ledger_rows else "") + ".")
+    if dry_run and result.jobs:
+        table = new_table()
+        add_id(table, "job")
+        add_fixed(table, "state")
+        add_text(table, "source → destination", min_width=16)
+        add_text(table, "updated (UTC)", min_width=10)
+        for job in result.jobs:
+            table.add_row(job.id[:8], job.state.value, endpoints(job.source, job.destination), f"{job.updated_at:%Y-%m-%d %H:%M}")
         console.print(table)
 
 

@@ -46,8 +46,14 @@ def register(app: typer.Typer) -> None:
         progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Show progress bars.")] = True,
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
         wait: Annotated[bool, typer.Option("--wait/--no-wait", help="When the source prepares data asynchronously (TikTok), keep this process waiting and finish the transfer; otherwise exit 4 and let `ferry wake` or a webhook resume it.")] = False,
+        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would move (items and bytes per type); write nothing, create no job.")] = False,
     ) -> None:
         """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
+        if dry_run:
+            from .preview import dry_run as preview
+
+            return preview(context(), source, destination, types, options=_parse_options(option), source_credential=source_credential,
+                           destination_credential=destination_credential, as_json=as_json)
         settings = load()
         options = _parse_options(option)
         request = _transfer_request(settings, source, destination, types, options, source_credential, destination_credential)

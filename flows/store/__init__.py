@@ -12,6 +12,7 @@ from .jobs import ALLOWED, IllegalTransition, JobNotFound, JobStore, LeaseLost, 
 from .ledger import DELIVERED, Figures, JobFigures, Known, Ledger, LedgerRecord, ProblemRecord, content_hash
 from .migrations import HEAD, SchemaTooNew
 from .recurring import RecurringNotFound, RecurringStore
+from .retention import PruneResult, prune_jobs
 from .tables import (
     Bookmark,
     ConnectorState,
@@ -55,6 +56,7 @@ __all__ = [
     "Outcome",
     "ProblemRecord",
     "ProblemRow",
+    "PruneResult",
     "RecurringNotFound",
     "RecurringState",
     "RecurringStore",
@@ -65,6 +67,7 @@ __all__ = [
     "content_hash",
     "describe_url",
     "get_engine",
+    "prune_jobs",
     "runner_id",
     "utcnow",
 ]

@@ -174,22 +174,6 @@ class JobStore:
     def cancel(self, job_id: str, reason: str = "canceled by the user") -> JobState:
         return self.transition(job_id, JobState.CANCELED, reason)
 
-    def delete_finished_before(self, cutoff: datetime) -> list[str]:
-        """Ids of final jobs (COMPLETE, CANCELED) finished before ``cutoff``, after deleting them.
-
-        Ledger rows stay: recurring scopes share them, and a one-time job's rows are keyed by its
-        own id, which is never reused.
-        """
-        with Session(self.engine) as session:
-            rows = session.exec(
-                select(Job).where(col(Job.state).in_([JobState.COMPLETE, JobState.CANCELED]), col(Job.finished_at) < cutoff)
-            ).all()
-            ids = [row.id for row in rows]
-            for row in rows:
-                session.delete(row)
-            session.commit()
-        return ids
-
     def of_flow_run(self, flow_run_id: str | None) -> Job | None:
         """The job a (re-executed) flow run was working on, so a resumed run does not start anew."""
         if not flow_run_id:
