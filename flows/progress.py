@@ -25,6 +25,9 @@ class ProgressEvent:
     EXPECT_ITEMS = "expect_items"
     EXPECT_BYTES = "expect_bytes"
     VERTICAL = "vertical"  # the vertical now being imported
+    #: a vertical's first page of this run was listed: ``[vertical, total or None, done before]``
+    #: (done before: what this job already delivered in it, so a resumed bar starts there)
+    VERTICAL_START = "vertical_start"
     DOWNLOAD_START = "download_start"  # the source starts fetching a file of ``value`` bytes (0: unknown)
     DOWNLOAD_BYTES = "download_bytes"  # bytes of that file fetched
 
@@ -56,6 +59,7 @@ class JobProgress:
         self.items = 0
         self.bytes = 0
         self._counting = threading.Lock()  # importers may report bytes from several copy threads
+        self._started: set[str] = set()
 
     def advance(self, *, items: int = 0, bytes: int = 0) -> None:
         if items:
@@ -75,6 +79,15 @@ class JobProgress:
 
     def vertical(self, name: str) -> None:
         _emit(self.job_id, ProgressEvent.VERTICAL, name)
+
+    def started(self, name: str) -> bool:
+        """Whether :meth:`start_vertical` was called for ``name`` in this run."""
+        return name in self._started
+
+    def start_vertical(self, name: str, *, total: int | None, done: int) -> None:
+        """``name``'s size (None: unknown) and how much of it this job did before this run."""
+        self._started.add(name)
+        _emit(self.job_id, ProgressEvent.VERTICAL_START, [name, total, done])
 
 
 class SourceProgress:

@@ -137,8 +137,8 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
         )
     finally:
         _record_problems(rt, vertical)
-    if cursor is None and page.total_hint:
-        rt.progress.expect(items=page.total_hint)
+    if not rt.progress.started(vertical):
+        _start_vertical(rt, vertical, page.total_hint if route.is_identity else None)
     result = ExportedPage(
         vertical=vertical,
         items=list(page.items),
@@ -150,6 +150,18 @@ def export_page(rt: JobRuntime, vertical: str) -> ExportedPage:
     if rt.stages_bytes:
         _stage(rt, result.items)
     return result
+
+
+def _start_vertical(rt: JobRuntime, vertical: str, total: int | None) -> None:
+    """Tell the progress bar, once per vertical and run, the vertical's size and what this job
+    already did in it (a resumed job's bar starts where it stopped, not at 0 under an old total).
+
+    Items this job delivered earlier are counted here, so the import step does not count them
+    again when a redone page lists them (:func:`import_page`).
+    """
+    figures = rt.ledger.figures(rt.job.id).per_vertical.get(vertical)
+    done = figures.imported + figures.skipped + figures.failed if figures else 0
+    rt.progress.start_vertical(vertical, total=total, done=done)
 
 
 def source_needs_reauth(rt: JobRuntime, exc: ReauthRequired) -> ReauthRequired:
@@ -236,16 +248,18 @@ def import_page(rt: JobRuntime, page: ExportedPage) -> PageResult:
     known = ledger.known(job.ledger_scope, list(hashes))
     todo: list[Item] = []
     in_doubt: set[str] = set()
+    not_counted = 0  # unchanged items delivered by an earlier job (this job's were counted at its start)
     for item in items:
         seen = known.get((item.kind, item.id))
         if seen is not None and seen.delivered(hashes[(item.kind, item.id)]):
             result.unchanged += 1
+            not_counted += seen.job_id != job.id
             continue
         if seen is not None and seen.outcome == Outcome.SENDING:
             in_doubt.add(item.id)
         todo.append(item)
-    if result.unchanged:
-        rt.progress.advance(items=result.unchanged)
+    if not_counted:
+        rt.progress.advance(items=not_counted)
     result.in_doubt = len(in_doubt)
     if rt.parents is None:
         rt.parents = ledger.parents(job.ledger_scope)
@@ -414,6 +428,8 @@ def _record(rt, recorder: OutcomeRecorder, item: Item, outcome: ItemOutcome, has
     )
     if status != Outcome.FAILED:
         _note_parent(rt, item, outcome.destination_id)
+        rt.progress.advance(items=1)
+    elif not outcome.retryable:  # done with, as far as the bar goes (a retryable one comes back)
         rt.progress.advance(items=1)
 
 

@@ -90,15 +90,18 @@ class ProgressView:
         if job_id != self.job_id:
             return
         with self._lock:
-            if kind == "vertical":
-                self._vertical = str(value)
-                self.progress.reset(self.items_task, total=self._totals.get(self._vertical), completed=self._done.get(self._vertical, 0))
-                self.progress.update(self.items_task, description=safe(value))
+            if kind == "vertical_start":  # [vertical, total or None, done before this run]
+                name, total, before = value
+                self._totals[str(name)] = int(total) if total else None
+                self._done[str(name)] = max(self._done.get(str(name), 0), int(before or 0))
+                self._switch(str(name), force=True)
+            elif kind == "vertical":
+                self._switch(str(value))
             elif kind == "items":
                 self._done[self._vertical] = self._done.get(self._vertical, 0) + int(value)
                 self.progress.advance(self.items_task, value)
             elif kind == "expect_items":
-                self._totals[self._vertical] = self._totals.get(self._vertical, 0) + int(value)
+                self._totals[self._vertical] = (self._totals.get(self._vertical) or 0) + int(value)
                 self.progress.update(self.items_task, total=self._totals[self._vertical])
             elif kind == "bytes":
                 self.progress.advance(self.bytes_task, value)
@@ -108,11 +111,27 @@ class ProgressView:
             elif kind in ("download_start", "download_bytes"):
                 self._download(kind, int(value))
                 return
-            items = self.progress.tasks[self.items_task]
-            total = items.total
-            shown = f"{int(items.completed)}/{int(total)}" if total and items.completed <= total else f"{int(items.completed)}"
-            self.progress.update(self.items_task, count=f"{shown} items")
-            self.progress.update(self.bytes_task, count=human_bytes(self.progress.tasks[self.bytes_task].completed))
+            self._show_counts()
+
+    def _switch(self, vertical: str, *, force: bool = False) -> None:
+        """Show ``vertical`` on the items bar. Only a change of vertical (or its start) resets the
+        bar: resetting on every page would throw away the rate, and with it the ETA."""
+        if vertical == self._vertical and not force:
+            return
+        self._vertical = vertical
+        self.progress.reset(self.items_task, total=self._totals.get(vertical), completed=self._done.get(vertical, 0))
+        self.progress.update(self.items_task, description=safe(vertical))
+
+    def _show_counts(self) -> None:
+        """``12/40 items``; a total the count has passed (a source's estimate) grows with it, so
+        the bar never shows more done than there is."""
+        items = self.progress.tasks[self.items_task]
+        if items.total is not None and items.completed > items.total:
+            self._totals[self._vertical] = int(items.completed)
+            self.progress.update(self.items_task, total=items.completed)
+        shown = f"{int(items.completed)}/{int(items.total)}" if items.total else f"{int(items.completed)}"
+        self.progress.update(self.items_task, count=f"{shown} items")
+        self.progress.update(self.bytes_task, count=human_bytes(self.progress.tasks[self.bytes_task].completed))
 
     def _download(self, kind: str, value: int) -> None:
         """A new download restarts the bar (a retry after a truncated one starts over)."""
