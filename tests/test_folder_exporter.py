@@ -191,3 +191,41 @@ def test_a_fifo_sidecar_is_not_read(tmp_path):
     os.mkfifo(tmp_path / "x.jpg.json")
     (photo,) = drain(exporter_at(tmp_path), Vertical.PHOTOS).items
     assert photo.title == "x.jpg"
+
+
+# -- --include / --exclude ---------------------------------------------------------------
+
+
+def _refs(items):
+    return [getattr(i, "ref", None) or i.path for i in items]
+
+
+def filtered(tmp_path, vertical=Vertical.BLOBS, **options):
+    return _refs(drain(make_exporter(ConnectorContext(location=str(tmp_path), options=options)), vertical).items)
+
+
+def test_include_and_exclude_globs_follow_rclones_pattern_language(tmp_path):
+    build(tmp_path, {"top.jpg": b"1", "top.txt": b"2", "2020/a.jpg": b"3", "2020/b.png": b"4", "2020/raw/c.jpg": b"5", "tmp/d.jpg": b"6"})
+    assert filtered(tmp_path, include=["*.jpg"]) == ["2020/a.jpg", "2020/raw/c.jpg", "tmp/d.jpg", "top.jpg"]
+    assert filtered(tmp_path, include=["/*.jpg"]) == ["top.jpg"]  # anchored at the root
+    assert filtered(tmp_path, include=["2020/**"]) == ["/2020", "2020/a.jpg", "2020/b.png", "/2020/raw", "2020/raw/c.jpg"]
+    assert filtered(tmp_path, include=["*.{jpg,png}"], exclude=["tmp/", "raw/*"]) == ["2020/a.jpg", "2020/b.png", "top.jpg"]
+    assert filtered(tmp_path, exclude=["*.jpg"]) == ["/2020", "2020/b.png", "/2020/raw", "/tmp", "top.txt"]
+    assert filtered(tmp_path, include=["?op.*"]) == ["top.jpg", "top.txt"]
+    photos = drain(make_exporter(ConnectorContext(location=str(tmp_path), options={"exclude": "tmp/\nraw/"})), Vertical.PHOTOS).items
+    assert [(type(i).__name__, getattr(i, "ref", None) or i.name) for i in photos] == [("MediaAlbum", "2020"), ("Photo", "2020/a.jpg"), ("Photo", "2020/b.png"), ("Photo", "top.jpg")]
+
+
+def test_an_excluded_folder_is_never_listed(tmp_path):
+    build(tmp_path, {"keep/a.txt": b"a", "secret/b.txt": b"b"})
+    (tmp_path / "secret").chmod(0o000)  # listing it would fail (for a non-root user)
+    try:
+        assert filtered(tmp_path, exclude=["secret/"]) == ["/keep", "keep/a.txt"]
+    finally:
+        (tmp_path / "secret").chmod(0o755)
+
+
+def test_bad_globs_are_config_errors(tmp_path):
+    for options in ({"include": ["[abc"]}, {"exclude": "{a,b"}, {"include": 5}):
+        with pytest.raises(ConfigError, match="folder"):
+            make_exporter(ConnectorContext(location=str(tmp_path), options=options))

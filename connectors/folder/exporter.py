@@ -18,7 +18,9 @@ Items, with ids from the relative path (and, for blobs, the kind: :mod:`.ids`):
   ``album.json`` next to them, as the folder destination writes, restores titles, times,
   places and album names, so folder -> folder keeps metadata.
 
-Skipped silently: ferry's ``.partial-*`` temporaries. Skipped and named in :meth:`problems`
+Filters (``include`` / ``exclude``, rclone-style globs, :mod:`.filters`): only files that pass
+become items; an excluded folder is not listed at all. Skipped silently: ferry's ``.partial-*``
+temporaries and what the filters leave out. Skipped and named in :meth:`problems`
 (each once per exporter; never opened, so a FIFO cannot hang the walk):
 
 * FIFOs, sockets and devices (local ``lstat``; remote entries of another type): FAILED;
@@ -47,6 +49,7 @@ from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, 
 from ..specialfiles import NotRegularFile, open_regular, special_kind
 from . import sidecar
 from .atomic import is_partial_name
+from .filters import PathFilter
 from .fs import FolderLocation
 from .ids import IdScheme, item_id
 from .mediatypes import media_kind, mime_type
@@ -90,18 +93,27 @@ class FolderExporter(Exporter):
         location: the opened source (:func:`connectors.folder.fs.open_folder`).
         page_size: items per page.
         id_scheme: how ids are made (:mod:`.ids`; ``path`` only for transfers that began with it).
+        filters: which paths are transferred (``--include`` / ``--exclude``).
     """
 
     cursor_model = FolderCursor
     service_name = "folder"
 
-    def __init__(self, location: FolderLocation, *, page_size: int = DEFAULT_PAGE_SIZE, id_scheme: IdScheme = IdScheme.KIND):
+    def __init__(
+        self,
+        location: FolderLocation,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        id_scheme: IdScheme = IdScheme.KIND,
+        filters: PathFilter | None = None,
+    ):
         if page_size < 1:
             raise ConfigError(f"page_size must be at least 1, got {page_size}")
         self.location = location
         self.fs = location.fs
         self.page_size = page_size
         self.id_scheme = IdScheme(id_scheme)
+        self.filters = filters or PathFilter()
         # Per vertical: the cursor path the walk stopped at, the next (path, item), the walk.
         self._walks: dict[Vertical, tuple[str, tuple[str, Item], Iterator[tuple[str, Item]]]] = {}
         self._root_checked = False
@@ -200,10 +212,12 @@ class FolderExporter(Exporter):
                 if entry.name == after[0]:
                     # This entry is on the cursor's path: it was emitted already; only the part
                     # of its subtree after the cursor remains.
-                    if entry.is_dir:
+                    if entry.is_dir and self.filters.walks(rel):
                         yield from self._walk(rel, self._list(rel), after[1:] or None)
                     continue
             if entry.is_dir:
+                if not self.filters.walks(rel):
+                    continue  # excluded: not even listed
                 children = self._list(rel)
                 yield _Node(rel, entry, children)
                 yield from self._walk(rel, children, None)
@@ -213,12 +227,16 @@ class FolderExporter(Exporter):
     def _to_item(self, vertical: Vertical, node: _Node) -> Item | None:
         rel, entry = node.rel, node.entry
         parent = rel.rpartition("/")[0]
+        if not entry.is_dir and not self.filters.file(rel):
+            return None  # left out by --include / --exclude
         if entry.skip is not None:
             if vertical == Vertical.BLOBS or media_kind(entry.name) in _MEDIA_KINDS.get(vertical, ()):
                 self._report(rel, *entry.skip)
             return None
         if vertical == Vertical.BLOBS:
             if entry.is_dir:
+                if not self.filters.folder(rel):
+                    return None
                 return Folder(id=self._id("folder", rel), path="/" + rel)
             return File(
                 id=self._id("file", rel),
@@ -233,7 +251,7 @@ class FolderExporter(Exporter):
         if entry.is_dir:
             if media_kind(entry.name) in kinds:
                 self._report(rel, ProblemKind.NOT_TRANSFERRED, f"is a directory named like a {media_kind(entry.name)}, not a file; only the files inside it are listed")
-            if not any(not c.is_dir and media_kind(c.name) in kinds for c in node.children):
+            if not any(not c.is_dir and media_kind(c.name) in kinds and self.filters.file(f"{rel}/{c.name}") for c in node.children):
                 return None
             record = self._record(rel, sidecar.ALBUM_RECORD, node.children) or {}
             return MediaAlbum(id=self._id("album", rel), name=record.get("name") or rel, description=record.get("description"))

@@ -12,6 +12,7 @@ import os
 
 from ..registry import ConnectorContext
 from .exporter import FolderExporter
+from .filters import PathFilter
 from .fs import known_protocols, open_folder
 from .importer import FolderImporter
 from .options import FolderOptions
@@ -31,7 +32,12 @@ def make_exporter(ctx: ConnectorContext) -> FolderExporter:
     """A folder source at ``ctx.location`` (path or fsspec URL). Raises ConfigError for bad URLs."""
     options = FolderOptions.of(ctx)
     location = open_folder(ctx.location, ctx.storage_options)
-    return FolderExporter(location, page_size=options.page_size, id_scheme=options.id_scheme)
+    return FolderExporter(
+        location,
+        page_size=options.page_size,
+        id_scheme=options.id_scheme,
+        filters=PathFilter.of(options.include, options.exclude),
+    )
 
 
 def make_importer(ctx: ConnectorContext) -> FolderImporter:

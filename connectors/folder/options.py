@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from ..options import ConnectorOptions
 from .atomic import DEFAULT_CHUNK
 from .exporter import DEFAULT_PAGE_SIZE
+from .filters import parse_patterns
 from .ids import IdScheme
 from .importer import DEFAULT_TRANSFERS, IcsLayout
 
@@ -23,6 +24,14 @@ class FolderOptions(ConnectorOptions):
     connector_name = "folder"
 
     page_size: int = Field(DEFAULT_PAGE_SIZE, ge=1, description="items per exported page")
+    include: tuple[str, ...] = Field(
+        (), description="source: transfer only files matching these rclone-style globs (*.jpg, 2020/**, /top.txt, {a,b}); "
+        "a list, or one string with newlines between patterns; ferry transfer --include"
+    )
+    exclude: tuple[str, ...] = Field(
+        (), description="source: leave out files matching these globs (a folder ending in /: all of it); an exclude always wins; "
+        "ferry transfer --exclude"
+    )
     id_scheme: IdScheme = Field(
         IdScheme.KIND, description="how source ids are made: kind, or path (the ids of transfers begun under an older ferry)"
     )
@@ -34,6 +43,11 @@ class FolderOptions(ConnectorOptions):
     fsync: bool = Field(
         False, description="flush every local file to disk before it counts as written (survives a power loss; slower)"
     )
+
+    @field_validator("include", "exclude", mode="before")
+    @classmethod
+    def _patterns(cls, value: object, info) -> tuple[str, ...]:
+        return parse_patterns(value, info.field_name)  # a bad glob: ConfigError naming it
 
     @field_validator("id_scheme", "ics", mode="before")
     @classmethod

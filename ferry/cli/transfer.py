@@ -23,6 +23,21 @@ def _parse_options(values: list[str]) -> dict:
     return options
 
 
+def _add_filters(source: str, options: dict, include: list[str], exclude: list[str]) -> None:
+    """``--include``/``--exclude`` become the folder source's options (only a folder source has them)."""
+    from connectors.folder.filters import parse_patterns
+    from connectors.registry import parse_endpoint
+
+    parse_patterns(include, "include"), parse_patterns(exclude, "exclude")  # a bad glob: exit 2 now
+    if parse_endpoint(source, role="source").connector.name != "folder":
+        fail(f"--include/--exclude select files of a folder source; {source!r} is not one")
+    folder = options.setdefault("folder", {})
+    if include:
+        folder["include"] = list(include)
+    if exclude:
+        folder["exclude"] = list(exclude)
+
+
 def _where(destination: str) -> str:
     from connectors.registry import parse_endpoint
 
@@ -47,15 +62,19 @@ def register(app: typer.Typer) -> None:
         as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON instead of a table.")] = False,
         wait: Annotated[bool, typer.Option("--wait/--no-wait", help="When the source prepares data asynchronously (TikTok), keep this process waiting and finish the transfer; otherwise exit 4 and let `ferry wake` or a webhook resume it.")] = False,
         dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would move (items and bytes per type); write nothing, create no job.")] = False,
+        include: Annotated[list[str], typer.Option("--include", help="Folder sources: transfer only files matching this glob (rclone syntax: *.jpg, 2020/**, /top.txt anchored at the root, {a,b}). Repeatable.")] = [],
+        exclude: Annotated[list[str], typer.Option("--exclude", help="Folder sources: leave out files matching this glob (a folder ending in /: all of it). Repeatable; an exclude always wins over an include.")] = [],
     ) -> None:
         """Move data from SOURCE to DESTINATION once, with progress, resumable if interrupted."""
+        options = _parse_options(option)
+        if include or exclude:
+            _add_filters(source, options, include, exclude)
         if dry_run:
             from .preview import dry_run as preview
 
-            return preview(context(), source, destination, types, options=_parse_options(option), source_credential=source_credential,
+            return preview(context(), source, destination, types, options=options, source_credential=source_credential,
                            destination_credential=destination_credential, as_json=as_json)
         settings = load()
-        options = _parse_options(option)
         request = _transfer_request(settings, source, destination, types, options, source_credential, destination_credential)
         shown = f"{safe(source)} → {safe(destination)}"
 
