@@ -8,15 +8,29 @@ Three destinations, each against something that counts what it receives:
   uninterrupted transfer, no partial files, and every item imported (not "already there").
 
 Each kill lands at a random point of the transfer's own progress (counted at the destination or
-in the ledger), and the test asserts that it happened before the end: a kill that never hit a
+in the ledger), and the test asserts that it happened mid-transfer: after this run delivered
+something new (progress strictly grew since the previous kill, so a kill that overshot its
+target cannot make the next one land at start-up) and before the end. A kill that never hit a
 running transfer would prove nothing.
+
+Repeats are counted where the bytes land, not only in ferry's own figures:
+
+* the Generic Importer counts every item it received more than once;
+* the folder destination: every file's inode and ctime are recorded after each kill; ferry
+  writes a new file under a temporary name and renames it over, so a file written twice
+  changes inode (a second copy under another name would also show as an extra file);
+* S3 (moto, in this process): every PUT the server answered is counted per key from its request
+  log; each object must have been PUT exactly once.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import re
+import threading
 import random
 import signal
 import sqlite3
@@ -66,11 +80,14 @@ def only_job(data_dir: Path) -> dict:
     return {"id": rows[0][0], "state": rows[0][1]}
 
 
-def kill_at(args: list[str], env: dict, progress, target: int, total: int) -> int:
+def kill_at(args: list[str], env: dict, progress, target: int, total: int, before: int) -> int:
     """Start ``ferry ARGS``, SIGKILL its process group once ``progress() >= target``.
 
-    Returns the progress seen at the kill; fails the test if the transfer ended first.
+    ``before`` is the progress when this run starts: the kill waits for this run to deliver
+    something (target > before). Returns the progress seen at the kill; fails the test if the
+    transfer ended first, or if the kill did not land mid-transfer.
     """
+    assert before < target < total
     proc = subprocess.Popen(FERRY + args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     deadline = time.monotonic() + 300
     try:
@@ -80,7 +97,7 @@ def kill_at(args: list[str], env: dict, progress, target: int, total: int) -> in
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
         seen = progress()
-        assert seen < total, "the kill came after the last item"
+        assert before < seen < total, f"the kill did not land mid-transfer: {before} -> {seen} of {total}"
         return seen
     finally:
         if proc.poll() is None:
@@ -88,19 +105,85 @@ def kill_at(args: list[str], env: dict, progress, target: int, total: int) -> in
             proc.wait()
 
 
-def crash_and_resume(transfer_args: list[str], env: dict, data_dir: Path, progress, total: int, seed: int) -> dict:
-    """One transfer killed at KILLS random, increasing points of its progress, then resumed."""
-    targets = sorted(random.Random(seed).sample(range(1, total - 1), KILLS))
-    seen = []
-    for n, target in enumerate(targets):
+def crash_and_resume(transfer_args: list[str], env: dict, data_dir: Path, progress, total: int, seed: int, after_kill=None) -> dict:
+    """One transfer killed at KILLS random, increasing points of its progress, then resumed.
+
+    Targets are spread over the first 80% of the transfer (one random point in each of KILLS
+    equal stretches: outcomes of destinations that can tell what they hold are committed in
+    groups, so progress jumps, and the last kill needs room before the end), and each is at
+    least one item past what the previous run reached: a kill that overshot never makes the next
+    one fire at start-up. ``after_kill()`` inspects the destination after each kill.
+    """
+    rng = random.Random(seed)
+    stretch = int(total * 0.8) / KILLS
+    planned = [1 + int(stretch * n + rng.random() * stretch) for n in range(KILLS)]
+    seen: list[int] = []
+    for n, target in enumerate(planned):
+        before = seen[-1] if seen else progress()
+        target = min(max(target, before + 1), total - 1)
         args = ["transfer", *transfer_args, "--no-progress"] if n == 0 else ["resume", only_job(data_dir)["id"], "--no-progress"]
-        seen.append(kill_at(args, env, progress, target, total))
+        seen.append(kill_at(args, env, progress, target, total, before))
         assert only_job(data_dir)["state"] != "COMPLETE"
+        if after_kill is not None:
+            after_kill()
+    assert all(b > a for a, b in zip(seen, seen[1:])), f"progress must grow from kill to kill: {seen}"
     done = subprocess.run(FERRY + ["resume", only_job(data_dir)["id"], "--no-progress", "--json"], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     summary = json.loads(done.stdout)
     summary["kill_points"] = seen
+    print(f"kill points (items delivered when killed, of {total}): {seen}")
     return summary
+
+
+class InodeWatch:
+    """Files of a folder destination and the inode + ctime each had when first seen.
+
+    ferry writes ``<name>.partial-*`` and renames it over the final name, so writing a file a
+    second time gives it a new inode: :attr:`rewritten` lists every file that changed."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.first: dict[str, tuple[int, int]] = {}
+        self.rewritten: set[str] = set()
+
+    def __call__(self) -> None:
+        for path in self.root.rglob("*"):
+            if path.is_file() and ".partial-" not in path.name:
+                st = path.stat()
+                key = str(path.relative_to(self.root))
+                stamp = (st.st_ino, st.st_ctime_ns)
+                if self.first.setdefault(key, stamp) != stamp:
+                    self.rewritten.add(key)
+
+
+class PutCounter(logging.Handler):
+    """Counts the PUTs the in-process moto server answered with 200, per object key (from its
+    request log: werkzeug logs one line per request)."""
+
+    _LINE = re.compile(r'"PUT (/[^ ?]+)(\?[^ ]*)? HTTP/[\d.]+" 200')
+
+    def __init__(self):
+        super().__init__(logging.INFO)
+        self.puts: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self._LINE.search(record.getMessage())
+        if match and "partNumber=" not in (match.group(2) or ""):  # parts of a multipart upload are not objects
+            with self._lock:
+                self.puts[match.group(1)] = self.puts.get(match.group(1), 0) + 1
+
+    def __enter__(self) -> "PutCounter":
+        logger = logging.getLogger("werkzeug")
+        self._level = logger.level
+        logger.setLevel(logging.INFO)
+        logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        logger = logging.getLogger("werkzeug")
+        logger.removeHandler(self)
+        logger.setLevel(self._level)
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -143,7 +226,11 @@ def test_generic_importer_receives_each_item_once_across_ten_kills(source, tmp_p
 def test_folder_destination_holds_each_item_once_across_ten_kills(source, tmp_path, prefect_api):
     files = len(list(source.rglob("*.bin")))
     data_dir, out = tmp_path / "data", tmp_path / "out"
-    summary = crash_and_resume([f"folder:{source}", f"folder:{out}"], ferry_env(data_dir, prefect_api), data_dir, lambda: ledger_rows(data_dir), files, seed=5)
+    watch = InodeWatch(out)
+    summary = crash_and_resume([f"folder:{source}", f"folder:{out}"], ferry_env(data_dir, prefect_api), data_dir, lambda: ledger_rows(data_dir), files, seed=5, after_kill=watch)
+    watch()
+    assert watch.rewritten == set(), f"files written more than once: {sorted(watch.rewritten)}"
+    assert len(watch.first) == files
     got = tree(out)
     assert not [name for name in got if ".partial" in name], "a partial file was left visible"
     assert {Path(name).name: digest for name, digest in got.items()} == {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in source.rglob("*.bin")}
@@ -158,7 +245,11 @@ def test_s3_destination_holds_each_item_once_across_ten_kills(source, tmp_path, 
     files = len(list(source.rglob("*.bin")))
     data_dir = tmp_path / "data"
     env = ferry_env(data_dir, prefect_api, FERRY_STORAGE_OPTIONS=json.dumps(options))
-    summary = crash_and_resume([f"folder:{source}", f"s3://{bucket}/backup"], env, data_dir, lambda: ledger_rows(data_dir), files, seed=9)
+    with PutCounter() as counter:
+        summary = crash_and_resume([f"folder:{source}", f"s3://{bucket}/backup"], env, data_dir, lambda: ledger_rows(data_dir), files, seed=9)
+    repeats = {key: n for key, n in counter.puts.items() if n > 1}
+    assert repeats == {}, f"objects PUT more than once: {repeats}"
+    assert len([k for k in counter.puts if k.startswith(f"/{bucket}/backup/")]) == files
     fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
     stored = [p for p in fs.find(f"{bucket}/backup")]
     assert not [p for p in stored if ".partial" in p]

@@ -1,8 +1,11 @@
 """The ``folder`` connector: any fsspec folder (local path, ``s3://``, ``memory://``, ...).
 
-As a source it walks the folder in sorted order (:mod:`.exporter`); as a destination it writes
-albums, media with JSON sidecars, posts, events as ``.ics`` and blobs, atomically and verified
-(:mod:`.importer`, :mod:`.atomic`). This module only registers it.
+As a source it walks the folder in sorted order, filtered by ``--include``/``--exclude``
+(:mod:`.exporter`, :mod:`.filters`); as a destination it writes photos and videos with JSON
+sidecars, posts, one ``.ics`` per calendar and files, atomically, verified, never over someone
+else's file or outside the root (:mod:`.importer`, :mod:`.tree`, :mod:`.atomic`,
+:mod:`.localcopy`, :mod:`.s3upload`). The overview for users: docs/folder.md. This module only
+registers it.
 """
 
 from ..base import RepeatSafety

@@ -19,7 +19,7 @@ from .atomic import WriteResult, guarded_read
 from .fs import FolderLocation
 from .s3upload import SHA256_METADATA
 
-__all__ = ["stored_sha256", "stream_sha256"]
+__all__ = ["stored_sha256", "stream_sha256", "recorded_sha256"]
 
 _BLOCK = 1 << 20
 
@@ -31,7 +31,7 @@ def stored_sha256(location: FolderLocation, relative: str) -> str:
     if location.local:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
-    recorded = _recorded_sha256(fs, path)
+    recorded = recorded_sha256(fs, path)
     if recorded is not None:
         return recorded
     digest = hashlib.sha256()
@@ -53,7 +53,7 @@ def stream_sha256(source: IO[bytes], item_id: str, display: str) -> WriteResult:
         total += len(block)
 
 
-def _recorded_sha256(fs, path: str) -> str | None:
+def recorded_sha256(fs, path: str) -> str | None:
     """The sha256 ferry stored with an S3 object (one HEAD), or None."""
     if not hasattr(fs, "split_path") or not hasattr(fs, "call_s3"):
         return None

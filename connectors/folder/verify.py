@@ -2,7 +2,9 @@
 
 Each delivered item's destination id is its path under the root. It must exist; byte items
 must have the size that was delivered, and, when the delivery recorded a sha256 (the copy
-hashes while it writes), the same hash: the bytes are read back once, streamed. An event must
+hashes while it writes), the same hash: the bytes are read back once, streamed, unless the
+store keeps the hash ferry recorded when it uploaded the object (S3 metadata ``sha256``, written
+with the object by ferry's own PUT): then one HEAD answers. An event must
 still be in its ``.ics`` file (its UID; a calendar file holding many events is read once).
 """
 
@@ -15,6 +17,7 @@ from ..base import Checked, Delivered, Verdict
 from .fs import FolderLocation
 from .calendars import split_event_destination
 from .ics import event_uids
+from .sameness import recorded_sha256
 
 __all__ = ["verify_folder"]
 
@@ -55,6 +58,9 @@ def verify_folder(location: FolderLocation, delivered: Sequence[Delivered]) -> I
             yield Checked(entry.item_id, Verdict.CHANGED, f"{shown} has {size} bytes, {entry.bytes} were delivered")
             continue
         if entry.checksum and entry.checksum.startswith("sha256:"):
+            if not location.local and recorded_sha256(fs, path) == entry.checksum.removeprefix("sha256:"):
+                yield Checked(entry.item_id, Verdict.PRESENT)
+                continue
             digest = hashlib.sha256()
             with fs.open(path, "rb") as stream:
                 while block := stream.read(_CHUNK):
