@@ -15,7 +15,6 @@ from connectors.errors import FerryError
 from .context import FerryContext
 from .runtime import JobRuntime, close_runtime, open_runtime
 from .steps import revoke_credentials
-from .store import JobState
 
 __all__ = ["cancel_job", "cancel_at_source"]
 

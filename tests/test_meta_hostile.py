@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from connectors.base import ProblemKind
 from connectors.errors import FatalError, FerryError, ItemError
 from connectors.meta import CONNECTOR, MetaArchiveExporter
-from connectors.meta.jsonread import JsonMember
-from connectors.meta.limits import BoundedReader, LimitExceeded, ReadLimits
+from connectors.jsonread import JsonMember
+from connectors.readlimits import BoundedReader, LimitExceeded, ReadLimits
 from connectors.meta.sample import write_sample_archive
 from connectors.models import MediaAlbum, Photo, SocialPost, Vertical
 from connectors.registry import ConnectorContext
@@ -257,7 +257,7 @@ def test_fuzz_archive_reader_raises_only_ferry_errors(tmp_path_factory, value, m
 @settings(max_examples=200, deadline=None)
 @given(data=st.binary(max_size=300) | st.text(max_size=200).map(str.encode))
 def test_fuzz_json_member_raises_only_its_shape_error(data):
-    from connectors.meta.jsonread import JsonShapeError
+    from connectors.jsonread import JsonShapeError
 
     try:
         doc = JsonMember(data)

@@ -5,7 +5,7 @@ generator in :mod:`connectors.meta.sample`. Location: a ``.zip``, an extracted f
 folder holding the zip parts of a split export.
 
 Options: ``page_size`` (default 200); the read caps ``max_json_mb``, ``max_ratio`` and
-``max_members`` (:mod:`connectors.meta.limits`); ``verticals``, the comma-separated verticals the
+``max_members`` (:mod:`connectors.readlimits`); ``verticals``, the comma-separated verticals the
 transfer moves (the engine passes them as ``ConnectorContext.verticals``), so files left out can
 be listed as "not selected".
 """
@@ -18,11 +18,11 @@ from pathlib import Path
 from ..errors import ConfigError
 from ..models import Vertical
 from ..locations import check_local
-from ..options import float_option, int_option
+from ..options import int_option
+from ..readlimits import DEFAULT_MAX_MEMBERS, limits_from_options
 from ..registry import Capabilities, Connector, ConnectorContext
-from .archive import zip_entry_count
+from ..zipsafety import zip_entry_count
 from .exporter import MetaArchiveExporter
-from .limits import DEFAULT_MAX_JSON_MB, DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, MiB, ReadLimits
 
 __all__ = ["CONNECTOR", "MetaArchiveExporter", "make_exporter", "sniff_source"]
 
@@ -51,11 +51,7 @@ def _verticals(value: object) -> frozenset[Vertical] | None:
 def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
     """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
     page_size = int_option(ctx.options, "page_size", 200, connector="meta")
-    limits = ReadLimits(
-        max_json_bytes=int_option(ctx.options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector="meta") * MiB,
-        max_ratio=float_option(ctx.options, "max_ratio", DEFAULT_MAX_RATIO, connector="meta", minimum=1.0),
-        max_members=int_option(ctx.options, "max_members", DEFAULT_MAX_MEMBERS, connector="meta"),
-    )
+    limits = limits_from_options(ctx.options, connector="meta")
     selected = ctx.verticals or _verticals(ctx.options.get("verticals"))
     return MetaArchiveExporter(_path(ctx.location), page_size=page_size, limits=limits, selected=selected)
 

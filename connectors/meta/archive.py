@@ -13,7 +13,7 @@ Safety (every rule names the member in a problem or an item error; nothing is op
   folder entries that are FIFOs, sockets or devices (``lstat``, never ``open``), and directories
   named like media are indexed with a *refusal*: reading them raises instead of opening them.
 * a zip member whose headers claim more than ``max_ratio`` times its compressed size is refused
-  the same way; the others are read through :class:`~connectors.meta.limits.BoundedReader`, which
+  the same way; the others are read through :class:`~connectors.readlimits.BoundedReader`, which
   stops at the cap (JSON) or at the ratio limit whatever the headers claim.
 * more than ``max_members`` files (counted from the zip's end record, before zipfile builds its
   index) is fatal. Plain files are opened ``O_NONBLOCK`` and checked to be regular with
@@ -31,7 +31,6 @@ import io
 import os
 import re
 import stat
-import struct
 import threading
 import zipfile
 from dataclasses import dataclass
@@ -39,9 +38,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..errors import FatalError, ItemError
+from ..jsonread import JsonMember, JsonShapeError
+from ..readlimits import BoundedReader, LimitExceeded, ReadLimits, human_bytes, read_all
 from ..specialfiles import open_regular, special_kind
-from .jsonread import JsonMember, JsonShapeError
-from .limits import BoundedReader, LimitExceeded, ReadLimits, human_bytes, read_all
+from ..zipsafety import member_refusal, safe_relpath, zip_entry_count
+from .mojibake import fix_text
 
 __all__ = [
     "Member",
@@ -64,33 +65,7 @@ KNOWN_TOP_FOLDERS = frozenset(
     }
 )
 
-_DRIVE = re.compile(r"^[A-Za-z]:")
 _MEDIA_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".heic", ".heif", ".webp", ".mp4", ".mov", ".m4v", ".webm", ".3gp")
-def zip_entry_count(path: Path) -> int | None:
-    """Members a zip declares in its end record (zip64 too), read before zipfile indexes them.
-
-    None when the end record cannot be found; zipfile then gives its own error.
-    """
-    with open(path, "rb") as fh:
-        fh.seek(0, os.SEEK_END)
-        size = fh.tell()
-        tail_start = max(0, size - (1 << 16) - 22)
-        fh.seek(tail_start)
-        tail = fh.read()
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or len(tail) < at + 22:
-            return None
-        count = struct.unpack("<H", tail[at + 10 : at + 12])[0]
-        locator = at - 20
-        if count == 0xFFFF and locator >= 0 and tail[locator : locator + 4] == b"PK\x06\x07":
-            offset = struct.unpack("<Q", tail[locator + 8 : locator + 16])[0]
-            fh.seek(offset)
-            record = fh.read(56)
-            if record[:4] == b"PK\x06\x06" and len(record) == 56:
-                count = struct.unpack("<Q", record[32:40])[0]
-        return count
-
-
 class MemberError(Exception):
     """A member could not be read or parsed; ``path`` names it."""
 
@@ -98,20 +73,6 @@ class MemberError(Exception):
         super().__init__(f"{path}: {message}")
         self.path = path
         self.message = message
-
-
-def safe_relpath(name: str) -> str | None:
-    """Return ``name`` as a clean relative '/' path, or None if it could escape the export root.
-
-    Rejected: absolute paths, drive letters, backslashes, ``..`` segments and NUL characters.
-    ``.`` and empty segments are dropped (``a//./b`` becomes ``a/b``).
-    """
-    if not name or "\\" in name or "\x00" in name or name.startswith("/") or _DRIVE.match(name):
-        return None
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
-        return None
-    return "/".join(parts)
 
 
 @dataclass(frozen=True)
@@ -266,16 +227,7 @@ class MetaArchive:
         self._merge(entries)
 
     def _zip_refusal(self, info: zipfile.ZipInfo) -> str | None:
-        mode = info.external_attr >> 16
-        kind = special_kind(mode) if mode and info.create_system == 3 else None  # 3: Unix mode bits
-        if kind is not None:
-            return f"is {kind} in the zip, not a file; not opened"
-        if self.limits.ratio_exceeded(info.file_size, info.compress_size):
-            return (
-                f"claims {human_bytes(info.file_size)} from {human_bytes(info.compress_size)} compressed, more than "
-                f"{self.limits.max_ratio:g} times (a zip bomb?); not read (option max_ratio)"
-            )
-        return None
+        return member_refusal(info, self.limits)
 
     def _add_folder(self, folder: Path) -> None:
         index = len(self._roots)
@@ -376,7 +328,7 @@ class MetaArchive:
         try:
             with self.open_member(member) as raw:
                 data = read_all(BoundedReader(raw, limit=cap, compressed=member.compressed, limits=self.limits, what="JSON files"))
-            return JsonMember(data)
+            return JsonMember(data, fix_text=fix_text)
         except LimitExceeded as exc:
             raise MemberError(path, f"{exc}; not read") from exc
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as exc:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from .jsonread import Element, JsonMember, JsonShapeError, describe_type
+from ..jsonread import Element, JsonMember, JsonShapeError, describe_type
 
 __all__ = ["Report", "dict_entries", "entry_subject", "text_field"]
 

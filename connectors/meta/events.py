@@ -20,7 +20,7 @@ from typing import Any
 
 from ..models import Calendar, CalendarEvent, stable_id
 from .elements import Report, dict_entries
-from .jsonread import JsonMember
+from ..jsonread import JsonMember
 from .media import epoch
 
 __all__ = ["parse_events", "CALENDAR_ID"]

@@ -42,10 +42,10 @@ from ..models import Item, MediaAlbum, Photo, Video, Vertical
 from .archive import MemberError, MetaArchive
 from .cursor import MetaCursor
 from .events import parse_events
-from .jsonread import JsonShapeError
+from ..jsonread import JsonShapeError
 from .layout import Layout, scan
 from .leftovers import leftover_reason
-from .limits import ReadLimits
+from ..readlimits import ReadLimits
 from .media import MediaRef, build_media, decode_ref, lookup_member, normalize_uri
 from .photos import parse_album, parse_ig_profile_photos, parse_uncategorized
 from .posts import parse_fb_group_posts, parse_fb_posts, parse_ig_posts

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..models import stable_id
 from .elements import Report, dict_entries, text_field
-from .jsonread import JsonMember
+from ..jsonread import JsonMember
 from .media import AlbumSpec, MediaRef
 
 __all__ = ["parse_album", "parse_uncategorized", "parse_ig_profile_photos", "IG_POSTS_ALBUM", "IG_PROFILE_ALBUM", "media_list", "Report"]

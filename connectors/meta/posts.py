@@ -22,7 +22,7 @@ from typing import Any
 
 from ..models import Location, SocialAttachment, SocialPost, stable_id
 from .elements import Report, dict_entries
-from .jsonread import JsonMember
+from ..jsonread import JsonMember
 from .media import MediaRef, epoch, media_id, mime_for, normalize_uri
 from .photos import IG_POSTS_ALBUM, media_list
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..models import stable_id
 from .elements import Report, dict_entries
-from .jsonread import JsonMember
+from ..jsonread import JsonMember
 from .media import AlbumSpec, MediaRef
 from .photos import media_list
 

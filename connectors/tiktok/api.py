@@ -1,85 +1,135 @@
 """HTTP client for TikTok's Data Portability API (add, check, cancel, download).
 
-Every call is a ``POST`` with a bearer token from a :class:`~connectors.auth.TokenSource`. The
-token is fetched for each request; a 401 ``access_token_invalid`` makes the client call
-``tokens.refresh(rejected)`` once and retry, after which a second rejection is ReauthRequired.
-
-TikTok errors are translated here, once, by what the caller should do (the body code counts even
-on HTTP 200):
+Every call is a ``POST`` over one :class:`~connectors.http.HttpSession`: a keep-alive pool, the
+bearer token from the credential's token source with one refresh-and-resend when TikTok answers
+401 ``access_token_invalid`` (:class:`~connectors.http.RefreshOnce`), and a pacer that holds every
+call while a ``Retry-After`` runs. This module only declares what TikTok's answers mean
+(:data:`TABLE`; the body's ``error.code`` counts even on HTTP 200)::
 
     ==========================  ===========================================================
-    ``ok``                      success
-    ``rate_limit_exceeded``     RetryableError(retry_after=Retry-After header or 60 s)
-    ``internal_error``, 5xx     RetryableError
-    network failure             RetryableError (names the call, never the token)
-    ``access_token_invalid``    refresh once, then ReauthRequired
-    ``scope_not_authorized``,   ReauthRequired (the user must grant the scope)
-    ``scope_permission_missed``
+    ``ok`` (2xx)                success
+    ``rate_limit_exceeded``,    RetryableError(retry_after = Retry-After, else 60 s); the
+    429                         pacer holds the session's calls until then
+    ``internal_error``, 5xx,    RetryableError (the engine backs off and retries)
+    network failure
+    ``access_token_invalid``    refresh once and resend; still rejected -> ReauthRequired
+    ``scope_not_authorized``    ReauthRequired (the user must grant the scope)
+    ``scope_permission_missed`` ConsentSpent, a ReauthRequired: a ``.single`` consent allows
+                                one data request and it is used up
     anything else               FatalError naming the call, the code and TikTok's log id
     ==========================  ===========================================================
+
+The client never waits to retry and never loops (except the one resend after a refresh): the
+engine retries, in one place (``flows/retry.py``). Tokens never appear in messages or reprs.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import IO, Any
+from collections.abc import Sequence
+from typing import IO
 
 import httpx
 from pydantic import ValidationError
 
-from ..retry_after import retry_after_seconds
+from ..auth import TokenSource
 from ..errors import FatalError, ReauthRequired, RetryableError
+from ..http import Action, ErrorTable, HttpSession, HttpSettings, Rule, read_bounded
+from ..progress import NullProgress, Progress
 from .wire import ADD_FIELDS, CHECK_FIELDS, AddResult, Envelope, RequestInfo
 
-__all__ = ["DEFAULT_API_BASE", "TikTokApi"]
+__all__ = ["DEFAULT_API_BASE", "TABLE", "ConsentSpent", "TikTokApi", "envelope_code"]
 
 DEFAULT_API_BASE = "https://open.tiktokapis.com"
-_DEFAULT_RETRY_AFTER = 60.0
-_SCOPE_CODES = {"scope_not_authorized", "scope_permission_missed"}
 _CHUNK = 1 << 16
+_SPENT = "scope_permission_missed"
 
 
-def _wait_of(resp: httpx.Response) -> float:
-    wait = retry_after_seconds(resp.headers.get("retry-after"))
-    return _DEFAULT_RETRY_AFTER if wait is None else wait
+def envelope_code(body: bytes) -> str | None:
+    """``error.code`` of TikTok's JSON envelope, or None when the body is not one."""
+    try:
+        document = json.loads(body) if body else None
+    except (ValueError, UnicodeDecodeError):
+        return None
+    error = document.get("error") if isinstance(document, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else None
+
+
+#: What TikTok's answers mean (first match wins); see the module docstring.
+TABLE = ErrorTable(
+    service="TikTok",
+    rules=(
+        Rule(Action.OK, (200, 299), "ok"),
+        Rule(Action.RETRY_CALL, None, "rate_limit_exceeded", note="rate limited"),
+        Rule(Action.RETRY_CALL, 429, note="rate limited"),
+        Rule(Action.RETRY_ITEM, None, "internal_error"),
+        Rule(Action.RETRY_ITEM, (500, 599)),
+        Rule(Action.REAUTH, None, "access_token_invalid", note="TikTok rejected the refreshed access token; authorize again"),
+        Rule(Action.REAUTH, None, "scope_not_authorized", note="authorize again granting the needed portability scope"),
+        Rule(Action.REAUTH, None, _SPENT, note="the authorization allows no further data request; authorize again"),
+    ),
+    otherwise=Action.FATAL,
+    network=Action.RETRY_ITEM,
+    rejects_token=(401, "access_token_invalid"),
+    code_of=envelope_code,
+    default_retry_after=60.0,
+)
+
+
+class ConsentSpent(ReauthRequired):
+    """TikTok refused an Add call because the consent allows no further request (``.single``).
+
+    The tokens still refresh fine; only a new authorization (a new consent) allows a new data
+    request. The framework marks the credential NEEDS_REAUTH and names ``ferry reconnect``.
+    """
+
+
+def _detail(body: bytes, status: int) -> str:
+    """TikTok's own words for a failed answer: ``code (message, log_id ...)``."""
+    try:
+        error = Envelope.model_validate_json(body).error
+    except (ValidationError, ValueError):
+        return f"HTTP {status}"
+    parts = [p for p in (error.message, f"log_id {error.log_id}" if error.log_id else "") if p]
+    return f"{error.code}" + (f" ({', '.join(parts)})" if parts else "")
 
 
 class TikTokApi:
-    """Thin typed client; one instance per exporter (it holds an httpx connection pool).
+    """Thin typed client; one instance per exporter (it holds the session's connection pool).
 
     Args:
         tokens: gives the user access token; never logged or put in messages.
         base_url: API host, ``https://open.tiktokapis.com`` unless overridden (tests, proxies).
-        transport: optional httpx transport (tests may inject one).
+        transport: optional httpx transport (tests, proxies); still paced.
         timeout: seconds per network operation (a download may take longer in total).
     """
 
     def __init__(
         self,
-        tokens: Any,
+        tokens: TokenSource,
         *,
         base_url: str = DEFAULT_API_BASE,
         transport: httpx.BaseTransport | None = None,
-        timeout: float = 30.0,
+        timeout: float = 60.0,
     ) -> None:
-        self._tokens = tokens
-        self._http = httpx.Client(base_url=base_url.rstrip("/"), transport=transport, timeout=timeout)
-        # Separate client for video links: a third-party host must never see the bearer token.
-        self._links = httpx.Client(transport=transport, timeout=timeout, follow_redirects=True)
+        settings = HttpSettings(timeout=timeout, connections=4, user_agent="ferry-tiktok/0.1")
+        self.session = HttpSession(TABLE, tokens=tokens, settings=settings, base_url=base_url.rstrip("/"), transport=transport)
 
     def __repr__(self) -> str:
-        return f"TikTokApi({self._http.base_url!s})"
+        return f"TikTokApi({self.session.base_url})"
 
     def close(self) -> None:
-        self._http.close()
-        self._links.close()
+        self.session.close()
 
     # -- the four calls -------------------------------------------------------------------
 
     def add(self, categories: Sequence[str], data_format: str = "json") -> int:
-        """Ask TikTok to prepare a data request; return its ``request_id``. Not idempotent."""
+        """Ask TikTok to prepare a data request; return its ``request_id``. Not idempotent.
+
+        Raises:
+            ConsentSpent: the consent allows no further request (a spent ``.single`` scope).
+        """
         body = {"data_format": data_format, "category_selection_list": list(categories)}
         data = self._call("add", "/v2/user/data/add/", {"fields": ADD_FIELDS}, body)
         try:
@@ -100,116 +150,76 @@ class TikTokApi:
         """Cancel a pending or ready request (TikTok answers only the error object)."""
         self._call("cancel", "/v2/user/data/cancel/", None, {"request_id": request_id})
 
-    def download(self, request_id: int, sink: IO[bytes], *, progress: Any = None) -> int:
+    def download(self, request_id: int, sink: IO[bytes], *, progress: Progress | None = None) -> int:
         """Stream the request's zip into ``sink``; return the byte count.
 
-        Never holds the body in memory. A body shorter than its ``Content-Length`` or a dropped
-        connection is RetryableError (the caller discards what ``sink`` got and downloads again).
+        Never holds the body in memory. ``progress`` hears the size when TikTok says it
+        (``expect``) and every chunk (``advance``). A body shorter than its ``Content-Length`` or
+        a dropped connection is RetryableError (the caller discards what ``sink`` got).
         """
+        progress = progress or NullProgress()
         call = f"download of request {request_id}"
-        with self._stream("download", "/v2/user/data/download/", {"request_id": request_id}) as resp:
-            expected = resp.headers.get("content-length")
-            if progress is not None:
-                progress.expect(bytes=int(expected) if expected and expected.isdigit() else 0)
+        response = self._download(request_id)
+        try:
+            expected = response.headers.get("content-length")
+            total = int(expected) if expected and expected.isdigit() else None
+            progress.expect(bytes=total or 0)
             written = 0
             try:
-                for chunk in resp.iter_bytes(_CHUNK):
+                for chunk in response.iter_bytes(_CHUNK):
                     sink.write(chunk)
                     written += len(chunk)
-                    if progress is not None:
-                        progress.advance(bytes=len(chunk))
+                    progress.advance(bytes=len(chunk))
             except httpx.HTTPError as exc:
                 raise RetryableError(f"TikTok {call} broke off after {written} bytes: {type(exc).__name__}") from None
-        if expected is not None and expected.isdigit() and int(expected) != written:
-            raise RetryableError(f"TikTok {call} was truncated: got {written} of {expected} bytes")
+        finally:
+            response.close()
+        if total is not None and total != written:
+            raise RetryableError(f"TikTok {call} was truncated: got {written} of {total} bytes")
         return written
-
-    @contextmanager
-    def open_link(self, url: str) -> Iterator[httpx.Response]:
-        """Open a media link from the export (no bearer token) as a streaming response.
-
-        Raises:
-            httpx.HTTPError: callers turn it into an ItemError naming the item.
-        """
-        with self._links.stream("GET", url) as resp:
-            resp.raise_for_status()
-            yield resp
 
     # -- plumbing -------------------------------------------------------------------------
 
-    def _request(self, path: str, params: dict | None, body: dict, token: str, *, stream: bool) -> httpx.Response:
-        req = self._http.build_request(
-            "POST",
-            path,
-            params=params,
-            json=body,
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        return self._http.send(req, stream=stream)
-
-    def _send(self, name: str, path: str, params: dict | None, body: dict, *, stream: bool) -> httpx.Response:
-        """Send once, refresh and resend once on ``access_token_invalid``; return the response.
-
-        The returned response is error-free (``error.code == "ok"`` or a non-JSON body on 2xx).
-        """
-        token = self._tokens.access_token()
-        for attempt in (1, 2):
-            try:
-                resp = self._request(path, params, body, token, stream=stream)
-            except httpx.HTTPError as exc:
-                raise RetryableError(f"TikTok {name} call failed: {type(exc).__name__}") from None
-            envelope = self._envelope_of(resp, stream=stream)
-            code = envelope.error.code if envelope is not None else ("ok" if resp.is_success else "")
-            if code == "access_token_invalid" and attempt == 1:
-                resp.close()
-                token = self._tokens.refresh(token)
-                continue
-            if code != "ok" or not resp.is_success:
-                resp.close()
-                self._raise_for(name, resp, envelope)
-            return resp
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    @staticmethod
-    def _envelope_of(resp: httpx.Response, *, stream: bool) -> Envelope | None:
-        ctype = resp.headers.get("content-type", "")
-        if stream and "json" not in ctype:
-            return None  # a download body: the zip itself
-        if stream:
-            resp.read()
+    def _post(self, name: str, path: str, params: dict | None, body: dict) -> httpx.Response:
+        """POST once (resent once after a token refresh); the answer is open and unread."""
+        request = self.session.http.build_request("POST", path, params=params, json=body)
         try:
-            return Envelope.model_validate(resp.json())
-        except (json.JSONDecodeError, ValidationError, UnicodeDecodeError):
-            return None
+            return self.session.http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise TABLE.network_error(exc, f"TikTok {name} call") from None
 
-    @staticmethod
-    def _raise_for(name: str, resp: httpx.Response, envelope: Envelope | None) -> None:
-        err = envelope.error if envelope is not None else None
-        code = err.code if err is not None else f"HTTP {resp.status_code}"
-        where = f"TikTok {name} call"
-        log = f", log_id {err.log_id}" if err is not None and err.log_id else ""
-        detail = f" ({err.message}{log})" if err is not None and err.message else (f" ({log[2:]})" if log else "")
-        if code == "rate_limit_exceeded" or resp.status_code == 429:
-            raise RetryableError(f"{where} was rate limited{detail}", retry_after=_wait_of(resp))
-        if code == "internal_error" or resp.status_code >= 500 or envelope is None and not resp.is_success:
-            raise RetryableError(f"{where} failed with {code}{detail}", retry_after=None)
-        if code == "access_token_invalid":
-            raise ReauthRequired(f"{where}: TikTok rejected the refreshed access token; authorize again")
-        if code in _SCOPE_CODES:
-            raise ReauthRequired(f"{where}: {code}{detail}; authorize again granting the needed portability scope")
-        raise FatalError(f"{where} failed with {code}{detail}")
+    def _raise_for(self, name: str, response: httpx.Response, answer: bytes) -> None:
+        """Raise what :data:`TABLE` says the (read, bounded) answer means, unless it is a success."""
+        status = response.status_code
+        error = TABLE.answer_error(status, answer, response.headers, f"TikTok {name} call", detail=_detail(answer, status))
+        if error is None:
+            return
+        if isinstance(error, ReauthRequired) and envelope_code(answer) == _SPENT:
+            raise ConsentSpent(str(error)) from None
+        raise error
+
+    def _read(self, name: str, response: httpx.Response) -> bytes:
+        """The (small) answer, read up to the bound and classified; the response is closed."""
+        try:
+            answer = read_bounded(response)
+        except httpx.TransportError as exc:
+            raise TABLE.network_error(exc, f"TikTok {name} call") from None
+        finally:
+            response.close()
+        self._raise_for(name, response, answer)
+        return answer
 
     def _call(self, name: str, path: str, params: dict | None, body: dict) -> dict:
-        resp = self._send(name, path, params, body, stream=False)
-        envelope = self._envelope_of(resp, stream=False)
-        if envelope is None:
-            raise FatalError(f"TikTok {name} call answered something that is not the JSON envelope")
-        return envelope.data
-
-    @contextmanager
-    def _stream(self, name: str, path: str, body: dict) -> Iterator[httpx.Response]:
-        resp = self._send(name, path, None, body, stream=True)
+        answer = self._read(name, self._post(name, path, params, body))
         try:
-            yield resp
-        finally:
-            resp.close()
+            return Envelope.model_validate_json(answer).data
+        except (ValidationError, ValueError):
+            raise FatalError(f"TikTok {name} call answered something that is not the JSON envelope") from None
+
+    def _download(self, request_id: int) -> httpx.Response:
+        """The open zip answer of a Download call; any JSON answer is read and classified."""
+        response = self._post("download", "/v2/user/data/download/", None, {"request_id": request_id})
+        if response.is_success and "json" not in response.headers.get("content-type", ""):
+            return response
+        self._read("download", response)
+        raise FatalError(f"TikTok download of request {request_id} answered JSON instead of the zip")

@@ -1,12 +1,14 @@
 """How much of an archive ferry agrees to read: the caps that keep a hostile export bounded.
 
+Shared by every connector that reads exports (Meta's archives, TikTok's download zip).
+
 Why: an export is input from outside. A 2 MB zip member can inflate to 2.2 GB (a zip bomb), its
 headers can claim 2 KB while it inflates to gigabytes, a zip can list millions of members, and
 a JSON file can be one 200 MB string. Each cap below turns one of these into a named problem or
 item error instead of a MemoryError, whatever the zip headers claim: members are read through a
 counting stream (:class:`BoundedReader`) that stops at the cap.
 
-Options (``-o meta.KEY=VALUE``):
+Options (``-o meta.KEY=VALUE``, ``-o tiktok.KEY=VALUE``; see :func:`limits_from_options`):
 
 ``max_json_mb``   biggest JSON member read, in MiB (default :data:`DEFAULT_MAX_JSON_MB`).
 ``max_ratio``     biggest decompression ratio of a zip member (default :data:`DEFAULT_MAX_RATIO`);
@@ -17,8 +19,9 @@ Options (``-o meta.KEY=VALUE``):
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
 __all__ = [
     "ReadLimits",
@@ -31,6 +34,7 @@ __all__ = [
     "READ_CHUNK",
     "human_bytes",
     "read_all",
+    "limits_from_options",
 ]
 
 MiB = 1 << 20
@@ -132,3 +136,18 @@ def read_all(stream: IO[bytes]) -> bytearray:
         if not n:
             return out
         out += chunk[:n]
+
+
+def limits_from_options(options: Mapping[str, Any], *, connector: str) -> ReadLimits:
+    """The caps from a connector's ``max_json_mb``, ``max_ratio`` and ``max_members`` options.
+
+    Raises:
+        ConfigError: an option is not a positive number (names the option).
+    """
+    from .options import float_option, int_option
+
+    return ReadLimits(
+        max_json_bytes=int_option(options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector=connector) * MiB,
+        max_ratio=float_option(options, "max_ratio", DEFAULT_MAX_RATIO, connector=connector, minimum=1.0),
+        max_members=int_option(options, "max_members", DEFAULT_MAX_MEMBERS, connector=connector),
+    )

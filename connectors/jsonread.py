@@ -1,5 +1,8 @@
 """Read one JSON member element by element, so one hostile entry costs one item, not the file.
 
+Shared by the connectors that read exports (Meta's archives, TikTok's download); a connector
+whose service garbles text passes a repair for it (``fix_text``: Meta's mojibake).
+
 Why not ``json.loads`` of the whole member: one entry nested 100,000 deep (RecursionError), one
 5,001-digit number (``int`` max_str_digits ValueError) or one ``NaN`` fails the whole file, and a
 lone surrogate (``"\\ud800"``) parses fine but breaks pydantic serialization much later, when the
@@ -9,8 +12,10 @@ item is written. Here a small structural scanner (no recursion: a depth counter)
 * ``JsonMember.elements()`` yields the elements of the root array; ``elements("photos")`` those of
   the list under the root object's ``photos`` key; ``elements("event_responses_v2",
   "events_joined")`` one level deeper. ``fields()`` gives the root object's other values.
-* every element is an :class:`Element`: the parsed value (Meta's mojibake repaired, every string
-  checked) or ``error`` saying why it was refused: nested deeper than :data:`MAX_DEPTH`, a number
+* ``entries("Post")`` yields the values of an object's keys, each parsed on its own, and
+  ``keys("Post")`` just the keys (nothing parsed).
+* every element is an :class:`Element`: the parsed value (text repaired by ``fix_text`` when
+  given, every string checked) or ``error`` saying why it was refused: nested deeper than :data:`MAX_DEPTH`, a number
   longer than :data:`MAX_NUMBER_DIGITS` digits, ``NaN``/``Infinity``, an invalid Unicode escape
   (lone surrogate), bytes that are not UTF-8, or invalid JSON.
 * a structural break (truncated file, garbage between elements) ends the iteration with
@@ -24,11 +29,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-
-from .mojibake import fix_text
 
 __all__ = ["Element", "JsonMember", "JsonShapeError", "MAX_DEPTH", "MAX_NUMBER_DIGITS", "describe_type"]
 
@@ -43,6 +46,9 @@ _STRING = re.compile(rb'"[^"\\]*+(?:\\.[^"\\]*+)*+"', re.DOTALL)
 #: Everything up to the next bracket outside a string (strings are consumed whole, in C).
 _SKIP = re.compile(rb'(?:[^"\[\]{}]++|"[^"\\]*+(?:\\.[^"\\]*+)*+")*+', re.DOTALL)
 _SCALAR = re.compile(rb"[^,\]}\s]*")
+#: A repair applied to every string (keys included) of an element: Meta's mojibake fix.
+TextFix = Callable[[str], str]
+
 #: Source text whose strings may need repair (mojibake, U+0080-U+00FF) or checking (surrogates).
 _NEEDS_CLEAN = re.compile(r"\\u00[89a-fA-F]|\\u[dD][89a-fA-F]|[^\x00-\x7f]")
 
@@ -119,9 +125,10 @@ def _parse_constant(name: str) -> Any:
 _DECODER = json.JSONDecoder(parse_int=_parse_int, parse_float=_parse_float, parse_constant=_parse_constant)
 
 
-def _checked_text(text: str) -> str:
-    """Repair mojibake and refuse strings that are not valid Unicode (lone surrogates)."""
-    text = fix_text(text)
+def _checked_text(text: str, fix: TextFix | None = None) -> str:
+    """Repair the text (``fix``) and refuse strings that are not valid Unicode (lone surrogates)."""
+    if fix is not None:
+        text = fix(text)
     if not text.isascii():
         try:
             text.encode("utf-8")
@@ -131,10 +138,10 @@ def _checked_text(text: str) -> str:
     return text
 
 
-def _clean(value: Any) -> Any:
+def _clean(value: Any, fix: TextFix | None) -> Any:
     """Repair and check every string of a parsed value, keys included, without recursion."""
     if isinstance(value, str):
-        return _checked_text(value)
+        return _checked_text(value, fix)
     if not isinstance(value, list | dict):
         return value
     root: list[Any] = [value]
@@ -145,15 +152,15 @@ def _clean(value: Any) -> Any:
             copy: Any = list(node)
             for i, child in enumerate(copy):
                 if isinstance(child, str):
-                    copy[i] = _checked_text(child)
+                    copy[i] = _checked_text(child, fix)
                 elif isinstance(child, list | dict):
                     stack.append((copy, i, child))
         else:
             copy = {}
             for key, child in node.items():
-                key = _checked_text(key)
+                key = _checked_text(key, fix)
                 if isinstance(child, str):
-                    copy[key] = _checked_text(child)
+                    copy[key] = _checked_text(child, fix)
                 else:
                     copy[key] = child
                     if isinstance(child, list | dict):
@@ -205,7 +212,7 @@ def _value_end(buf: bytes, pos: int) -> tuple[int, int]:
         pos += 1
 
 
-def _parse_span(buf: bytes, start: int, end: int, depth: int, path: tuple[str | int, ...]) -> Element:
+def _parse_span(buf: bytes, start: int, end: int, depth: int, path: tuple[str | int, ...], fix: TextFix | None) -> Element:
     if depth > MAX_DEPTH:
         return Element(path, error=f"nested {depth} levels deep (more than {MAX_DEPTH})")
     try:
@@ -216,7 +223,7 @@ def _parse_span(buf: bytes, start: int, end: int, depth: int, path: tuple[str | 
         value, stop = _DECODER.raw_decode(text)
         if stop != len(text):
             raise ValueError(f"extra data at byte {start + stop}")
-        return Element(path, _clean(value) if _NEEDS_CLEAN.search(text) else value)
+        return Element(path, _clean(value, fix) if _NEEDS_CLEAN.search(text) else value)
     except _Refused as exc:
         return Element(path, error=str(exc))
     except RecursionError:  # pragma: no cover - MAX_DEPTH is far below the interpreter's limit
@@ -236,14 +243,16 @@ class JsonMember:
 
     Args:
         data: the member's bytes (a UTF-8 BOM is skipped).
+        fix_text: a repair applied to every string of every element (None: none).
 
     Raises (from the iterators):
         JsonShapeError: the document is structurally broken; elements before the break were
             yielded already.
     """
 
-    def __init__(self, data: bytes | bytearray):
+    def __init__(self, data: bytes | bytearray, *, fix_text: TextFix | None = None):
         self._buf = data
+        self._fix = fix_text
         start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
         self._root = _skip_ws(data, start)
         if self._root >= len(data):
@@ -262,7 +271,7 @@ class JsonMember:
             raise JsonShapeError(pos, "expected a quoted key")
         key_end, _ = _value_end(buf, pos)
         try:
-            key = _checked_text(json.loads(bytes(buf[pos:key_end]).decode("utf-8")))
+            key = _checked_text(json.loads(bytes(buf[pos:key_end]).decode("utf-8")), self._fix)
         except (ValueError, _Refused) as exc:
             raise JsonShapeError(pos, f"unreadable key ({exc})") from None
         pos = _skip_ws(buf, key_end)
@@ -347,7 +356,7 @@ class JsonMember:
         if start is None:
             return Element(tuple(path), error="missing")
         end, depth = _value_end(self._buf, start)
-        return _parse_span(self._buf, start, end, depth, tuple(path))
+        return _parse_span(self._buf, start, end, depth, tuple(path), self._fix)
 
     def fields(self) -> dict[str, Element]:
         """The root object's scalars and small objects, parsed (empty for other roots).
@@ -362,7 +371,7 @@ class JsonMember:
             for key, start, end, depth in self._object_entries(self._root):
                 kind = _kind(self._buf[start : start + 1])
                 if kind == "scalar" or (kind == "object" and end - start < 1 << 16):
-                    out[key] = _parse_span(self._buf, start, end, depth, (key,))
+                    out[key] = _parse_span(self._buf, start, end, depth, (key,), self._fix)
         except JsonShapeError:
             pass
         return out
@@ -376,4 +385,22 @@ class JsonMember:
         if at is None or self._buf[at : at + 1] != b"[":
             return
         for index, (start, end, depth) in enumerate(self._array_items(at)):
-            yield _parse_span(self._buf, start, end, depth, (*path, index))
+            yield _parse_span(self._buf, start, end, depth, (*path, index), self._fix)
+
+    def keys(self, *path: str) -> list[str]:
+        """The keys of the object at ``path`` in file order (nothing parsed); [] when not an object."""
+        at = self._find(path)
+        if at is None or self._buf[at : at + 1] != b"{":
+            return []
+        return [key for key, _start, _end, _depth in self._object_entries(at)]
+
+    def entries(self, *path: str) -> Iterator[Element]:
+        """Each value of the object at ``path``, parsed on its own, with its key last in ``path``.
+
+        Yields nothing when the path is absent or not an object (check with :meth:`type_at`).
+        """
+        at = self._find(path)
+        if at is None or self._buf[at : at + 1] != b"{":
+            return
+        for key, start, end, depth in self._object_entries(at):
+            yield _parse_span(self._buf, start, end, depth, (*path, key), self._fix)
