@@ -148,7 +148,9 @@ def resume_after_reauth(engine, credential_id: str) -> list[tuple[str, str]]:
             if job.flow_run_id:
                 try:
                     run = client.read_flow_run(job.flow_run_id)
-                    if run.state is not None and run.state.is_paused():
+                    # only a deployment run is suspended waiting (suspend_for_reauth); a CLI run
+                    # that ended Paused has finished, and resuming it would run nothing
+                    if run.deployment_id is not None and run.state is not None and run.state.is_paused():
                         client.resume_flow_run(run.id)
                         resumed = True
                 except Exception:

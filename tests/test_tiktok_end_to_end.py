@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import time
 
-import pytest
-
 from connectors.oauth import build_client_config, discover
-from connectors.tiktok import CONNECTOR as TIKTOK
 from ferry.devserver.app import create_app
 from ferry.devserver.threaded import ThreadedServer
 from ferry.devserver.tokens import TokenRegistry
@@ -27,35 +24,7 @@ from flows.recurring import create_recurring
 from flows.wakeups import wake_due_jobs
 from ferry.webhooks import create_webhook_app
 from tests.fakes.tiktok import FakeTikTok
-
-
-@pytest.fixture
-def ferry_home(tmp_path, monkeypatch):
-    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
-    return tmp_path
-
-
-def tiktok_credential(fake: FakeTikTok, scopes=("portability.all.single",)) -> str:
-    access, refresh = fake.issue_token(scopes=scopes)
-    store = CredentialStore.from_settings(load_settings())
-    client = build_client_config(
-        client_id=fake.client_key,
-        client_secret=fake.client_secret,
-        spec=TIKTOK.oauth,
-        token_endpoint=f"{fake.base_url}/v2/oauth/token/",
-        revocation_endpoint=f"{fake.base_url}/v2/oauth/revoke/",
-        scopes=scopes,
-    )
-    token = {"access_token": access, "refresh_token": refresh, "token_type": "Bearer", "expires_in": 86400, "scope": ",".join(scopes)}
-    return store.create("tiktok", token, client, label="fake tiktok").id
-
-
-def tiktok_options(fake: FakeTikTok, **extra) -> dict:
-    return {"tiktok": {"api_base": fake.base_url, "poll_interval": "0", "max_poll_interval": "0", **extra}}
-
-
-def files_under(root) -> list[str]:
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+from tests.tiktok_support import ferry_home, files_under, tiktok_credential, tiktok_options  # noqa: F401 (fixture)
 
 
 def test_tiktok_to_folder_waits_durably_then_completes_by_polling(ferry_home, prefect_api, no_flow_heartbeat):

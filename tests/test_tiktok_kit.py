@@ -17,6 +17,7 @@ from tests.fakes.tiktok import FakeTikTok, FakeTokens
 def tiktok_staged(tmp_path_factory) -> ConnectorContext:
     """A context whose data request was made, got ready and was downloaded into staging."""
     with FakeTikTok(ready_after_checks=1) as fake:
+        fake.add_posts(2, photo=True)  # photo posts beside the sample's two videos
         ctx = ConnectorContext(
             location="",
             options={"api_base": fake.base_url, "page_size": 2},

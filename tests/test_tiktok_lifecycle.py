@@ -128,7 +128,7 @@ def test_expiry_after_download_while_staging_lost_requests_again(fake, tmp_path)
         cursor = not_ready(exp).cursor
         fake.advance(cursor.request_id)
         page = exp.list_page(Vertical.VIDEOS, cursor)
-    (tmp_path / "staging" / f"tiktok-{cursor.request_id}.zip").unlink()
+    (tmp_path / "staging" / f"tiktok-{cursor.request_id}-1.zip").unlink()
     fake.advance(cursor.request_id, "expired")
     staged = TikTokCursor(request_id=cursor.request_id, phase=Phase.STAGED, offset=1)
     with exporter_for(fake, tmp_path) as exp:

@@ -92,7 +92,7 @@ def test_bad_options_are_config_errors(tmp_path, options, match):
 
 def test_registration():
     connector = registry.get("tiktok")
-    assert connector.capabilities.exports == {Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}
+    assert connector.capabilities.exports == {Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}
     assert connector.capabilities.ephemeral_bytes
     assert connector.oauth.client_id_param == "client_key"
     assert connector.oauth.scopes == ("portability.all.single",)

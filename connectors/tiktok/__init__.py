@@ -1,9 +1,11 @@
 """TikTok Data Portability API source (EEA and UK accounts): registration only.
 
-Modules: ``api`` (HTTP client), ``wire`` (DTOs), ``scopes`` (scope model), ``cursor``,
-``staging`` + ``lifecycle`` (the asynchronous data request), ``parse`` + one module per part of
-the download (``videos``, ``posts``, ``profile``, ``activity``, ``messages``, ``blobs``),
-``webhooks`` (signature check and event parsing), ``exporter`` and ``factory``.
+Modules: ``api`` (HTTP client), ``wire`` (DTOs), ``scopes`` (scope model), ``cursor``, ``state``
+(the job's request, in the framework's state slot), ``staging`` + ``lifecycle`` (the asynchronous
+data request), ``parse`` (the bounded read of the download), ``entries`` (posts and their content
+ids), ``media`` (photo or video, by the bytes; media inside the zip), ``links`` (signed media
+links), one module per part of the download (``posts``, ``profile``, ``activity``, ``messages``,
+``sections``, ``blobs``), ``webhooks`` (signature check and event parsing), ``exporter``, ``factory``.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ CONNECTOR = Connector(
     title="TikTok Data Portability API",
     services=("TikTok",),
     capabilities=Capabilities(
-        exports=frozenset({Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}),
+        exports=frozenset({Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS}),
         ephemeral_bytes=True,
         cancels_requests=True,
         reports_problems=True,
@@ -52,5 +54,5 @@ CONNECTOR = Connector(
         account_field="open_id",  # the token answer names the user; webhooks name them by it
     ),
     description="Asks TikTok for a data request, waits durably while it is prepared, downloads "
-    "the zip into staging and exports videos, posts and every other section as JSON files.",
+    "the zip into staging and exports photos, videos, posts and every other section as JSON files.",
 )

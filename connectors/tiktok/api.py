@@ -82,7 +82,12 @@ class ConsentSpent(ReauthRequired):
 
     The tokens still refresh fine; only a new authorization (a new consent) allows a new data
     request. The framework marks the credential NEEDS_REAUTH and names ``ferry reconnect``.
+    ``detail`` is TikTok's own wording (code and log id).
     """
+
+    def __init__(self, message: str, *, detail: str = ""):
+        super().__init__(message)
+        self.detail = detail
 
 
 def _detail(body: bytes, status: int) -> str:
@@ -195,7 +200,7 @@ class TikTokApi:
         if error is None:
             return
         if isinstance(error, ReauthRequired) and envelope_code(answer) == _SPENT:
-            raise ConsentSpent(str(error)) from None
+            raise ConsentSpent(str(error), detail=_detail(answer, status)) from None
         raise error
 
     def _read(self, name: str, response: httpx.Response) -> bytes:

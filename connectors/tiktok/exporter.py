@@ -5,12 +5,20 @@ Framework contract (what ``flows/`` relies on):
 * ``list_page(vertical, cursor)`` either returns a page or raises
   :class:`~connectors.errors.SourceNotReady` whose ``cursor`` must be saved for that vertical and
   given back on the next call; ``wake_key`` is ``str(request_id)``, the same string the webhook
-  receiver passes to ``on_ready``. Every vertical of a job shares one data request (see
-  :mod:`.staging`), so a job has at most one Add call unless the request expires.
+  receiver passes to ``on_ready``. Every vertical of a job shares one data request, recorded in
+  the job's state slot (:mod:`.state`), so a job has at most one Add call unless the request
+  expires.
 * ``cancel_pending(cursor)`` cancels the job's data request at TikTok (call it when the ferry job
   is cancelled; idempotent; with ``None`` it finds the request in the job's state slot).
-* A FatalError about a malformed download discards the staged zip: resuming with the same cursor
-  downloads it again (TikTok keeps it for four days) and continues.
+* A download that cannot be read (:class:`~.parse.MalformedExport`) is discarded and downloaded
+  again by the engine's retry (RetryableError); the same failure :data:`~.lifecycle.MAX_MALFORMED`
+  times in a row is a FatalError that says what is wrong, and resuming does not download again.
+
+Bytes: section files are rendered from the document, zip members are read from the staged zip
+(through the ratio check), and a post's media comes from the zip when the export carries it, else
+from its link (:mod:`.links`). A link that answers "gone" (its signature expired) is followed by a
+fresh download of the same request, whose links are signed anew, before the item fails; each dead
+link is fetched once, and fresh links are fetched only while the last ones served something.
 """
 
 from __future__ import annotations
@@ -18,30 +26,43 @@ from __future__ import annotations
 import io
 import threading
 import zipfile
-from collections.abc import Iterator
 from contextlib import ExitStack
 from typing import IO
 
-import httpx
-
 from ..base import Exporter, Page, Problem
-from ..errors import ConfigError, FatalError, ItemError
-from ..models import File, Item, Vertical, Video
+from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
+from ..models import File, Item, Photo, Vertical, Video
 from ..progress import Progress
+from ..readlimits import BoundedReader, LimitExceeded, ReadLimits
 from ..state import StateSlot
 from .api import TikTokApi
-from .blobs import ZIP_PREFIX, blob_items
+from .blobs import blob_items
 from .cursor import Phase, TikTokCursor
+from .entries import PostEntry, is_http, permanent_link, post_entries
 from .lifecycle import LifecycleOptions, RequestLifecycle, Staged
-from .parse import TikTokExport, load_export, resolve
-from .posts import post_items
-from .sections import JSON_PREFIX, render
+from .links import LinkGone, MediaLinks
+from .media import SNIFF_BYTES, MediaKind, MediaType, pair_members, sniff
+from .parse import MalformedExport, TikTokExport, ZipMember, load_export, open_zip
+from .posts import POST_PREFIX, ZIP_PREFIX, PostMedia, media_items, post_items
+from .sections import JSON_PREFIX, render, unpointer
 from .staging import Staging
-from .videos import LINK_PREFIX, video_items
 
 __all__ = ["TikTokExporter", "EXPORTS"]
 
-EXPORTS = frozenset({Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS})
+EXPORTS = frozenset({Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS})
+
+
+class _Download:
+    """One staged download, opened: its zip, its document and its posts' current links."""
+
+    def __init__(self, staged: Staged, stack: ExitStack, export: TikTokExport, zf) -> None:
+        self.staged = staged
+        self.stack = stack
+        self.export = export
+        self.zf = zf
+        self.entries: list[PostEntry] = post_entries(export)
+        self.links = {entry.media_id: entry.link for entry in self.entries if is_http(entry.link)}
+        export.volatile = frozenset(link for link in self.links.values() if permanent_link(link) is None)
 
 
 class TikTokExporter(Exporter):
@@ -54,6 +75,8 @@ class TikTokExporter(Exporter):
         slot: the job's state slot (the shared data request, see :mod:`.state`).
         page_size: items per page.
         progress: the source's progress sink: the zip download shows as a bar.
+        limits: the read caps for the download (:mod:`connectors.readlimits`).
+        links: the media-link fetcher (tests may pass one with a transport).
     """
 
     cursor_model = TikTokCursor
@@ -68,15 +91,22 @@ class TikTokExporter(Exporter):
         *,
         page_size: int = 200,
         progress: Progress | None = None,
+        limits: ReadLimits | None = None,
+        links: MediaLinks | None = None,
     ) -> None:
         self._api = api
         self._staging = staging
         self._lifecycle = RequestLifecycle(api, staging, options, slot, progress=progress)
         self._page_size = page_size
-        self._stack = ExitStack()
-        self._loaded: tuple[int, TikTokExport, zipfile.ZipFile] | None = None
+        self._limits = limits or ReadLimits()
+        self._links = links or MediaLinks()
+        self._current: _Download | None = None
+        self._retired: list[ExitStack] = []  # earlier downloads: streams may still read them
+        self._medias: dict[str, PostMedia] | None = None
         self._items: dict[Vertical, list[Item]] = {}
         self._problems: dict[tuple[str, str], None] = {}
+        self._served = 0  # media fetched through the current links
+        self._refreshes = 0  # fresh downloads for links; another only after the last one served
         # open_bytes runs on importers' copy threads: one of them loads the staged zip, and
         # members are opened one at a time (reads then run in parallel; zipfile serialises them)
         self._lock = threading.RLock()
@@ -99,22 +129,14 @@ class TikTokExporter(Exporter):
     def open_bytes(self, item: Item) -> IO[bytes]:
         ref = getattr(item, "ref", "")
         if isinstance(item, File) and ref.startswith(JSON_PREFIX):
-            with self._lock:
-                export, _ = self._current()
-            try:
-                value = resolve(export.doc, ref[len(JSON_PREFIX) :])
-            except (KeyError, IndexError, ValueError):
-                raise ItemError(item.id, f"TikTok section {ref[len(JSON_PREFIX):]} is not in the download") from None
-            return io.BytesIO(render(value))
-        if isinstance(item, File) and ref.startswith(ZIP_PREFIX):
-            try:
-                with self._lock:
-                    _, zf = self._current()
-                    return zf.open(ref[len(ZIP_PREFIX) :])
-            except KeyError:
-                raise ItemError(item.id, f"zip member {ref[len(ZIP_PREFIX):]} is not in the TikTok download") from None
-        if isinstance(item, Video) and ref.startswith(LINK_PREFIX):
-            return _open_link(self._api, item.id, ref[len(LINK_PREFIX) :])
+            element = self._download().export.value(*unpointer(ref[len(JSON_PREFIX) :]))
+            if element.error is not None:
+                raise ItemError(item.id, f"TikTok section {ref[len(JSON_PREFIX):]} cannot be read: {element.error}")
+            return io.BytesIO(render(element.value, self._download().export.volatile))
+        if ref.startswith(ZIP_PREFIX):
+            return self._open_member(item.id, ref[len(ZIP_PREFIX) :])
+        if isinstance(item, Photo | Video) and ref.startswith(POST_PREFIX):
+            return self._open_post_media(item.id)
         raise ItemError(item.id, f"the TikTok exporter did not make this item (ref {ref!r})")
 
     def problems(self) -> list[Problem]:
@@ -123,10 +145,12 @@ class TikTokExporter(Exporter):
         return found
 
     def close(self) -> None:
-        self._stack.close()
+        self._drop_current()
+        for stack in self._retired:
+            stack.close()
+        self._retired.clear()
+        self._links.close()
         self._api.close()
-
-    # -- lifecycle hooks for the framework ------------------------------------------------
 
     def cancel_pending(self, cursor: TikTokCursor | None = None) -> int | None:
         """Cancel the job's TikTok data request (when the ferry job is cancelled).
@@ -134,101 +158,220 @@ class TikTokExporter(Exporter):
         Finds the request from ``cursor`` or, when None, from the job's state slot. Returns the
         cancelled request id, or None when there was nothing to cancel. Idempotent.
         """
-        self._drop_loaded()
+        with self._lock:
+            self._drop_current()
         return self._lifecycle.cancel(cursor)
 
-    # -- internals ------------------------------------------------------------------------
+    # -- the staged download ----------------------------------------------------------------
 
-    def _drop_loaded(self) -> None:
-        self._stack.close()
-        self._stack = ExitStack()
-        self._loaded = None
+    def _drop_current(self) -> None:
+        if self._current is not None:
+            self._current.stack.close()
+        self._current = None
+        self._medias = None
         self._items.clear()
 
-    def _load(self, staged: Staged) -> tuple[TikTokExport, zipfile.ZipFile]:
-        if self._loaded is not None and self._loaded[0] == staged.request_id:
-            return self._loaded[1], self._loaded[2]
-        self._drop_loaded()
-        source = f"request {staged.request_id}"
-        try:
-            fh = self._stack.enter_context(self._staging.open_zip(staged.request_id))
-            zf = self._stack.enter_context(zipfile.ZipFile(fh))
-            export = load_export(zf, source=source)
-        except (zipfile.BadZipFile, FatalError) as exc:
-            self._malformed(staged, exc)
-        self._loaded = (staged.request_id, export, zf)
-        return export, zf
+    def _load(self, staged: Staged) -> _Download:
+        """Open the staged zip (once per download); a malformed one is discarded and raised."""
+        with self._lock:
+            current = self._current
+            if current is not None and (current.staged.request_id, current.staged.download) == (staged.request_id, staged.download):
+                return current
+            stack = ExitStack()
+            try:
+                fh = stack.enter_context(self._staging.open_zip(staged.request_id, staged.download))
+                zf = stack.enter_context(open_zip(fh, source=f"request {staged.request_id}", limits=self._limits))
+                export = load_export(zf, source=f"request {staged.request_id}", limits=self._limits)
+            except MalformedExport as exc:
+                stack.close()
+                self._drop_current()
+                raise self._lifecycle.malformed(staged, str(exc)) from None
+            except BaseException:
+                stack.close()
+                raise
+            if current is not None and current.staged.request_id == staged.request_id:
+                self._retired.append(current.stack)  # a fresh download of the same request
+                self._current = _Download(staged, stack, export, zf)
+            else:
+                self._drop_current()
+                self._current = _Download(staged, stack, export, zf)
+            return self._current
 
-    def _malformed(self, staged: Staged, exc: Exception) -> None:
-        self._drop_loaded()
-        self._lifecycle.discard_download(staged.request_id)
-        raise FatalError(f"{exc}; the staged download was discarded, resuming the transfer downloads it again") from None
+    def _download(self) -> _Download:
+        """The current download, opened from the job's state when this exporter has none yet."""
+        with self._lock:
+            if self._current is None:
+                record = self._lifecycle.state()
+                if record is None or not record.staged:
+                    raise FatalError("no TikTok download is staged for this job; list a page first")
+                self._load(Staged(record.request_id, record.rerequests, record.downloads))
+            assert self._current is not None
+            return self._current
 
-    def _current(self) -> tuple[TikTokExport, zipfile.ZipFile]:
-        if self._loaded is None:
-            record = self._lifecycle.state()
-            if record is None or not record.staged:
-                raise FatalError("no TikTok download is staged for this job; list a page first")
-            self._load(Staged(record.request_id, record.rerequests))
-        assert self._loaded is not None
-        return self._loaded[1], self._loaded[2]
+    def _fresh_links(self, dead: Staged) -> bool:
+        """Download the request again for links signed afresh; False when that cannot help.
+
+        Done once per download, and again only when the fresh links served something (links
+        that are dead from the start would be asked for in a loop).
+        """
+        with self._lock:
+            current = self._download()
+            if current.staged.download != dead.download:
+                return True  # another thread already did
+            if self._refreshes and not self._served:
+                return False
+            staged = self._lifecycle.redownload(current.staged.request_id)
+            if staged is None:
+                return False
+            self._load(staged)
+            self._refreshes += 1
+            self._served = 0
+            return True
+
+    # -- items ------------------------------------------------------------------------------
 
     def _items_of(self, vertical: Vertical, staged: Staged) -> list[Item]:
-        export, _ = self._load(staged)
-        if vertical not in self._items:
-            build = {Vertical.VIDEOS: video_items, Vertical.SOCIAL_POSTS: post_items, Vertical.BLOBS: blob_items}
-            try:
-                self._items[vertical] = list(build[vertical](export))
-            except FatalError as exc:
-                self._malformed(staged, exc)
-            for problem in export.problems:
+        download = self._load(staged)
+        with self._lock:
+            if vertical not in self._items:
+                if vertical == Vertical.BLOBS:
+                    paired = {m.member.name for m in self._medias_of(download).values() if m.member is not None}
+                    built: list = blob_items(download.export, paired=paired, head_of=lambda m: self._head(download, m))
+                elif vertical == Vertical.SOCIAL_POSTS:
+                    built = post_items(download.entries, self._medias_of(download))
+                else:
+                    kind = MediaKind.PHOTO if vertical == Vertical.PHOTOS else MediaKind.VIDEO
+                    built = media_items(list(self._medias_of(download).values()), kind)
+                self._items[vertical] = built
+            for problem in download.export.problems:
                 self._problems.setdefault(problem, None)
-            export.problems.clear()
-        return self._items[vertical]
+            download.export.problems.clear()
+            return self._items[vertical]
+
+    def _medias_of(self, download: _Download) -> dict[str, PostMedia]:
+        """Every post's media, by media id: from the zip when paired, else what its link serves.
+
+        Links are probed once per job (the answers are saved in the job's state, so pages stay
+        the same in every process); a link whose bytes are not media is named as a problem.
+        """
+        if self._medias is not None:
+            return self._medias
+        record = self._lifecycle.state()
+        known: dict[str, MediaType | None] = dict(record.media) if record is not None else {}
+        learned: dict[str, MediaType | None] = {}
+        pairs = pair_members(download.entries, download.export.members)
+        medias: dict[str, PostMedia] = {}
+        try:
+            for entry in download.entries:
+                member = pairs.get(entry.media_id)
+                member_type = sniff(self._head(download, member)) if member is not None else None
+                if member is not None and member_type is not None:
+                    medias[entry.media_id] = PostMedia(entry, member_type, member)
+                    continue
+                if entry.media_id not in download.links:
+                    continue
+                if entry.media_id not in known:
+                    try:
+                        learned[entry.media_id] = known[entry.media_id] = self._probe(entry)
+                    except LinkGone:
+                        medias[entry.media_id] = PostMedia(entry, None)  # fails at transfer, retryable
+                        continue
+                media_type = known[entry.media_id]
+                if media_type is None:
+                    download.export.problems.append((entry.where, "the post's link serves no photo or video (a web page?); the post is transferred without its media"))
+                    continue
+                medias[entry.media_id] = PostMedia(entry, media_type)
+        finally:
+            if learned and record is not None:
+                latest = self._lifecycle.state() or record
+                self._lifecycle.save(latest.model_copy(update={"media": {**latest.media, **learned}}))
+        self._medias = medias
+        return medias
+
+    def _probe(self, entry: PostEntry) -> MediaType | None:
+        """What the post's link serves; a dead link gets one fresh download of the request first."""
+        try:
+            return self._with_fresh_links(entry.media_id, lambda url: self._links.probe(entry.media_id, url))
+        except RetryableItemError as exc:
+            raise RetryableError(f"probing {entry.where}: {exc.reason}") from None
+        except ItemError:
+            return None  # refused for good: not media
+
+    # -- bytes --------------------------------------------------------------------------------
+
+    def _with_fresh_links(self, media_id: str, fetch):
+        download = self._download()
+        url = download.links.get(media_id)
+        if url is None:
+            raise ItemError(media_id, "the post has no media link in the TikTok download")
+        try:
+            result = fetch(url)
+        except LinkGone:
+            if not self._fresh_links(download.staged):
+                raise
+            fresh = self._download().links.get(media_id)
+            if fresh is None or fresh == url:
+                raise
+            result = fetch(fresh)
+        with self._lock:
+            self._served += 1
+        return result
+
+    def _open_post_media(self, item_id: str) -> IO[bytes]:
+        try:
+            return self._with_fresh_links(item_id, lambda url: self._links.open(item_id, url))
+        except LinkGone as exc:
+            raise RetryableItemError(
+                item_id, f"{exc} (the link expired) and TikTok gave no working fresh link; `ferry resume --retry-failed` asks again"
+            ) from None
+
+    def _member(self, download: _Download, name: str, item_id: str) -> ZipMember:
+        for member in download.export.members:
+            if member.name == name:
+                return member
+        raise ItemError(item_id, f"zip member {name} is not in the TikTok download")
+
+    def _open_member(self, item_id: str, name: str) -> IO[bytes]:
+        download = self._download()
+        member = self._member(download, name, item_id)
+        try:
+            with self._lock:
+                raw = download.zf.open(member.name)
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise ItemError(item_id, f"cannot open zip member {member.path}: {exc}") from None
+        bounded = BoundedReader(raw, limit=None, compressed=member.compressed, limits=self._limits, what="this member")
+        return io.BufferedReader(_Guarded(bounded, item_id, f"zip member {member.path}"), buffer_size=1 << 16)
+
+    def _head(self, download: _Download, member: ZipMember) -> bytes:
+        """The first bytes of a member (for its media type); b'' when it cannot be read."""
+        try:
+            with self._lock, download.zf.open(member.name) as raw:
+                return raw.read(SNIFF_BYTES)
+        except Exception:  # a broken member is named when its bytes are asked for
+            return b""
 
 
-class _LinkStream(io.RawIOBase):
-    """A readable binary stream over a streaming httpx response (closes the response)."""
+class _Guarded(io.RawIOBase):
+    """A member stream whose read errors (CRC, truncation, the ratio cap) are ItemErrors naming it."""
 
-    def __init__(self, stack: ExitStack, chunks: Iterator[bytes], item_id: str, url: str) -> None:
-        self._stack, self._chunks, self._item_id, self._url = stack, chunks, item_id, url
-        self._pending = b""
+    def __init__(self, raw: IO[bytes], item_id: str, where: str):
+        self._raw, self._item_id, self._where = raw, item_id, where
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:
-        while not self._pending:
-            try:
-                self._pending = next(self._chunks)
-            except StopIteration:
-                return 0
-            except httpx.HTTPError as exc:
-                raise ItemError(self._item_id, f"video link {self._url} broke off: {type(exc).__name__}", retryable=True) from None
-        n = min(len(buffer), len(self._pending))
-        buffer[:n] = self._pending[:n]
-        self._pending = self._pending[n:]
-        return n
+        try:
+            data = self._raw.read(len(buffer))
+        except LimitExceeded as exc:
+            raise ItemError(self._item_id, f"{self._where} {exc}") from None
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
+            raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from None
+        buffer[: len(data)] = data
+        return len(data)
 
     def close(self) -> None:
-        if not self.closed:
-            self._stack.close()
-        super().close()
-
-
-def _open_link(api: TikTokApi, item_id: str, url: str) -> IO[bytes]:
-    stack = ExitStack()
-    try:
-        resp = stack.enter_context(api.open_link(url))
-    except httpx.HTTPStatusError as exc:
-        stack.close()
-        code = exc.response.status_code
-        raise ItemError(item_id, f"video link {url} answered HTTP {code}", retryable=code >= 500 or code == 429) from None
-    except httpx.HTTPError as exc:
-        stack.close()
-        raise ItemError(item_id, f"video link {url} is unreachable: {type(exc).__name__}", retryable=True) from None
-    ctype = resp.headers.get("content-type", "").split(";")[0].strip().lower()
-    if ctype.startswith("text/") or ctype == "application/json":
-        stack.close()
-        raise ItemError(item_id, f"video link {url} is a web page ({ctype}), not a video file; metadata only")
-    return io.BufferedReader(_LinkStream(stack, resp.iter_bytes(1 << 16), item_id, url), buffer_size=1 << 16)
+        try:
+            self._raw.close()
+        finally:
+            super().close()

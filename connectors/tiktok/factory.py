@@ -16,6 +16,9 @@ Options (``ctx.options``, all optional; strings are accepted as they come from a
                     waits ``max_poll_interval`` as the fallback; false
 ``max_rerequests``  how often an expired request is asked again; 3
 ``page_size``       items per page; 200
+``max_json_mb``     biggest JSON document read from the download, in MiB; 64
+``max_ratio``       biggest decompression ratio of a zip member; 200
+``max_members``     most files the download may hold; 250000
 ==================  ===========================================================================
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from ..errors import ConfigError
 from ..options import flag_option, float_option, int_option
+from ..readlimits import limits_from_options
 from ..registry import ConnectorContext
 from .api import DEFAULT_API_BASE, TikTokApi
 from .exporter import TikTokExporter
@@ -64,4 +68,5 @@ def make_exporter(ctx: ConnectorContext) -> TikTokExporter:
     page_size = int_option(options, "page_size", 200, connector="tiktok")
     api = TikTokApi(ctx.auth, base_url=str(options.get("api_base") or DEFAULT_API_BASE))
     staging = Staging(ctx.staging_url, ctx.storage_options)
-    return TikTokExporter(api, staging, lifecycle, ctx.state, page_size=page_size, progress=ctx.progress)
+    limits = limits_from_options(options, connector="tiktok")
+    return TikTokExporter(api, staging, lifecycle, ctx.state, page_size=page_size, progress=ctx.progress, limits=limits)

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from ..errors import FatalError, RetryableError, SourceNotReady
 from ..progress import NullProgress, Progress
 from ..state import StateSlot
-from .api import TikTokApi
+from .api import ConsentSpent, TikTokApi
 from .cursor import Phase, TikTokCursor
 from .staging import Staging
 from .state import TikTokState
@@ -55,10 +55,15 @@ class LifecycleOptions:
 
 @dataclass(frozen=True)
 class Staged:
-    """A request whose zip is in staging."""
+    """A request whose zip is in staging (``download`` counts the downloads of it: the zip's name)."""
 
     request_id: int
     rerequests: int
+    download: int = 1
+
+
+#: Downloads in a row that fail the same way before ferry stops asking for the same export.
+MAX_MALFORMED = 3
 
 
 class RequestLifecycle:
@@ -96,14 +101,19 @@ class RequestLifecycle:
         Raises:
             SourceNotReady: TikTok is still preparing; carries the cursor to resume from.
             RetryableError: a transient HTTP failure or a truncated download (already discarded).
-            FatalError: the request was cancelled, has an unknown status, or expired too often.
-            ReauthRequired: the credential is dead or lacks the scope.
+            FatalError: the request was cancelled, has an unknown status, expired too often, or
+                TikTok sent the same malformed export :data:`MAX_MALFORMED` times.
+            ReauthRequired: the credential is dead or lacks the scope; ConsentSpent when the
+                request must be replaced and the consent allows no further one.
         """
         record = self._resolve(cursor)
         if record is None:
             return self._start(rerequests=0)  # raises SourceNotReady
-        if record.staged and self._staging.has_zip(record.request_id):
-            return Staged(record.request_id, record.rerequests)
+        if record.malformed >= MAX_MALFORMED:
+            raise FatalError(self._malformed_text(record))
+        staged = Staged(record.request_id, record.rerequests, record.downloads)
+        if record.staged and self._staging.has_zip(record.request_id, record.downloads):
+            return staged
         info = self._api.check(record.request_id)
         status = info.status
         if status == RequestStatus.PENDING:
@@ -111,17 +121,7 @@ class RequestLifecycle:
             self.save(record.model_copy(update={"checks": checks, "staged": False}))
             self._not_ready(record.request_id, checks, record.rerequests, "is still being prepared")
         if status == RequestStatus.DOWNLOADING:
-            try:
-                size = self._staging.receive(
-                    record.request_id,
-                    lambda sink: self._api.download(record.request_id, sink, progress=self._progress),
-                )
-            except FatalError as exc:
-                # Check said ready but Download refused (it expired or was cancelled in between):
-                # retrying re-checks the status and takes the right branch.
-                raise RetryableError(f"{exc}; checking the request again") from None
-            self.save(record.model_copy(update={"staged": True, "size": size}))
-            return Staged(record.request_id, record.rerequests)
+            return self._download(record)
         if status == RequestStatus.EXPIRED:
             if record.rerequests >= self._opts.max_rerequests:
                 raise FatalError(
@@ -141,12 +141,49 @@ class RequestLifecycle:
             "the transfer stopped so nothing is guessed"
         )
 
-    def discard_download(self, request_id: int) -> None:
-        """Forget a staged zip that turned out unreadable, so resuming downloads it again."""
-        self._staging.discard(request_id)
+    def redownload(self, request_id: int) -> Staged | None:
+        """Download the request's zip again (its media links are signed afresh); None if TikTok
+        no longer serves it (expired, cancelled). The earlier zip stays until the job ends:
+        streams still reading it keep working.
+
+        Raises:
+            RetryableError: a transient failure (check or download).
+        """
         record = self.state()
-        if record is not None and record.request_id == request_id:
-            self.save(record.model_copy(update={"staged": False, "size": None}))
+        if record is None or record.request_id != request_id:
+            return None
+        if self._api.check(request_id).status != RequestStatus.DOWNLOADING:
+            return None
+        return self._download(record)
+
+    def malformed(self, staged: Staged, reason: str) -> Exception:
+        """Record that the staged zip cannot be read; return what to raise.
+
+        The zip is discarded. Until TikTok has sent the same malformed export
+        :data:`MAX_MALFORMED` times in a row it is a RetryableError (the engine downloads it
+        again); then a FatalError saying what is wrong, and every later resume says the same
+        at once, without downloading again.
+        """
+        self._staging.discard(staged.request_id)
+        record = self.state()
+        if record is None or record.request_id != staged.request_id:
+            return RetryableError(f"{reason}; downloading it again")
+        same = record.malformed_reason == reason
+        record = record.model_copy(
+            update={"staged": False, "size": None, "malformed": record.malformed + 1 if same else 1, "malformed_reason": reason}
+        )
+        self.save(record)
+        if record.malformed >= MAX_MALFORMED:
+            return FatalError(self._malformed_text(record))
+        return RetryableError(f"{reason}; downloading it again (attempt {record.malformed + 1} of {MAX_MALFORMED})")
+
+    @staticmethod
+    def _malformed_text(record: TikTokState) -> str:
+        return (
+            f"TikTok sent the same malformed export for data request {record.request_id} {record.malformed} times: "
+            f"{record.malformed_reason}. ferry stops downloading it; start a new transfer to ask TikTok for a new "
+            "export, or tell TikTok support (the request id identifies it)"
+        )
 
     def cancel(self, cursor: TikTokCursor | None) -> int | None:
         """Cancel the job's data request if it is pending or ready; return its id, else None.
@@ -182,8 +219,34 @@ class RequestLifecycle:
             checks=cursor.checks,
         )
 
+    def _download(self, record: TikTokState) -> Staged:
+        download = record.downloads + 1
+        try:
+            size = self._staging.receive(
+                record.request_id,
+                download,
+                lambda sink: self._api.download(record.request_id, sink, progress=self._progress),
+            )
+        except FatalError as exc:
+            # Check said ready but Download refused (it expired or was cancelled in between):
+            # retrying re-checks the status and takes the right branch.
+            raise RetryableError(f"{exc}; checking the request again") from None
+        self.save(record.model_copy(update={"staged": True, "size": size, "downloads": download}))
+        return Staged(record.request_id, record.rerequests, download)
+
     def _start(self, *, rerequests: int, replaced: int | None = None) -> Staged:
-        request_id = self._api.add(list(self._opts.categories), self._opts.data_format)
+        try:
+            request_id = self._api.add(list(self._opts.categories), self._opts.data_format)
+        except ConsentSpent as exc:
+            if replaced is None:
+                raise ConsentSpent(
+                    f"TikTok refused a data request: the authorization allows no further one ({exc.detail})", detail=exc.detail
+                ) from None
+            raise ConsentSpent(
+                f"TikTok data request {replaced} expired before ferry could download it, and the authorization "
+                f"allows only one data request (a .single consent), so TikTok refused a new one ({exc.detail})",
+                detail=exc.detail,
+            ) from None
         previous = self.state()
         media = previous.media if previous is not None else {}
         self.save(TikTokState(request_id=request_id, rerequests=rerequests, media=media))

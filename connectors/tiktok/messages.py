@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..models import File
 from .parse import Schema, TikTokExport, blank
-from .sections import ROOT, json_file, safe_name, split_section
+from .sections import ROOT, json_file, readable, safe_name, split_section
 
 __all__ = ["dm_files", "FOLDER", "PATHS"]
 
@@ -20,14 +20,13 @@ PATHS = {Schema.CURRENT: ("Direct Message", "Direct Messages"), Schema.OLDER: ("
 
 
 def dm_files(export: TikTokExport) -> list[File]:
-    """Raises FatalError (naming the JSON path) when ChatHistory is not an object."""
+    """One file per chat; a ChatHistory that is not an object is a problem naming its JSON path."""
     if export.schema not in PATHS:
         return []
     key, sub = PATHS[export.schema]
-    chats = export.expect_dict(key, sub, "ChatHistory")
     files = [
-        json_file(FOLDER, f"{safe_name(chat)}.json", (key, sub, "ChatHistory", chat), messages)
-        for chat, messages in chats.items()
-        if not blank(messages)
+        json_file(export, FOLDER, f"{safe_name(str(chat.path[-1]))}.json", (key, sub, "ChatHistory", str(chat.path[-1])), chat.value)
+        for chat in export.object_at(key, sub, "ChatHistory")
+        if readable(export, chat) and not blank(chat.value)
     ]
     return files + split_section(export, key, FOLDER, skip=(sub,))

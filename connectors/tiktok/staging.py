@@ -10,13 +10,13 @@ checks out, so a truncated file never shows under its real name.
 
 from __future__ import annotations
 
-import zipfile
 from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 import fsspec
 
 from ..errors import RetryableError
+from ..zipsafety import zip_entry_count
 
 __all__ = ["Staging"]
 
@@ -32,28 +32,32 @@ class Staging:
     def path(self, name: str) -> str:
         return f"{self.root}/{name}"
 
-    def zip_name(self, request_id: int) -> str:
-        return f"tiktok-{request_id}.zip"
+    def zip_name(self, request_id: int, download: int) -> str:
+        """Each download of a request has its own name: a zip downloaded again (for fresh media
+        links) never replaces one that streams may still be reading."""
+        return f"tiktok-{request_id}-{download}.zip"
 
-    def has_zip(self, request_id: int) -> bool:
-        return self.fs.exists(self.path(self.zip_name(request_id)))
+    def has_zip(self, request_id: int, download: int) -> bool:
+        return self.fs.exists(self.path(self.zip_name(request_id, download)))
 
-    def open_zip(self, request_id: int) -> IO[bytes]:
-        return self.fs.open(self.path(self.zip_name(request_id)), "rb")
+    def open_zip(self, request_id: int, download: int) -> IO[bytes]:
+        return self.fs.open(self.path(self.zip_name(request_id, download)), "rb")
 
     def discard(self, request_id: int) -> None:
-        for name in (self.zip_name(request_id), self.zip_name(request_id) + ".partial"):
-            if self.fs.exists(self.path(name)):
-                self.fs.rm(self.path(name))
+        """Remove every download of the request (and any partial one)."""
+        prefix = f"tiktok-{request_id}-"
+        for path in self.fs.ls(self.root, detail=False):
+            if path.rstrip("/").rsplit("/", 1)[-1].startswith(prefix):
+                self.fs.rm(path)
 
-    def receive(self, request_id: int, fetch: Callable[[IO[bytes]], int]) -> int:
+    def receive(self, request_id: int, download: int, fetch: Callable[[IO[bytes]], int]) -> int:
         """Run ``fetch(sink)`` into ``<zip>.partial``, verify it, rename it; return its size.
 
         Raises:
             RetryableError: the bytes are not a complete zip (truncated download); the partial
                 file is removed so the retry starts clean.
         """
-        final = self.path(self.zip_name(request_id))
+        final = self.path(self.zip_name(request_id, download))
         partial = final + ".partial"
         try:
             with self.fs.open(partial, "wb") as sink:
@@ -67,10 +71,15 @@ class Staging:
         return size
 
     def _verify_zip(self, path: str, request_id: int) -> None:
+        """The zip's end record is there (a cut download has none); nothing is indexed yet.
+
+        The member count and every member are checked when the export is read
+        (:func:`.parse.open_zip`), where a hostile zip is named, not retried.
+        """
         try:
-            with self.fs.open(path, "rb") as fh, zipfile.ZipFile(fh) as zf:
-                zf.infolist()
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
-            raise RetryableError(
-                f"TikTok download of request {request_id} is not a complete zip ({exc}); downloading again"
-            ) from None
+            with self.fs.open(path, "rb") as fh:
+                complete = zip_entry_count(fh) is not None
+        except OSError:
+            complete = False
+        if not complete:
+            raise RetryableError(f"TikTok download of request {request_id} is not a complete zip (no end record); downloading again")

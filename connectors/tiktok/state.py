@@ -10,20 +10,12 @@ file of ferry's own lies in staging and canceling the job forgets it.
 
 from __future__ import annotations
 
-import enum
-
 from pydantic import Field
 
 from ..state import State
+from .media import MediaType
 
-__all__ = ["MediaKind", "TikTokState"]
-
-
-class MediaKind(enum.StrEnum):
-    """What a post's media link serves, told from its bytes (not from its name)."""
-
-    VIDEO = "video"
-    PHOTO = "photo"
+__all__ = ["TikTokState"]
 
 
 class TikTokState(State):
@@ -33,18 +25,22 @@ class TikTokState(State):
         request_id: the data request every vertical of the job reads.
         staged: its zip is in staging (and passed the zip check).
         size: the zip's byte count.
+        downloads: how often it was downloaded (a download for fresh media links is the next).
         rerequests: how often an expired request was replaced.
         checks: Check calls answered "pending" (the poll back-off).
         malformed: downloads in a row that failed the same way (a malformed export).
         malformed_reason: what was wrong with them.
-        media: per post (its content id), what its link serves; probed once per job.
+        media: per post's media id, what its link serves (told from its bytes; None: no photo
+            or video); each link is probed once per job, and the answer keeps pages the same
+            in every process.
     """
 
     request_id: int
     staged: bool = False
     size: int | None = None
+    downloads: int = 0
     rerequests: int = 0
     checks: int = 0
     malformed: int = 0
     malformed_reason: str | None = None
-    media: dict[str, MediaKind] = Field(default_factory=dict)
+    media: dict[str, MediaType | None] = Field(default_factory=dict)

@@ -9,8 +9,11 @@ Time is controlled by the test, never by a clock: :meth:`FakeTikTok.advance` mov
 ``downloading`` (delivering the webhook when ``webhook_url`` is set), ``expired``, ``cancelled``
 or any other string; ``ready_after_checks=N`` makes a request ready by itself after N Check
 calls; ``POST /_fake/requests/{id}/advance?to=...`` does the same over HTTP. Other knobs:
-:meth:`rate_limit_next`, :meth:`fail_next`, :meth:`truncate_next_download`, ``malformed`` and
-``data`` (the dict zipped as ``user_data_tiktok.json``; see :func:`sample_data`).
+:meth:`rate_limit_next`, :meth:`fail_next`, :meth:`truncate_next_download`, ``data`` (the dict
+zipped as ``user_data_tiktok.json``, or raw bytes for a malformed export; see :func:`sample_data`),
+:meth:`add_posts` (the account grows: new posts at the top of the list), ``media_in_zip`` (the zip
+also carries each post's media file) and ``cdn`` (the media host: links signed afresh for every
+download, expiring on demand, counted; see ``tiktok_cdn.py``).
 
 The module is a little over the house 400 lines on purpose: the whole fake API (OAuth, the four
 data calls, webhooks, knobs) reads in one place; the export data lives in ``tiktok_data.py``.
@@ -35,9 +38,10 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response, Streamin
 from connectors.tiktok.webhooks import SIGNATURE_HEADER, signature_header
 
 from .server import ThreadedServer
-from .tiktok_data import VIDEO_BYTES, build_zip, older_sample_data, sample_data
+from .tiktok_cdn import MEDIA_PATH, FakeCdn
+from .tiktok_data import PHOTO_BYTES, VIDEO_BYTES, build_zip, media_bytes, new_post, older_sample_data, sample_data
 
-__all__ = ["FakeTikTok", "sample_data", "older_sample_data", "build_zip", "VIDEO_BYTES"]
+__all__ = ["FakeTikTok", "sample_data", "older_sample_data", "build_zip", "VIDEO_BYTES", "PHOTO_BYTES", "media_bytes"]
 
 CATEGORY_FAMILY = {
     "all_data": "all",
@@ -72,6 +76,7 @@ class FakeRequest:
 @dataclass
 class _Calls:
     log: list[str] = field(default_factory=list)
+    times: list[tuple[str, float]] = field(default_factory=list)  # (call, time.monotonic())
     window: deque = field(default_factory=deque)
 
 
@@ -114,6 +119,11 @@ class FakeTikTok:
         self.data: dict | bytes | None = None  # None: sample_data(base_url)
         self.data_member = "user_data_tiktok.json"
         self.extra_members: dict[str, bytes] = {}
+        self.added_posts: list[dict] = []
+        self.download_sizes: list[int] = []  # bytes of each zip served
+        self.raw_zip: bytes | None = None  # served as it is (hostile archives, tests/hostile/tiktok.py)
+        self.media_in_zip = False
+        self.cdn = FakeCdn()
         self.requests: dict[int, FakeRequest] = {}
         self.calls = _Calls()
         self.webhook_results: list[int] = []
@@ -184,9 +194,39 @@ class FakeTikTok:
         Content-Length, half a zip."""
         self._truncate.append(mode)
 
+    def add_posts(self, n: int = 2, *, photo: bool = False) -> None:
+        """The account grows by ``n`` posts (newest first in the list, as TikTok shows them)."""
+        for _ in range(n):
+            self.added_posts.insert(0, new_post(self.base_url, len(self.added_posts) + 1, photo=photo))
+
     def zip_bytes(self) -> bytes:
+        """The zip one Download call serves: the data with every media link signed afresh."""
+        if self.raw_zip is not None:
+            return self.raw_zip
         data = self.data if self.data is not None else sample_data(self.base_url)
-        return build_zip(data, member=self.data_member, extra=self.extra_members)
+        if isinstance(data, bytes):
+            return build_zip(data, member=self.data_member, extra=self.extra_members)
+        data = json.loads(json.dumps(data))
+        posts = data.get("Post", {}).get("Posts", {})
+        if isinstance(posts, dict) and isinstance(posts.get("VideoList"), list):
+            posts["VideoList"] = [*self.added_posts, *posts["VideoList"]]
+        extra = dict(self.extra_members)
+        if self.media_in_zip:
+            extra.update(self._media_members(data))
+        text = self.cdn.sign_all(json.dumps(data, indent=2), self.base_url)
+        return build_zip(text, member=self.data_member, extra=extra)
+
+    @staticmethod
+    def _media_members(data: dict) -> dict[str, bytes]:
+        """Each post's media as a zip member named by its date (``Posts/20250301100000.mp4``)."""
+        found = {}
+        for entry in data.get("Post", {}).get("Posts", {}).get("VideoList", []) or []:
+            link = entry.get("Link") if isinstance(entry, dict) else None
+            if isinstance(link, str) and MEDIA_PATH in link:
+                name = link.rsplit("/", 1)[-1]
+                stamp = "".join(ch for ch in entry.get("Date", "") if ch.isdigit())
+                found[f"Posts/{stamp}.{name.rsplit('.', 1)[-1]}"] = media_bytes(name)
+        return found
 
     def webhook_body(self, request_id: int, *, event: str = "portability.download.ready", create_time: int | None = None) -> bytes:
         content = json.dumps({"request_id": request_id}) if event == "portability.download.ready" else json.dumps({"reason": 1})
@@ -236,6 +276,7 @@ class FakeTikTok:
     def _gate(self, request: Request, name: str) -> tuple[_Grant | None, JSONResponse | None]:
         """Rate limit, forced errors and bearer check shared by the data calls."""
         self.calls.log.append(name)
+        self.calls.times.append((name, time.monotonic()))
         forced = next((f for f in self._forced if f[3] in (None, name)), None)
         if forced is not None:
             self._forced.remove(forced)
@@ -406,6 +447,7 @@ class FakeTikTok:
             if req.status != "downloading":
                 return fake._error("invalid_params", f"request is {req.status}, not ready", 400)
             blob = fake.zip_bytes()
+            fake.download_sizes.append(len(blob))
             mode = fake._truncate.popleft() if fake._truncate else None
             headers = {"Content-Disposition": f'attachment; filename="{req.request_id}.zip"'}
             if mode == "cut":
@@ -427,14 +469,11 @@ class FakeTikTok:
             fake.advance(request_id, to)
             return {"request_id": request_id, "status": to}
 
-        @app.get("/_fake/video/{name}")
-        def video(name: str):
-            return Response(VIDEO_BYTES(name), media_type="video/mp4")
-
         @app.get("/_fake/page/{name}")
         def page(name: str):
             return Response("<html><body>share page</body></html>", media_type="text/html")
 
+        fake.cdn.mount(app)
         return app
 
 

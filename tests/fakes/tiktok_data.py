@@ -10,7 +10,7 @@ import io
 import json
 import zipfile
 
-__all__ = ["VIDEO_BYTES", "sample_data", "older_sample_data", "build_zip"]
+__all__ = ["VIDEO_BYTES", "PHOTO_BYTES", "media_bytes", "media_type", "sample_data", "older_sample_data", "new_post", "build_zip"]
 
 
 def VIDEO_BYTES(name: str) -> bytes:
@@ -19,15 +19,43 @@ def VIDEO_BYTES(name: str) -> bytes:
     return b"\x00\x00\x00\x18ftypmp42" + (seed * 1000)[:5000]
 
 
+def PHOTO_BYTES(name: str) -> bytes:
+    """Deterministic bytes of the fake photo ``name`` (starts like a JPEG/JFIF file)."""
+    seed = name.encode()
+    return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + (seed * 500)[:3000] + b"\xff\xd9"
+
+
+def media_bytes(name: str) -> bytes:
+    """A ``.jpg``/``.jpeg``/``.png`` name is a photo, anything else a video."""
+    return PHOTO_BYTES(name) if name.lower().endswith((".jpg", ".jpeg", ".png")) else VIDEO_BYTES(name)
+
+
+def media_type(name: str) -> str:
+    return "image/jpeg" if name.lower().endswith((".jpg", ".jpeg", ".png")) else "video/mp4"
+
+
+def new_post(base_url: str, number: int, *, photo: bool = False) -> dict:
+    """Post number ``number`` of a growing account: a date of its own (one a day from June 2025)."""
+    day, hour = divmod(number, 24)
+    name = f"grow{number}.{'jpg' if photo else 'mp4'}"
+    return {
+        "Date": f"2025-06-{1 + day % 28:02d} {hour:02d}:00:00",
+        "Link": f"{base_url}/_fake/media/{name}",
+        "Likes": str(number),
+        "Title": f"post {number}",
+        "WhoCanView": "Everyone",
+    }
+
+
 def sample_data(base_url: str) -> dict:
     """A small current-schema export (2025-26 keys) whose video links point at the fake."""
     return {
         "Post": {
             "Posts": {
                 "VideoList": [
-                    {"Date": "2025-03-01 10:00:00", "Link": f"{base_url}/_fake/video/v1.mp4", "Likes": "12",
+                    {"Date": "2025-03-01 10:00:00", "Link": f"{base_url}/_fake/media/v1.mp4", "Likes": "12",
                      "Title": "first dance", "WhoCanView": "Everyone", "Location": "Lisbon", "Sound": "orig"},
-                    {"Date": "2025-04-02 11:30:00", "Link": f"{base_url}/_fake/video/v2.mp4", "Likes": "3",
+                    {"Date": "2025-04-02 11:30:00", "Link": f"{base_url}/_fake/media/v2.mp4", "Likes": "3",
                      "Title": "cat", "WhoCanView": "Friends", "Location": "N/A"},
                     {"Date": "2025-05-03 12:00:00", "Link": "N/A", "Likes": "0", "Title": "no link"},
                 ]
@@ -67,7 +95,7 @@ def older_sample_data(base_url: str) -> dict:
         "Video": {
             "Videos": {
                 "VideoList": [
-                    {"Date": "2021-06-01 10:00:00", "VideoLink": f"{base_url}/_fake/video/old1.mp4", "Likes": "5"},
+                    {"Date": "2021-06-01 10:00:00", "VideoLink": f"{base_url}/_fake/media/old1.mp4", "Likes": "5"},
                     {"Date": "2021-07-01 10:00:00", "Link": "", "Likes": "1"},
                 ]
             }
@@ -82,10 +110,10 @@ def older_sample_data(base_url: str) -> dict:
     }
 
 
-def build_zip(data: dict | bytes, *, member: str = "user_data_tiktok.json", extra: dict[str, bytes] | None = None) -> bytes:
-    """A deterministic zip holding ``data`` as JSON (or raw bytes, e.g. malformed JSON)."""
+def build_zip(data: dict | bytes | str, *, member: str = "user_data_tiktok.json", extra: dict[str, bytes] | None = None) -> bytes:
+    """A deterministic zip holding ``data`` as JSON (or raw bytes/text, e.g. malformed JSON)."""
     buf = io.BytesIO()
-    payload = data if isinstance(data, bytes) else json.dumps(data, indent=2).encode()
+    payload = data if isinstance(data, bytes) else (data.encode() if isinstance(data, str) else json.dumps(data, indent=2).encode())
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, content in [(member, payload), *sorted((extra or {}).items())]:
             info = zipfile.ZipInfo(name, date_time=(2025, 1, 1, 0, 0, 0))

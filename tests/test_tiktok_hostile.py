@@ -1,0 +1,102 @@
+"""Hostile TikTok downloads (tests/hostile/tiktok.py) through the exporter: one bad entry or
+member costs that entry, named by its file and JSON path, and every good item still transfers;
+a download that cannot be read at all is refused in one line, a bounded number of times."""
+
+from __future__ import annotations
+
+import pytest
+
+from connectors.errors import FatalError, ItemError, RetryableError, SourceNotReady
+from connectors.models import File, Photo, Vertical, Video
+from connectors.registry import ConnectorContext
+from connectors.state import MemoryStateSlot
+from connectors.tiktok.factory import make_exporter
+from tests.fakes.tiktok import FakeTikTok, FakeTokens
+from tests.hostile import tiktok as hostile
+
+VERTICALS = (Vertical.PHOTOS, Vertical.VIDEOS, Vertical.SOCIAL_POSTS, Vertical.BLOBS)
+
+
+@pytest.fixture(scope="module")
+def fake():
+    with FakeTikTok(ready_after_checks=1, single_use=False) as service:
+        yield service
+
+
+def exporter(fake, tmp_path):
+    ctx = ConnectorContext(
+        location="",
+        options={"api_base": fake.base_url},
+        auth=FakeTokens(fake, ("portability.all.ongoing",)),
+        staging_url=str(tmp_path / "staging"),
+        state=MemoryStateSlot(),
+    )
+    return make_exporter(ctx)
+
+
+def drain(exp, vertical):
+    cursor, items = None, []
+    while True:
+        try:
+            page = exp.list_page(vertical, cursor)
+        except SourceNotReady as wait:
+            cursor = wait.cursor
+            continue
+        items.extend(page.items)
+        if page.next is None:
+            return items
+        cursor = page.next
+
+
+def test_bad_entries_and_members_are_named_and_the_good_ones_transfer(fake, tmp_path):
+    made = hostile.bad_entries()
+    fake.raw_zip = made.data
+    with exporter(fake, tmp_path) as exp:
+        items = {v: drain(exp, v) for v in VERTICALS}
+        problems = [(p.subject, p.message) for p in exp.problems()]
+        media = [i for v in (Vertical.PHOTOS, Vertical.VIDEOS) for i in items[v] if isinstance(i, Photo | Video)]
+        assert len(media) == made.good_media and sorted(type(m).__name__ for m in media) == ["Photo", "Video", "Video"]
+        for item in media:
+            with exp.open_bytes(item) as fh:
+                assert len(fh.read()) > 100
+        assert [p.title for p in items[Vertical.SOCIAL_POSTS]] == ["good 0 ✅", "good 1 ✅", "good 2 ✅"]
+        names = {f"{b.folder}/{b.name}" for b in items[Vertical.BLOBS] if isinstance(b, File)}
+        assert "/TikTok/Profile/Profile Info.json" in names and "/TikTok/Activity/Searches.json" in names
+        assert not any("escape" in n or "dir.mp4" in n or "20250405" in n for n in names)
+    for subject, fragment in made.expect.items():
+        assert any(subject in where and fragment in message for where, message in problems), (subject, fragment, problems)
+
+
+def test_member_bombs_are_refused_or_stopped_without_inflating(fake, tmp_path):
+    made = hostile.member_bombs()
+    fake.raw_zip = made.data
+    with exporter(fake, tmp_path) as exp:
+        items = {v: drain(exp, v) for v in VERTICALS}
+        problems = [(p.subject, p.message) for p in exp.problems()]
+        files = {b.name: b for b in items[Vertical.BLOBS] if isinstance(b, File)}
+        assert "bomb.txt" not in files  # its headers admit the ratio: named, never opened
+        with pytest.raises(ItemError, match="cannot read zip member Other/liar.txt"):
+            with exp.open_bytes(files["liar.txt"]) as fh:  # headers claim 2 KB: the CRC check stops it
+                fh.read()
+        assert len([i for v in (Vertical.PHOTOS, Vertical.VIDEOS) for i in items[v] if isinstance(i, Photo | Video)]) == made.good_media
+    assert any("Other/bomb.txt" in where and "zip bomb" in message for where, message in problems), problems
+
+
+@pytest.mark.parametrize("build", [hostile.main_json_bomb, hostile.huge_main_json, hostile.too_many_members], ids=["json-bomb", "huge-json", "many-members"])
+def test_an_unreadable_download_is_refused_by_name_a_bounded_number_of_times(fake, tmp_path, build):
+    made = build()
+    fake.raw_zip = made.data
+    downloads = fake.calls.log.count("download")
+    with exporter(fake, tmp_path) as exp:
+        for _ in range(2):
+            with pytest.raises(RetryableError, match=made.refused):
+                drain(exp, Vertical.VIDEOS)
+        with pytest.raises(FatalError, match=f"same malformed export .* 3 times: .*{made.refused}"):
+            drain(exp, Vertical.VIDEOS)
+    assert fake.calls.log.count("download") == downloads + 3
+
+
+@pytest.fixture(autouse=True)
+def no_raw_zip(fake):
+    yield
+    fake.raw_zip = None
