@@ -4,6 +4,11 @@
   whole session, or the server named by an existing ``PREFECT_API_URL``.
 * ``s3_server`` / ``s3_bucket``: moto in server mode on 127.0.0.1 (what s3fs's own tests use).
 * ``pg_url``: the PostgreSQL on 127.0.0.1:5432 (database ``test``), skipped when unreachable.
+
+Markers (pyproject.toml): a test that needs the Prefect server, a browser, moto or PostgreSQL is marked ``stack``
+here, from the fixtures it uses (:data:`STACK_FIXTURES`), so ``pytest -m "not stack"`` is the
+quick run developers make often; a module whose tests start such a stack themselves says
+``pytestmark = pytest.mark.stack``.
 """
 
 from __future__ import annotations
@@ -188,6 +193,17 @@ def pg_url(pg_admin_url):
     with engine.connect() as conn:
         conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     engine.dispose()
+
+
+#: Fixtures that bring up the full stack: the session's Prefect server, a browser, the moto S3
+#: server, PostgreSQL. ``-m "not stack"`` leaves them out (the in-process and SQLite tests stay).
+STACK_FIXTURES = frozenset({"prefect_api", "browser", "chromium_path", "s3_server", "s3_bucket", "pg_admin_url", "pg_url"})
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if STACK_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
 
 
 def pytest_sessionfinish(session, exitstatus):

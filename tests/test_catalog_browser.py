@@ -1,13 +1,11 @@
 """The built site in a real browser: Debian's Chromium driven by Playwright, from file://.
 
-The browser is never downloaded: the session fixture installs Debian's ``chromium`` package
-with apt when /usr/bin/chromium is missing, and skips (saying why) only if apt fails.
+The browser is never downloaded, and no test installs one: ``.ci/run`` installs Debian's
+``chromium`` package; without /usr/bin/chromium these tests are skipped, saying so.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,18 +23,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def chromium_path() -> Path:
     if not CHROMIUM.exists():
-        apt = shutil.which("apt-get")
-        if apt is None:
-            pytest.skip("/usr/bin/chromium missing and apt-get is not available")
-        env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
-        install = [apt, "install", "-y", "-q", "chromium"]
-        done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:  # the package lists may be missing or stale: refresh once
-            subprocess.run([apt, "update", "-q"], capture_output=True, text=True, env=env, check=False)
-            done = subprocess.run(install, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0 or not CHROMIUM.exists():
-            tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
-            pytest.skip(f"could not install Debian's chromium with apt: {tail[0]}")
+        pytest.skip("/usr/bin/chromium is missing: .ci/run installs Debian's chromium package")
     return CHROMIUM
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import threading
 
 import httpx
@@ -318,7 +320,10 @@ def test_revoke_503_is_retryable_with_retry_after(oauth):
 
 
 def test_unreachable_token_endpoint_is_retryable():
-    client = _client("http://127.0.0.1:9")
+    with socket.socket() as sock:  # a port that was just free: nothing listens there now
+        sock.bind(("127.0.0.1", 0))
+        dead = sock.getsockname()[1]
+    client = _client(f"http://127.0.0.1:{dead}")
     with pytest.raises(RetryableError):
         client.refresh("r" * 20)
 
