@@ -78,8 +78,8 @@ class ConnectorOptions(BaseModel):
         except ValidationError as exc:
             problem = exc.errors()[0]
             key = ".".join(str(part) for part in problem["loc"]) or "(options)"
-            given = values.get(problem["loc"][0]) if problem["loc"] else None
-            got = f", got {given!r}" if problem["loc"] and problem["loc"][0] in values else ""
+            first = str(problem["loc"][0]) if problem["loc"] else None
+            got = f", got {values[first]!r}" if first is not None and first in values else ""
             raise ConfigError(f"{name}: option {key} {_lowercase(problem['msg'])}{got}; {_valid(cls)}") from None
 
     @classmethod

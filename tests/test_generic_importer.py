@@ -172,7 +172,6 @@ def test_429_is_a_retryable_call_error_carrying_retry_after_and_holding_the_pace
 
 
 def test_5xx_and_connection_errors_fail_the_item_retryably_without_waiting(dest, uid):
-    from tests.conftest import free_port
 
     dest.api.knobs.server_errors_next = 1
     clock = RecordingClock()

@@ -62,7 +62,6 @@ def test_each_round_lists_only_what_changed_since_the_last(rounds):
 
 def test_a_connector_that_does_not_declare_incremental_lists_everything_each_round(rounds, monkeypatch):
     from connectors import example, registry
-    from connectors.registry import Capabilities
 
     plain = replace(example.CONNECTOR, capabilities=replace(example.CONNECTOR.capabilities, incremental=False))
     registry.register(plain)

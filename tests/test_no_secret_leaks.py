@@ -9,7 +9,6 @@ mid-transfer and the rotated ones are checked too.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 

@@ -49,7 +49,8 @@ class ShoeboxExporter(Exporter):
         """Every entry as (sort key, item), and the newest change time seen."""
         if not self.root.is_dir():
             raise FatalError(f"no such folder: {self.root}")
-        entries, newest = [], since_ns or 0
+        entries: list[tuple[str, MediaAlbum | Photo]] = []
+        newest = since_ns or 0
         for folder in sorted(p for p in self.root.iterdir() if p.is_dir()):
             album = MediaAlbum(id=stable_id("example", folder.name), name=folder.name)
             entries.append((f"0/{folder.name}", album))

@@ -70,7 +70,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from ..base import Checked, Delivered, ImportContext, Importer, ItemOutcome
-from ..errors import ConfigError, FatalError, FerryError, ItemError, RetryableItemError
+from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
 from .atomic import DEFAULT_CHUNK, AtomicWriter

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import ExitCode, console, context, fail, friendly_errors, load
+from ._common import ExitCode, console, context, friendly_errors, load
 from ._safe_text import safe
 
 db_app = typer.Typer(help="The job store's schema: where it stands, and upgrading it.", no_args_is_help=True)
