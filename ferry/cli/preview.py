@@ -15,7 +15,7 @@ import typer
 
 from ._common import console, context, friendly_errors, human_bytes
 from ._safe_text import safe
-from ._tables import add_fixed, add_text, cell, lines, new_table
+from ._tables import add_fixed, add_text, cell, new_table
 
 TypesOption = Annotated[list[str], typer.Option("--types", "-t", help="Data types (comma-separated or repeated); default: everything the source holds (ls) or both sides support.")]
 OptionOption = Annotated[list[str], typer.Option("--option", "-o", help="Connector option CONNECTOR.KEY=VALUE (repeatable).")]
