@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Problem
 
-__all__ = ["Waiting", "ExportedPage", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "CredentialLine", "RunSummary"]
+__all__ = ["Waiting", "ExportedPage", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "CredentialLine", "RenamedItem", "RunSummary"]
 
 
 class Waiting(BaseModel):
@@ -72,6 +72,15 @@ class ProblemLine(BaseModel):
     vertical: str | None = None
 
 
+class RenamedItem(BaseModel):
+    """An item delivered under another name than its own: ``Holiday`` -> ``photos/Holiday (1a2b3c4d)``."""
+
+    item: str | None
+    kind: str
+    vertical: str | None
+    destination: str
+
+
 class CredentialLine(BaseModel):
     """A credential of the job that must be authorized again before the job can go on."""
 
@@ -103,6 +112,9 @@ class RunSummary(BaseModel):
     #: for a job that did not finish: its credentials that are not usable any more (what the
     #: user must fix before resuming makes sense), typed so nobody matches reason texts
     credentials_to_fix: list[CredentialLine] = Field(default_factory=list)
+    #: items that landed under a name with their id added (the name was taken at the destination)
+    renamed: list[RenamedItem] = Field(default_factory=list)
+    renamed_count: int = 0
 
     @property
     def failures(self) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from connectors.errors import FerryError
 
 from .context import FerryContext
-from .pages import CredentialLine, FailedItem, ProblemLine, RunSummary, VerticalFigures
+from .pages import CredentialLine, FailedItem, ProblemLine, RenamedItem, RunSummary, VerticalFigures
 from .store import CredentialStatus, Job
 
 __all__ = ["summarize", "MAX_LISTED"]
@@ -19,6 +19,7 @@ def summarize(ctx: FerryContext, job_id: str, *, limit: int = MAX_LISTED) -> Run
     job = ctx.jobs.get(job_id)
     figures = ctx.ledger.figures(job.id)
     problems = ctx.ledger.count_problems(job.id)
+    renamed_count, renamed = ctx.ledger.renamed(job.id, limit=limit)
     return RunSummary(
         job_id=job.id,
         recurring_id=job.recurring_id,
@@ -46,6 +47,8 @@ def summarize(ctx: FerryContext, job_id: str, *, limit: int = MAX_LISTED) -> Run
             for row in ctx.ledger.problems(job.id, limit=limit)
         ],
         credentials_to_fix=_credentials_to_fix(ctx, job),
+        renamed=[RenamedItem(item=row.item_name, kind=row.kind, vertical=row.vertical, destination=row.destination_id or "") for row in renamed],
+        renamed_count=renamed_count,
     )
 
 

@@ -84,6 +84,12 @@ def test_demo_runs_end_to_end_and_says_where_the_data_is(tmp_path, env):
     assert any((tmp_path / "demo-out" / "photos").rglob("*.jpg"))
     listing = ferry(["jobs", "list"], dict(env, FERRY_DATA_DIR=str(tmp_path / "data")))
     assert listing.returncode == 0 and "COMPLETE" in listing.stdout
+    # the header's count per type equals the summary table's (imported + already there + failed)
+    import re
+
+    announced = {m.group(1): int(m.group(2)) for m in re.finditer(r"(photos|videos|social-posts|calendar) (\d+) \(", result.stdout)}
+    table = {m.group(1): sum(map(int, m.group(2, 3, 4))) for m in re.finditer(r"│ (photos|videos|social-posts|calendar)\s*│\s*(\d+) │\s*(\d+) │\s*(\d+) │", result.stdout)}
+    assert announced and announced == table, (announced, table)
 
 
 def test_ctrl_c_stops_cleanly_exits_130_and_the_job_resumes(tmp_path, env):
@@ -124,3 +130,23 @@ def test_ctrl_c_stops_cleanly_exits_130_and_the_job_resumes(tmp_path, env):
     assert resumed.returncode == 0, resumed.stderr[-1500:]
     assert json.loads(resumed.stdout)["state"] == "COMPLETE"
     assert len(list((tmp_path / "out").rglob("*.bin"))) == 300
+
+
+def test_a_completed_summary_prints_names_as_data_and_explains_an_added_id(tmp_path, env):
+    """A source path holding ``[/]`` (Rich's closing tag) and a file whose name is a link and
+    ANSI colour, landing next to a foreign file of that name: the summary names both literally
+    (no markup error, no link, no escape codes) and says why the file's name got its id added."""
+    name = "[link=https:evil.example]y[bold] \x1b[31mred.txt"
+    src, out = tmp_path / "[" / "]src", tmp_path / "out"
+    (src / "album").mkdir(parents=True)
+    (src / "album" / name).write_text("ours")
+    landed = "[link=https_evil.example]y[bold] _[31mred.txt"  # the name made safe for any disk
+    (out / "files" / "album").mkdir(parents=True)
+    (out / "files" / "album" / landed).write_text("someone else's file with the same name")
+    result = ferry(["transfer", f"folder:{src}", f"folder:{out}", "--no-progress"], dict(env, FORCE_COLOR="1"))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stdout[-3000:] + result.stderr[-3000:]
+    text = result.stdout
+    assert "\x1b]8;" not in text and "\x1b[31mred" not in text
+    assert "[/]src" in text and "got their id added to their name" in text and "[link=https:evil.example]y[bold]" in text
+    kept = sorted(p.name for p in (out / "files" / "album").iterdir())
+    assert len(kept) == 2 and (out / "files" / "album" / landed).read_text() == "someone else's file with the same name"

@@ -209,3 +209,32 @@ def test_jobs_prune_keeps_running_waiting_and_recurring_ledgers(engine, data_dir
     stopped = json.loads(ferry(["jobs", "prune", "--older-than", "30d", "--include-stopped", "--json"], data_dir).stdout)
     assert stopped["jobs"] == [failed.id]
     assert {job.id for job in store.list(limit=100)} == {running.id, waiting.id, recent.id}
+
+
+def test_an_album_that_lands_under_another_name_is_explained(tmp_path):
+    """A folder of the album's name already holds someone else's files: the album lands beside it
+    with its id added, and the summary says which and why."""
+    from connectors.meta.sample import write_sample_archive
+    from connectors.names import safe_segment
+    from ferry.cli._common import console
+    from ferry.cli.run_view import print_summary
+    from flows.context import open_context
+    from flows.engine import run_job
+    from flows.requests import create_job
+    from flows.summary import summarize
+
+    sample = write_sample_archive(tmp_path / "fb.zip", photos=4, videos=0, posts=0, events=0, albums=2, size_mb=0.05, seed=3)
+    album = sample.album_names[0]
+    out = tmp_path / "out"
+    (out / "photos" / safe_segment(album)).mkdir(parents=True)
+    (out / "photos" / safe_segment(album) / "notes.txt").write_text("not ferry's")
+    ctx = open_context(data_dir=tmp_path / "data")
+    job = create_job(ctx, f"meta:{sample.path}", str(out), ["photos"])
+    run_job(ctx, job.id)
+    summary = summarize(ctx, job.id)
+    assert [(r.kind, r.item) for r in summary.renamed] == [("album", album)] and summary.renamed_count == 1
+    with console.capture() as captured:
+        print_summary(summary)
+    text = " ".join(captured.get().split())
+    assert "1 item(s) got their id added to their name" in text and f"album {album} → photos/{safe_segment(album)} (" in text
+    assert (out / "photos" / safe_segment(album) / "notes.txt").read_text() == "not ferry's"

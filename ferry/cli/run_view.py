@@ -309,6 +309,7 @@ def print_summary(summary, *, where: str | None = None, interrupted: bool = Fals
             console.print(f"  • {safe(problem.subject)}: {safe(problem.message)}")
     if summary.errors or unreadable or summary.not_transferred:
         console.print(f"  full list: ferry jobs show {short} --errors")
+    _print_renamed(summary, max_errors)
     state = summary.state
     if interrupted and state in ("PAUSED", "RUNNING"):
         console.print(f"[yellow]interrupted[/]: job {short} stopped after the item in flight")
@@ -332,6 +333,19 @@ def print_summary(summary, *, where: str | None = None, interrupted: bool = Fals
     if where and state == "COMPLETE":
         console.print(f"Your data is in: [bold]{safe(where)}[/]")
     return exit_code(summary)
+
+
+def _print_renamed(summary, limit: int) -> None:
+    """Why ``Holiday (1a2b3c4d)``: the name was taken at the destination (another album, files
+    ferry did not write), so the item's id was added to keep both; nothing was overwritten."""
+    if not summary.renamed:
+        return
+    console.print(
+        f"{summary.renamed_count or len(summary.renamed)} item(s) got their id added to their name, because the name was "
+        "already taken at the destination (by another album or files ferry did not write); both are kept, nothing was overwritten:"
+    )
+    for entry in summary.renamed[:limit]:
+        console.print(f"  • {safe(entry.kind)} [bold]{safe(entry.item or '?')}[/] → {safe(entry.destination)}")
 
 
 def exit_code(summary, *, interrupted: bool = False) -> int:

@@ -16,6 +16,22 @@ from ._common import human_bytes
 from ._safe_text import safe
 
 
+def _n(count: int, one: str, many: str) -> str:
+    return f"{count} {one if count == 1 else many}"
+
+
+def sample_counts(summary) -> dict[str, str]:
+    """Per type, what a transfer's summary table will count (albums and calendars are items of
+    their type there, so they are counted here too, and named)."""
+    counts = summary.items_per_vertical()
+    return {
+        "photos": f"{counts['photos']} ({_n(summary.photos, 'photo', 'photos')} in {_n(summary.albums, 'album', 'albums')})",
+        "videos": f"{counts['videos']} ({_n(summary.videos, 'video', 'videos')} in {_n(summary.video_albums, 'album', 'albums')})",
+        "social-posts": f"{counts['social-posts']} (Facebook and Instagram posts)",
+        "calendar": f"{counts['calendar']} ({_n(summary.events, 'event', 'events')} in {_n(summary.calendars, 'calendar', 'calendars')})",
+    }
+
+
 def sample_archive(
     out: Path = typer.Argument(..., metavar="OUT", help="Where to write: a .zip file, or a folder (for --folder or --parts > 1)."),
     photos: int = typer.Option(20, "--photos", min=0, help="Photo files in all (Facebook albums + Instagram)."),
@@ -42,16 +58,10 @@ def sample_archive(
 
     console = Console()
     table = Table(title=f"Sample Meta archive: {safe(summary.path)}", show_header=True)
-    table.add_column("vertical")
-    table.add_column("items", justify="right")
-    table.add_column("detail")
-    counts = summary.items_per_vertical()
-    table.add_row("photos", str(counts["photos"]),
-                  f"{summary.albums} albums, {summary.photos} photos ({human_bytes(summary.photo_bytes)})")
-    table.add_row("videos", str(counts["videos"]),
-                  f"{summary.video_albums} albums, {summary.videos} videos ({human_bytes(summary.video_bytes)})")
-    table.add_row("social-posts", str(counts["social-posts"]), "Facebook + Instagram posts")
-    table.add_row("calendar", str(counts["calendar"]), f"{summary.calendars} calendar, {summary.events} events")
+    table.add_column("type")
+    table.add_column("items (as a transfer's summary counts them)")
+    for vertical, text in sample_counts(summary).items():
+        table.add_row(vertical, text)
     console.print(table)
     console.print(f"Files: {safe(', '.join(str(f) for f in summary.files))} ({human_bytes(summary.archive_bytes)} on disk)")
     for uri, member in summary.missing_media:

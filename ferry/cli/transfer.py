@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ._common import ExitCode, console, context, fail, friendly_errors, is_tty, load
+from ._common import ExitCode, console, context, fail, friendly_errors, human_bytes, is_tty, load
 from ._safe_text import safe
 
 
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Annotated[Path, typer.Option(help="Folder that receives the transferred data.")] = Path("ferry-demo"),
         photos: Annotated[int, typer.Option(help="Photos in the generated sample archive.")] = 40,
-        size_mb: Annotated[float, typer.Option(help="Total size of the sample photos in MB.")] = 20.0,
+        size_mb: Annotated[float, typer.Option(help="Total size of the sample photos in MB (1 MB = 1,000,000 bytes).")] = 20.0,
         progress: Annotated[bool, typer.Option("--progress/--no-progress")] = True,
     ) -> None:
         """Generate a sample Meta archive and transfer it into a local folder (SQLite job store)."""
@@ -148,10 +148,10 @@ def register(app: typer.Typer) -> None:
         archive = settings.data_dir.resolve() / "demo" / "facebook-sample.zip"
         archive.parent.mkdir(parents=True, exist_ok=True)
         sample = write_sample_archive(archive, photos=photos, size_mb=size_mb, seed=7)
-        console.print(
-            f"Sample archive: [bold]{safe(archive)}[/] ({sample.photos} photos, {sample.videos} videos, "
-            f"{sample.posts} posts, {sample.events} events, {sample.archive_bytes / 1e6:.1f} MB)"
-        )
+        from .sample import sample_counts
+
+        console.print(f"Sample archive: [bold]{safe(archive)}[/] ({human_bytes(sample.archive_bytes)}), items per type as the summary counts them:")
+        console.print("  " + ", ".join(f"{vertical} {text}" for vertical, text in sample_counts(sample).items()))
         request = _transfer_request(settings, f"meta:{archive}", f"folder:{out.expanduser().resolve()}", [], {}, None, None)
 
         def announce(job: dict) -> None:

@@ -423,6 +423,24 @@ class Ledger:
                     figures.total.add(Outcome(outcome), count, int(nbytes))
         return out
 
+    def renamed(self, job_id: str, limit: int = 50) -> tuple[int, list[LedgerEntry]]:
+        """Items this job delivered under a name with their id added (``Holiday (1a2b3c4d)``),
+        because the name they wanted was taken at the destination; ``(count, first rows)``.
+
+        Destinations disambiguate names with the item id (connectors/names.py), so the mark is
+        ``(<first 8 characters of the id>)`` in where the item landed.
+        """
+        mark = literal("%(").concat(func.substr(LedgerEntry.item_id, 1, 8)).concat(")%")
+        where = (
+            LedgerEntry.job_id == job_id,
+            col(LedgerEntry.outcome).in_(DELIVERED),
+            col(LedgerEntry.destination_id).like(mark),
+        )
+        with Session(self.engine, expire_on_commit=False) as session:
+            count = session.exec(select(func.count()).select_from(LedgerEntry).where(*where)).one()
+            rows = session.exec(select(LedgerEntry).where(*where).order_by(LedgerEntry.vertical, LedgerEntry.item_name).limit(limit)).all()
+        return int(count), [row for row in rows if f"({row.item_id[:8]})" in (row.destination_id or "")]
+
     def failures(self, job_id: str, limit: int = 1000) -> list[LedgerEntry]:
         """The job's items whose latest outcome is a failure (superseded ones are gone)."""
         with Session(self.engine, expire_on_commit=False) as session:
