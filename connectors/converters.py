@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .models import VERTICAL_KINDS, File, Folder, Item, MediaAlbum, Photo, Video, Vertical
+from .names import safe_segment
 
 __all__ = ["Route", "Converter", "plan_route", "media_to_blobs"]
 
@@ -28,17 +29,12 @@ def _keep_kinds(kinds: frozenset[str]) -> Converter:
     return convert
 
 
-def _safe_segment(name: str) -> str:
-    cleaned = name.replace("/", "_").replace("\\", "_").strip() or "_"
-    return "_" if cleaned in (".", "..") else cleaned
-
-
 def media_to_blobs(items: list[Item], state: MutableMapping[str, str]) -> list[Item]:
     """Albums become folders (``/<album name>``), photos and videos become files in them."""
     out: list[Item] = []
     for item in items:
         if isinstance(item, MediaAlbum):
-            path = "/" + _safe_segment(item.name or item.id)
+            path = "/" + safe_segment(item.name or item.id)
             state[item.id] = path
             out.append(Folder(id=item.id, path=path))
         elif isinstance(item, (Photo, Video)):

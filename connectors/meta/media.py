@@ -15,15 +15,15 @@ entry shape is shared, so this module owns the rules once:
 from __future__ import annotations
 
 import json
-import mimetypes
 import posixpath
 import re
-import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from ..mediatypes import known_mime_type
 from ..models import Location, MediaAlbum, Photo, Video, stable_id
+from ..names import safe_segment
 from .archive import Member, safe_relpath
 from .mojibake import meta_escape
 
@@ -42,13 +42,6 @@ __all__ = [
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-_FORBIDDEN = set('/\\:*?"<>|')
-_MAX_NAME_BYTES = 180
-_EXTRA_MIME = {
-    ".heic": "image/heic", ".heif": "image/heif", ".webp": "image/webp", ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg", ".png": "image/png", ".gif": "image/gif", ".mp4": "video/mp4",
-    ".mov": "video/quicktime", ".m4v": "video/x-m4v", ".webm": "video/webm", ".3gp": "video/3gpp",
-}
 
 
 class AlbumSpec(NamedTuple):
@@ -91,28 +84,13 @@ def epoch(value: Any) -> datetime | None:
 
 
 def mime_for(name: str) -> str | None:
-    """MIME type from the file extension (case-insensitive), or None if unknown."""
-    ext = posixpath.splitext(name)[1].lower()
-    return _EXTRA_MIME.get(ext) or mimetypes.types_map.get(ext)
+    """MIME type from the file extension (case-insensitive, :mod:`connectors.mediatypes`), or None."""
+    return known_mime_type(name)
 
 
 def safe_file_name(name: str, fallback: str) -> str:
-    """A base name safe on every destination: no separators or control characters, ≤180 bytes.
-
-    Odd names stay recognisable: only offending characters become ``_`` and long stems are cut
-    while the extension is kept.
-    """
-    name = unicodedata.normalize("NFC", name)
-    cleaned = "".join("_" if (ch in _FORBIDDEN or ord(ch) < 32 or ord(ch) == 127) else ch for ch in name)
-    cleaned = cleaned.strip(" .")
-    if not cleaned:
-        return fallback
-    stem, ext = posixpath.splitext(cleaned)
-    if len(ext.encode("utf-8")) > 16:
-        stem, ext = cleaned, ""
-    while len((stem + ext).encode("utf-8")) > _MAX_NAME_BYTES and stem:
-        stem = stem[:-1]
-    return (stem.rstrip(" .") or fallback) + ext
+    """A base name safe on every destination (:func:`connectors.names.safe_segment`), or ``fallback``."""
+    return safe_segment(name, fallback=fallback)
 
 
 def normalize_uri(uri: Any) -> tuple[str | None, str | None]:

@@ -22,6 +22,7 @@ from ..base import ImportContext
 from ..errors import ItemError
 from ..models import (
     Attendee,
+    CONTAINER_KINDS,
     Calendar,
     CalendarEvent,
     File,
@@ -40,8 +41,6 @@ from ..progress import NullProgress, Progress
 
 __all__ = ["sample_pages", "payload", "KitSource", "BrokenStream", "CONTAINER_KINDS", "parent_id_of"]
 
-#: Kinds that other items point at (album_id, calendar_id, folder path).
-CONTAINER_KINDS = frozenset({"album", "calendar", "folder"})
 _T0 = datetime(2021, 7, 4, 9, 30, tzinfo=timezone.utc)
 
 

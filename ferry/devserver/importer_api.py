@@ -428,21 +428,21 @@ class ImporterAPI:
         """Choose the relative path of a new item (see importer_store's layout)."""
         payload, kind = envelope.payload, envelope.kind
         if kind == "Album":
-            return f"media/{safe_segment(payload['id'], '_album')}/album.json"
+            return f"media/{safe_segment(payload['id'], fallback='_album')}/album.json"
         if kind in ("Photo", "Video"):
-            folder = f"media/{safe_segment(payload['albumId'], '_no_album')}"
-            name = safe_segment(payload["name"], f"{kind.lower()}-{key[:12]}")
+            folder = f"media/{safe_segment(payload['albumId'], fallback='_no_album')}"
+            name = safe_segment(payload["name"], fallback=f"{kind.lower()}-{key[:12]}")
             return self.store.free_name(account, folder, name, key)
         if kind == "Folder":
             return "/".join(["blobs", *_segments(payload["path"]), ".folder.json"])
         if kind == "File":
             folder = "/".join(["blobs", *_segments(payload["folder"])])
-            return self.store.free_name(account, folder, safe_segment(payload["name"], f"file-{key[:12]}"), key)
+            return self.store.free_name(account, folder, safe_segment(payload["name"], fallback=f"file-{key[:12]}"), key)
         if kind == "Calendar":
-            return f"calendar/{safe_segment(payload['id'], key[:16])}/calendar.json"
+            return f"calendar/{safe_segment(payload['id'], fallback=key[:16])}/calendar.json"
         if kind == "CalendarEvent":
-            return f"calendar/{safe_segment(payload['calendarId'], '_no_calendar')}/events/{key[:24]}.json"
-        return f"social-posts/{safe_segment(payload['activity']['id'], key[:24])}.json"
+            return f"calendar/{safe_segment(payload['calendarId'], fallback='_no_calendar')}/events/{key[:24]}.json"
+        return f"social-posts/{safe_segment(payload['activity']['id'], fallback=key[:24])}.json"
 
 
 async def _drain(request: Request) -> None:
@@ -455,7 +455,7 @@ async def _drain(request: Request) -> None:
 
 
 def _segments(path: str) -> list[str]:
-    return [safe_segment(part, "_") for part in path.split("/") if part]
+    return [safe_segment(part, fallback="_") for part in path.split("/") if part]
 
 
 def _check_length(headers, actual: int, number: int) -> None:

@@ -22,22 +22,16 @@ from __future__ import annotations
 import hashlib
 import json
 import posixpath
-import re
 import uuid
 from typing import IO, Any
 
 import fsspec
 
+from connectors.names import safe_segment
+
 __all__ = ["DestinationStore", "safe_segment"]
 
-_UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
-
-
-def safe_segment(name: str | None, fallback: str) -> str:
-    """One path segment from an untrusted name (never empty, ``.`` or ``..``)."""
-    cleaned = _UNSAFE.sub("_", name or "").strip()[:200]
-    return fallback if cleaned in ("", ".", "..") else cleaned
-
+#: names are made safe by connectors.names.safe_segment, the one sanitiser (re-exported for the API)
 
 class DestinationStore:
     """A folder tree in any fsspec filesystem.
@@ -53,7 +47,7 @@ class DestinationStore:
         self._local = "file" in (self.fs.protocol if isinstance(self.fs.protocol, tuple) else (self.fs.protocol,))
 
     def path(self, account: str, relative: str) -> str:
-        return posixpath.join(self.root, safe_segment(account, "_account"), relative)
+        return posixpath.join(self.root, safe_segment(account, fallback="_account"), relative)
 
     def _ensure_parent(self, path: str) -> None:
         if self._local:

@@ -31,6 +31,8 @@ from sqlalchemy import and_, case, func, literal, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
+from connectors.models import CONTAINER_KINDS as MODEL_CONTAINER_KINDS
+
 from .tables import Bookmark, ConnectorState, ExportCursor, LedgerEntry, Outcome, ProblemRow, utcnow
 
 __all__ = [
@@ -46,7 +48,7 @@ __all__ = [
 ]
 
 DELIVERED = (Outcome.IMPORTED, Outcome.SKIPPED)
-CONTAINER_KINDS = ("album", "folder", "calendar")
+CONTAINER_KINDS = tuple(sorted(MODEL_CONTAINER_KINDS))  # the one definition is connectors.models
 _CHUNK = 500
 
 
