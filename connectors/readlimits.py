@@ -10,7 +10,7 @@ counting stream (:class:`BoundedReader`) that stops at the cap.
 
 Options (``-o meta.KEY=VALUE``, ``-o tiktok.KEY=VALUE``; see :func:`limits_from_options`):
 
-``max_json_mb``   biggest JSON member read, in MiB (default :data:`DEFAULT_MAX_JSON_MB`).
+``max_json_mb``   biggest JSON member read, in MB of 10^6 bytes (default :data:`DEFAULT_MAX_JSON_MB`).
 ``max_ratio``     biggest decompression ratio of a zip member (default :data:`DEFAULT_MAX_RATIO`);
                   checked once a member has inflated past :data:`RATIO_GRACE_BYTES`.
 ``max_members``   most files an export may hold, over all parts (default :data:`DEFAULT_MAX_MEMBERS`).
@@ -37,22 +37,24 @@ __all__ = [
     "limits_from_options",
 ]
 
-MiB = 1 << 20
-#: A real Meta JSON file is a few MB; 64 MiB leaves room for a decade of posts in one file.
+#: sizes are decimal, like every figure ferry prints: 1 MB = 10^6 bytes
+MB = 1_000_000
+#: A real Meta JSON file is a few MB; 64 MB leaves room for a decade of posts in one file.
 DEFAULT_MAX_JSON_MB = 64
 #: JSON deflates 5-20x and media about 1x; a zip bomb inflates hundreds or thousands of times.
 DEFAULT_MAX_RATIO = 200
 #: Every member costs memory in the index (~1 KB with zipfile's own record).
 DEFAULT_MAX_MEMBERS = 250_000
 #: Small members may legitimately compress very well (a 40 KB run of spaces); judge ratio past this.
-RATIO_GRACE_BYTES = 4 * MiB
+RATIO_GRACE_BYTES = 4 * MB
 #: Bytes asked of a zip member per read: zipfile inflates at most this much per call.
 READ_CHUNK = 1 << 16
 
 
 def human_bytes(size: int) -> str:
-    """``2.1 GiB``, ``64 MiB``, ``2 KiB``: sizes as people read them (binary units, like the options)."""
-    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+    """``2.2 GB``, ``64 MB``, ``2 KB``: sizes as people read them (decimal units, like the options
+    and everything else ferry prints)."""
+    for unit, scale in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if size >= scale:
             value = size / scale
             return f"{value:.1f} {unit}" if value < 10 and value != int(value) else f"{value:.0f} {unit}"
@@ -63,7 +65,7 @@ def human_bytes(size: int) -> str:
 class ReadLimits:
     """The caps in force for one exporter (plain values, from the connector options)."""
 
-    max_json_bytes: int = DEFAULT_MAX_JSON_MB * MiB
+    max_json_bytes: int = DEFAULT_MAX_JSON_MB * MB
     max_ratio: float = DEFAULT_MAX_RATIO
     max_members: int = DEFAULT_MAX_MEMBERS
 
@@ -147,7 +149,7 @@ def limits_from_options(options: Mapping[str, Any], *, connector: str) -> ReadLi
     from .options import float_option, int_option
 
     return ReadLimits(
-        max_json_bytes=int_option(options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector=connector) * MiB,
+        max_json_bytes=int_option(options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector=connector) * MB,
         max_ratio=float_option(options, "max_ratio", DEFAULT_MAX_RATIO, connector=connector, minimum=1.0),
         max_members=int_option(options, "max_members", DEFAULT_MAX_MEMBERS, connector=connector),
     )

@@ -16,7 +16,7 @@ Options (``ctx.options``, all optional; strings are accepted as they come from a
                     waits ``max_poll_interval`` as the fallback; false
 ``max_rerequests``  how often an expired request is asked again; 3
 ``page_size``       items per page; 200
-``max_json_mb``     biggest JSON document read from the download, in MiB; 64
+``max_json_mb``     biggest JSON document read from the download, in MB (10^6 bytes); 64
 ``max_ratio``       biggest decompression ratio of a zip member; 200
 ``max_members``     most files the download may hold; 250000
 ==================  ===========================================================================
