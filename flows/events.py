@@ -11,7 +11,10 @@ Event names and resource ids are a public contract (docs/operators.md lists them
   is dead; related resource ``ferry.credential.<id>``.
 * ``ferry.credential.reauth-needed`` on ``ferry.credential.<id>``: a refresh failed for good.
 * ``ferry.credential.reauthorized`` on ``ferry.credential.<id>``: new tokens are in place.
-* ``ferry.credential.expiring`` on ``ferry.credential.<id>``: access will end at a known time.
+* ``ferry.credential.expiring`` on ``ferry.credential.<id>``: the user's access ends at a known
+  time, sent once per reminder threshold (30, 7 and 1 days before by default); the payload has
+  ``expires_at``, ``days_before``, ``source``, ``connector``, ``account``, ``label`` and the
+  ``reconnect`` command (:mod:`flows.expiry`).
 
 Payloads never hold tokens. Emitting is best effort: a run must not fail because the event bus
 is unreachable, so errors are swallowed (Prefect logs them itself).

@@ -47,7 +47,7 @@ __all__ = ["FOREVER", "Upkeep", "credential_maintenance", "maintain_credentials"
 #: A refresh "skew" large enough to force a refresh whatever the expiry.
 FOREVER = 100 * 365 * 24 * 3600.0
 #: Which action a row shows when several things happened (the most important wins).
-_RANK = ("ok", "revoked-earlier", "refreshed", "refresh-refused", "retry-later", "expiring", "revoked", "dead")
+_RANK = ("ok", "revoked-earlier", "refreshed", "refresh-refused", "retry-later", "expiring", "revoked", "failed", "dead")
 
 
 @dataclass
@@ -104,30 +104,37 @@ def maintain_credentials(
     for info in credentials.list():
         entry = Upkeep(info.id, info.connector, info.label or "")
         report.append(entry)
-        if info.status == CredentialStatus.REVOKED:
-            entry.did("revoked-earlier", "")
-            continue
-        if info.status == CredentialStatus.REVOKING:
-            _finish_revocation(credentials, info.id, entry)
-            continue
-        if not credentials.users(info.id):
-            _revoke_unused(credentials, info.id, entry)
-            continue
-        if info.status == CredentialStatus.NEEDS_REAUTH:
-            entry.did("dead", info.status_reason or "needs re-authorization")
-            continue
-        if _ended(credentials, info, entry, now=now):
-            continue
-        _keep_alive(credentials, info, entry, now=now, refresh_within=refresh_within, keepalive=keepalive)
-        if entry.action == "dead":
-            continue
-        if expiry.lookup_url(info):
-            _ask_provider(credentials, info, entry, now=now)
-            info = credentials.get(info.id)
-            if _ended(credentials, info, entry, now=now):  # the provider says it ended already
-                continue
-        _remind(credentials, info, entry, now=now, remind_days=remind_days)
+        try:
+            _maintain_one(credentials, info, entry, now=now, refresh_within=refresh_within, keepalive=keepalive, remind_days=remind_days)
+        except FerryError as exc:  # one bad credential (a wrong key, a refused client) never stops the others
+            entry.did("failed", str(exc))
     return report
+
+
+def _maintain_one(credentials, info, entry: Upkeep, *, now: datetime, refresh_within: timedelta, keepalive: timedelta, remind_days: Sequence[float]) -> None:
+    if info.status == CredentialStatus.REVOKED:
+        entry.did("revoked-earlier", "")
+        return
+    if info.status == CredentialStatus.REVOKING:
+        _finish_revocation(credentials, info.id, entry)
+        return
+    if not credentials.users(info.id):
+        _revoke_unused(credentials, info.id, entry)
+        return
+    if info.status == CredentialStatus.NEEDS_REAUTH:
+        entry.did("dead", info.status_reason or "needs re-authorization")
+        return
+    if _ended(credentials, info, entry, now=now):
+        return
+    _keep_alive(credentials, info, entry, now=now, refresh_within=refresh_within, keepalive=keepalive)
+    if entry.action == "dead":
+        return
+    if expiry.lookup_url(info):
+        _ask_provider(credentials, info, entry, now=now)
+        info = credentials.get(info.id)
+        if _ended(credentials, info, entry, now=now):  # the provider says it ended already
+            return
+    _remind(credentials, info, entry, now=now, remind_days=remind_days)
 
 
 def _finish_revocation(credentials, credential_id: str, entry: Upkeep) -> None:

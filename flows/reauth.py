@@ -3,13 +3,15 @@
 Life cycle (Meta's managed-accounts rule: a dead token pauses, it does not fail):
 
 1. A refresh fails for good (``ReauthRequired``), in a transfer or in the daily
-   ``credential-maintenance`` flow. The credential store records why on the credential and on
+   ``credential-maintenance`` flow; or the user's access ended at a known time
+   (:mod:`flows.expiry`); or the provider says the user removed the authorization
+   (:func:`on_authorization_removed`, TikTok's ``authorization.removed``). The credential store records why on the credential and on
    every unfinished, not-running job using it (state NEEDS_REAUTH); :func:`credential_died`
    also emits ``ferry.credential.reauth-needed`` for Automations.
 2. A transfer that hit it ends its page cleanly (cursor saved) and, when it runs from a Prefect
    deployment, :func:`suspend_for_reauth` suspends its flow run: the run shows as Paused
    ("Suspended") in the UI, not Failed, and frees its worker.
-3. After ``ferry reconnect`` (or ``ferry auth login --replace``) replaced the tokens in place,
+3. After ``ferry reconnect`` (:func:`flows.login.reconnect`) replaced the tokens in place,
    :func:`resume_after_reauth` resumes those flow runs (Prefect re-runs the flow from the top; the
    flow finds its job through the flow run id and carries on from the saved cursors, and the
    ledger makes the redone page deliver nothing twice). Jobs run from the CLI are set to PAUSED

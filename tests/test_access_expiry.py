@@ -123,6 +123,11 @@ def test_meta_webhook_handshake_signature_replay_size_and_unknown_users(meta):
         assert not_envelope.status_code == 400
         unsigned = httpx.post(url, content=body, timeout=30)
         assert unsigned.status_code == 401
+        # the signature is checked on the raw bytes before anything parses them: a forged body
+        # that is not even JSON is 401, the same bytes correctly signed are parsed (and refused 400)
+        not_json = b"{" * 50_000
+        assert meta.notify(url, not_json, secret="someone-else").status_code == 401
+        assert meta.notify(url, not_json).status_code == 400
     stored = store.get(info.id)
     assert stored.grant_expires_at == ends and stored.grant_source == "notice"
 

@@ -185,3 +185,25 @@ def test_recurring_runs_share_a_ledger_resume_unfinished_and_skip_when_paused(tm
     store.update(rec.id, state=RecurringState.PAUSED)
     assert recurring_transfer(rec.id).state == "SKIPPED"
     assert [j.id for j in store.runs(rec.id)] == [second.job_id, first.job_id]
+
+
+def test_one_credential_that_cannot_be_read_does_not_stop_maintenance(env):
+    from cryptography.fernet import Fernet
+
+    from flows.credentials import CredentialStore
+    from flows.crypto import TokenCipher
+    from flows.maintenance import maintain_credentials
+    from flows.recurring import create_recurring
+    from flows.store import utcnow
+
+    settings, app, server = env
+    store = CredentialStore.from_settings(settings)
+    good, bad = _login(settings, server, "good"), _login(settings, server, "bad")
+    for n, cred in enumerate((good, bad)):
+        create_recurring(f"k{n}", "folder:/tmp", f"generic:{server.url}/dtp", ["blobs"], schedule="interval: 3600", destination_credential_id=cred.id, ctx=open_context(settings))
+    other_key = TokenCipher([Fernet.generate_key()], origin="a key file from another machine")
+    _set(store.engine, bad.id, token_ciphertext=other_key.encrypt({"v": 2, "token": None}), access_expires_at=utcnow())
+    _set(store.engine, good.id, access_expires_at=utcnow())
+    report = {row.credential: row for row in maintain_credentials(store)}
+    assert report[bad.id].action == "failed" and "cannot decrypt" in report[bad.id].why
+    assert report[good.id].action == "refreshed"
