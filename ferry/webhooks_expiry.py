@@ -18,9 +18,10 @@ where reminders, the end of access and ``ferry reconnect --expiring-within`` tak
       {"credential_id": "3f2a...", "expires_at": "2026-12-31T00:00:00Z"}
       {"connector": "generic", "account": "user-42", "migration_expire_time": 1798675200}
 
-Answers: 200 for every authentic notice, also one naming a user or credential ferry does not know
-(logged: the provider must not retry it for ever) and a repeated delivery (idempotent: recording
-the same time again changes nothing and emits nothing); 401 for a bad signature or secret; 400 /
+Answers: 200 for every authentic notice, at once (reminders due because of it go out after the
+answer), also one naming a user or credential ferry does not know (logged: the provider must not
+retry it for ever) and a repeated delivery (idempotent: recording the same time again changes
+nothing and emits nothing); 401 for a bad signature or secret; 400 /
 422 for a signed body that is not an envelope / notice. Bodies over :data:`MAX_BODY_BYTES` are
 refused (413) before they are read, and requests in flight are bounded (503), by
 :class:`connectors.inbound.InboundGuard`. Secrets are never logged.
@@ -91,6 +92,56 @@ class ExpiryNotice(BaseModel):
         return self
 
 
+class _Reminders:
+    """One daemon thread sending the reminders notices made due, in arrival order.
+
+    Bounded: past :attr:`LIMIT` waiting batches a batch is dropped with a warning; nothing is
+    lost for good, because a reminder is recorded only once sent and the daily maintenance flow
+    sends what is due.
+    """
+
+    LIMIT = 10_000
+
+    def __init__(self, send: Callable[[list[str]], object]):
+        import contextvars
+        import queue
+        import threading
+
+        self._send = send
+        self._queue: queue.Queue[list[str]] = queue.Queue(self.LIMIT)
+        # the thread sees the context the app was built in (Prefect keeps its settings in one)
+        context = contextvars.copy_context()
+        self._thread = threading.Thread(target=context.run, args=(self._run,), name="ferry-expiry-reminders", daemon=True)
+        self._started = False
+        self._lock = threading.Lock()
+
+    def put(self, credential_ids: list[str]) -> None:
+        import queue
+
+        with self._lock:
+            if not self._started:
+                self._thread.start()
+                self._started = True
+        try:
+            self._queue.put_nowait(credential_ids)
+        except queue.Full:
+            log.warning("too many reminders waiting; %d left to the maintenance flow", len(credential_ids))
+
+    def join(self) -> None:
+        """Wait until every queued reminder was handled (tests)."""
+        self._queue.join()
+
+    def _run(self) -> None:
+        while True:
+            ids = self._queue.get()
+            try:
+                self._send(ids)
+            except Exception:  # the answer is gone; maintenance sends what is still due
+                log.exception("sending expiry reminders failed")
+            finally:
+                self._queue.task_done()
+
+
 def _first_error(exc: ValidationError) -> str:
     """One line naming the field: ``expires_at: 'soon' is neither ISO 8601 nor Unix seconds``."""
     first = exc.errors()[0]
@@ -125,7 +176,7 @@ def create_expiry_app(
         limits: body cap and concurrency bound (default: :data:`MAX_BODY_BYTES`, 16 in flight).
         clock: the current time (aware UTC) for reminders; tests inject one.
     """
-    from flows.expiry import record_notice
+    from flows.expiry import record_notice, remind_all
     from flows.store.credential_rows import CredentialRows
 
     rows = CredentialRows(engine)
@@ -136,10 +187,20 @@ def create_expiry_app(
     def now():
         return clock() if clock else None
 
+    reminders = _Reminders(lambda ids: remind_all(rows, ids, now=now()))
+    app.state.reminders = reminders
+
+    def remind_later(answer: dict) -> dict:
+        """Reminders (a Prefect event each) go out after the answer, on one worker thread: the
+        sender waits for nothing, and no request slot of the guard is held while they are sent."""
+        if answer["updated"]:
+            reminders.put(list(answer["updated"]))
+        return answer
+
     def record_changes(changes) -> dict:
         updated, unchanged, unknown = [], [], []
         for change in changes:
-            result = record_notice(rows, change.expires_at, account=change.user_id, connector=connector, now=now())
+            result = record_notice(rows, change.expires_at, account=change.user_id, connector=connector, now=now(), remind_days=None)
             updated += result.updated
             unchanged += result.unchanged
             if not result.matched:
@@ -149,7 +210,7 @@ def create_expiry_app(
 
     def record_own(notice: ExpiryNotice) -> dict:
         result = record_notice(
-            rows, notice.expires_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now()
+            rows, notice.expires_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now(), remind_days=None
         )
         if not result.matched:
             log.warning("expiry notice for %r matches no live credential; ignored", notice.credential_id or f"account {notice.account}")
@@ -181,14 +242,14 @@ def create_expiry_app(
             for line in skipped:
                 log.info("expiry notice: skipped %r", line)
             answer = await run_in_threadpool(record_changes, changes)
-            return {**answer, "skipped": skipped}
+            return remind_later({**answer, "skipped": skipped})
         if not bearer_matches(request.headers.get("authorization"), keys.notice_secret):
             return JSONResponse({"error": "bad or missing notice secret or signature"}, status_code=401)
         try:
             notice = ExpiryNotice.model_validate_json(body)
         except ValidationError as exc:
             return JSONResponse({"error": _first_error(exc)}, status_code=422)
-        return await run_in_threadpool(record_own, notice)
+        return remind_later(await run_in_threadpool(record_own, notice))
 
     @app.get("/health")
     def health() -> dict:

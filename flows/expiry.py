@@ -51,6 +51,7 @@ __all__ = [
     "expiring_credentials",
     "record_notice",
     "remind",
+    "remind_all",
 ]
 
 log = logging.getLogger(__name__)
@@ -99,13 +100,14 @@ def record_notice(
     credential_id: str | None = None,
     connector: str | None = None,
     now: datetime | None = None,
-    remind_days: Sequence[float] = DEFAULT_REMIND_DAYS,
+    remind_days: Sequence[float] | None = DEFAULT_REMIND_DAYS,
 ) -> NoticeResult:
     """Record "this user's (or credential's) access ends at ``ends_at``".
 
     Matches live credentials by ``credential_id`` (id or prefix) or by the provider's user id
     ``account`` (optionally of one ``connector``). Idempotent: a repeated notice changes nothing
-    and emits nothing. A changed end is checked for a due reminder at once.
+    and emits nothing. A changed end is checked for a due reminder at once, unless
+    ``remind_days`` is None (the receiver reminds after answering: :func:`remind_all`).
     """
     if credential_id:
         try:
@@ -123,8 +125,14 @@ def record_notice(
     updated = rows.record_grant_end(ids, ends_at, source="notice") if ids else []
     for cid in updated:
         log.info("access of credential %s ends at %s (notice)", cid, as_utc(ends_at).isoformat())
-        remind(rows, CredentialInfo.from_row(rows.get(cid)), now=now, remind_days=remind_days)
+    if remind_days is not None:
+        remind_all(rows, updated, now=now, remind_days=remind_days)
     return NoticeResult(tuple(updated), tuple(i for i in ids if i not in updated))
+
+
+def remind_all(rows: CredentialRows, credential_ids: Sequence[str], *, now: datetime | None = None, remind_days: Sequence[float] = DEFAULT_REMIND_DAYS) -> list[str]:
+    """:func:`remind` each credential (as it is stored now); returns the ids reminded."""
+    return [cid for cid in credential_ids if remind(rows, CredentialInfo.from_row(rows.get(cid)), now=now, remind_days=remind_days) is not None]
 
 
 def lookup_url(info: CredentialInfo) -> str | None:

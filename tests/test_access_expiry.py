@@ -54,22 +54,10 @@ def _login(fake: FakeMeta):
 
 
 def _receiver(engine, fake: FakeMeta, clock=None):
-    """The notice receiver in a thread that sees this test's Prefect settings.
-
-    Why the copied context: Prefect keeps its settings (the session server's API URL) in a
-    context variable, which a new thread does not inherit; a real ``ferry serve-expiry-notices``
-    has PREFECT_API_URL in its environment instead.
-    """
-    import contextvars
-    import threading
-
     from ferry.webhooks_expiry import NOTICE_PATH, ExpirySecrets, create_expiry_app
 
     app = create_expiry_app(engine, ExpirySecrets(notice_secret="n0tice", app_secret=fake.app_secret, verify_token=VERIFY_TOKEN), clock=clock)
-    server = ThreadedServer(app)
-    context = contextvars.copy_context()
-    server._thread = threading.Thread(target=context.run, args=(server._server.run,), kwargs={"sockets": [server._sock]}, daemon=True)
-    return server, NOTICE_PATH
+    return ThreadedServer(app), NOTICE_PATH
 
 
 def _expiring_events(credential_id: str) -> list[dict]:
