@@ -83,6 +83,13 @@ class ExpiryNotice(BaseModel):
                 data["expires_at"] = parse_time(data["expires_at"], "expires_at")
         return data
 
+    @property
+    def ends_at(self) -> datetime:
+        """When access ends (always set once validated)."""
+        if self.expires_at is None:
+            raise ValueError("give expires_at (ISO 8601 or Unix seconds) or migration_expire_time")
+        return self.expires_at
+
     @model_validator(mode="after")
     def _complete(self):
         if self.expires_at is None:
@@ -198,7 +205,9 @@ def create_expiry_app(
         return answer
 
     def record_changes(changes) -> dict:
-        updated, unchanged, unknown = [], [], []
+        updated: list[str] = []
+        unchanged: list[str] = []
+        unknown: list[str] = []
         for change in changes:
             result = record_notice(rows, change.expires_at, account=change.user_id, connector=connector, now=now(), remind_days=None)
             updated += result.updated
@@ -210,11 +219,11 @@ def create_expiry_app(
 
     def record_own(notice: ExpiryNotice) -> dict:
         result = record_notice(
-            rows, notice.expires_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now(), remind_days=None
+            rows, notice.ends_at, account=notice.account, credential_id=notice.credential_id, connector=notice.connector, now=now(), remind_days=None
         )
         if not result.matched:
             log.warning("expiry notice for %r matches no live credential; ignored", notice.credential_id or f"account {notice.account}")
-        return {"updated": list(result.updated), "unchanged": list(result.unchanged), "expires_at": notice.expires_at.isoformat()}
+        return {"updated": list(result.updated), "unchanged": list(result.unchanged), "expires_at": notice.ends_at.isoformat()}
 
     @app.get(NOTICE_PATH)
     def handshake(request: Request):

@@ -33,6 +33,7 @@ Every message that needs a new authorization names the command that fixes it
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -273,7 +274,7 @@ class CredentialStore:
         log.info("replaced the tokens of credential %s", written.id)
         return CredentialInfo.from_row(written)
 
-    def mark_needs_reauth(self, credential_id: str, reason: str, *, expected_version: int | None = None) -> list[str]:
+    def mark_needs_reauth(self, credential_id: str, reason: str, *, expected_version: int | None = None) -> builtins.list[str]:
         """Move the credential (if ACTIVE) and every waiting job using it to NEEDS_REAUTH.
 
         RUNNING jobs are left to their runner (as in :func:`flows.reauth.credential_died`): its

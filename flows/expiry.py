@@ -124,7 +124,7 @@ def record_notice(
     ids = [r.id for r in found]
     updated = rows.record_grant_end(ids, ends_at, source="notice") if ids else []
     for cid in updated:
-        log.info("access of credential %s ends at %s (notice)", cid, as_utc(ends_at).isoformat())
+        log.info("access of credential %s ends at %s (notice)", cid, ends_at.isoformat())
     if remind_days is not None:
         remind_all(rows, updated, now=now, remind_days=remind_days)
     return NoticeResult(tuple(updated), tuple(i for i in ids if i not in updated))

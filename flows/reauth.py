@@ -21,6 +21,7 @@ Life cycle (Meta's managed-accounts rule: a dead token pauses, it does not fail)
 from __future__ import annotations
 
 import logging
+from uuid import UUID
 
 from . import events
 from .store import IllegalTransition, JobState, JobStore
@@ -149,7 +150,7 @@ def resume_after_reauth(engine, credential_id: str) -> list[tuple[str, str]]:
             resumed = False
             if job.flow_run_id:
                 try:
-                    run = client.read_flow_run(job.flow_run_id)
+                    run = client.read_flow_run(UUID(job.flow_run_id))
                     # only a deployment run is suspended waiting (suspend_for_reauth); a CLI run
                     # that ended Paused has finished, and resuming it would run nothing
                     if run.deployment_id is not None and run.state is not None and run.state.is_paused():

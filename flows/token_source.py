@@ -59,13 +59,14 @@ class DbTokenSource:
     def access_token(self) -> str:
         with self._lock:
             now = self._clock()
-            tokens = self._cached
-            stale = tokens is None or tokens.expires_within(self.skew, now=now)
-            if stale or (self._access_ends is not None and self._access_ends <= now):
-                tokens, self._access_ends = self.store.usable_token(self.credential_id, now=now)
-                if tokens.expires_within(self.skew, now=now) and not self._holding(tokens, now):
-                    tokens = self._refresh_proactively(tokens, now)
-                self._cached = tokens
+            cached = self._cached
+            ended = self._access_ends is not None and self._access_ends <= now
+            if cached is not None and not ended and not cached.expires_within(self.skew, now=now):
+                return cached.access_token.get_secret_value()
+            tokens, self._access_ends = self.store.usable_token(self.credential_id, now=now)
+            if tokens.expires_within(self.skew, now=now) and not self._holding(tokens, now):
+                tokens = self._refresh_proactively(tokens, now)
+            self._cached = tokens
             return tokens.access_token.get_secret_value()
 
     def _holding(self, tokens: TokenSet, now: datetime) -> bool:

@@ -104,9 +104,10 @@ class TokenSet(BaseModel):
 
     def expires_within(self, seconds: float, *, now: datetime | None = None) -> bool:
         """True when the access token is expired or will be within ``seconds`` (unknown: False)."""
-        if self.expires_at is None:
+        expires = _as_aware(self.expires_at)
+        if expires is None:
             return False
-        return _as_aware(self.expires_at) <= (now or _utcnow()) + timedelta(seconds=seconds)
+        return expires <= (now or _utcnow()) + timedelta(seconds=seconds)
 
     def to_storage(self) -> dict[str, Any]:
         """A plain dict with the secrets revealed: only for encrypting into the credential store."""

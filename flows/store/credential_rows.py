@@ -21,6 +21,7 @@ Status changes are checked against :data:`ALLOWED` and applied with a compare-an
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -126,21 +127,21 @@ class CredentialRows:
         with Session(self.engine, expire_on_commit=False) as session:
             query = select(Credential).order_by(col(Credential.created_at).desc())
             if connector:
-                query = query.where(Credential.connector == connector)
+                query = query.where(col(Credential.connector) == connector)
             if statuses:
                 query = query.where(col(Credential.status).in_(list(statuses)))
             return list(session.exec(query).all())
 
-    def of_account(self, account: str, *, connector: str | None = None, client_id: str | None = None) -> list[Credential]:
+    def of_account(self, account: str, *, connector: str | None = None, client_id: str | None = None) -> builtins.list[Credential]:
         """Live (not revoked) credentials of the provider user ``account``.
 
         ``client_id`` narrows it to credentials issued to that OAuth client (a webhook names the
         app it was sent for).
         """
         with Session(self.engine, expire_on_commit=False) as session:
-            query = select(Credential).where(Credential.account == account, col(Credential.status).not_in(list(GONE)))
+            query = select(Credential).where(col(Credential.account) == account, col(Credential.status).not_in(GONE))
             if connector:
-                query = query.where(Credential.connector == connector)
+                query = query.where(col(Credential.connector) == connector)
             rows = list(session.exec(query).all())
         if client_id is not None:
             rows = [r for r in rows if (r.config or {}).get("client_id") == client_id]
@@ -154,14 +155,14 @@ class CredentialRows:
         cid = self.find(session, credential_id).id
         jobs = session.exec(
             select(Job.id).where(
-                or_(Job.source_credential_id == cid, Job.destination_credential_id == cid),
-                col(Job.state).not_in(list(_FINAL_JOB_STATES)),
+                or_(col(Job.source_credential_id) == cid, col(Job.destination_credential_id) == cid),
+                col(Job.state).not_in(_FINAL_JOB_STATES),
             )
         ).all()
         recurring = session.exec(
             select(RecurringTransfer.id).where(
-                or_(RecurringTransfer.source_credential_id == cid, RecurringTransfer.destination_credential_id == cid),
-                RecurringTransfer.state != RecurringState.CANCELED,
+                or_(col(RecurringTransfer.source_credential_id) == cid, col(RecurringTransfer.destination_credential_id) == cid),
+                col(RecurringTransfer.state) != RecurringState.CANCELED,
             )
         ).all()
         return CredentialUsers(tuple(jobs), tuple(recurring))
@@ -189,7 +190,7 @@ class CredentialRows:
             else:
                 full_id = self.find(session, credential_id).id
                 row = session.exec(
-                    select(Credential).where(Credential.id == full_id).with_for_update().execution_options(populate_existing=True)
+                    select(Credential).where(col(Credential.id) == full_id).with_for_update().execution_options(populate_existing=True)
                 ).one()
             try:
                 yield session, row
@@ -236,7 +237,7 @@ class CredentialRows:
         now = utcnow()
         changes = {"status": status, "status_reason": reason, "version": row.version + 1, "updated_at": now, **values}
         result = session.exec(
-            update(Credential).where(Credential.id == row.id, Credential.status == current, Credential.version == row.version).values(**changes)
+            update(Credential).where(col(Credential.id) == row.id, col(Credential.status) == current, col(Credential.version) == row.version).values(**changes)
         )
         if result.rowcount != 1:
             return None
@@ -269,13 +270,13 @@ class CredentialRows:
         }
         if refreshed:
             values["last_refreshed_at"] = now
-        result = session.exec(update(Credential).where(Credential.id == row.id, Credential.version == row.version).values(**values))
+        result = session.exec(update(Credential).where(col(Credential.id) == row.id, col(Credential.version) == row.version).values(**values))
         if result.rowcount != 1:
             raise RuntimeError(f"credential {row.id} changed while locked; refresh not stored")
         for name, value in values.items():
             setattr(row, name, value)
 
-    def needs_reauth(self, credential_id: str, reason: str, *, expected_version: int | None = None) -> list[str] | None:
+    def needs_reauth(self, credential_id: str, reason: str, *, expected_version: int | None = None) -> builtins.list[str] | None:
         """ACTIVE -> NEEDS_REAUTH with ``reason``, and every waiting job using it -> NEEDS_REAUTH.
 
         Jobs that are NEW, WAITING, PAUSED or FAILED move (through :meth:`JobStore.transition`);
@@ -302,29 +303,29 @@ class CredentialRows:
         """Record the provider's user id (not a status change)."""
         with Session(self.engine) as session:
             cid = self.find(session, credential_id).id
-            session.exec(update(Credential).where(Credential.id == cid).values(account=account, updated_at=utcnow()))
+            session.exec(update(Credential).where(col(Credential.id) == cid).values(account=account, updated_at=utcnow()))
             session.commit()
 
     # -- when access ends -------------------------------------------------------------------------
 
-    def record_grant_end(self, credential_ids: Sequence[str], ends_at: datetime, *, source: str) -> list[str]:
+    def record_grant_end(self, credential_ids: Sequence[str], ends_at: datetime, *, source: str) -> builtins.list[str]:
         """Store when the user's access ends; returns the ids whose recorded end changed.
 
         Idempotent: a repeated notice with the same time changes nothing (and returns no id),
         so a redelivery emits nothing twice. A new time resets the reminders sent.
         """
-        ends_at = as_utc(ends_at)
+        end = as_utc(ends_at)
         changed = []
         with Session(self.engine) as session:
             for cid in credential_ids:
                 result = session.exec(
                     update(Credential)
                     .where(
-                        Credential.id == cid,
-                        col(Credential.status).not_in(list(GONE)),
-                        or_(col(Credential.grant_expires_at).is_(None), Credential.grant_expires_at != ends_at),
+                        col(Credential.id) == cid,
+                        col(Credential.status).not_in(GONE),
+                        or_(col(Credential.grant_expires_at).is_(None), col(Credential.grant_expires_at) != end),
                     )
-                    .values(grant_expires_at=ends_at, grant_source=source, grant_reminded_days=None, updated_at=utcnow())
+                    .values(grant_expires_at=end, grant_source=source, grant_reminded_days=None, updated_at=utcnow())
                 )
                 if result.rowcount == 1:
                     changed.append(cid)
@@ -339,7 +340,7 @@ class CredentialRows:
         """
         changed = bool(ends_at is not None and self.record_grant_end([credential_id], ends_at, source="provider"))
         with Session(self.engine) as session:
-            session.exec(update(Credential).where(Credential.id == credential_id).values(grant_checked_at=checked_at))
+            session.exec(update(Credential).where(col(Credential.id) == credential_id).values(grant_checked_at=checked_at))
             session.commit()
         return changed
 
@@ -354,7 +355,7 @@ class CredentialRows:
         with Session(self.engine) as session:
             result = session.exec(
                 update(Credential)
-                .where(Credential.id == credential_id, Credential.grant_expires_at == as_utc(for_end), last.is_(None) if was is None else last == was)
+                .where(col(Credential.id) == credential_id, col(Credential.grant_expires_at) == as_utc(for_end), last.is_(None) if was is None else last == was)
                 .values(grant_reminded_days=days)
             )
             session.commit()

@@ -12,6 +12,7 @@ crash does not have to wait.
 
 from __future__ import annotations
 
+import builtins
 import os
 import socket
 from collections.abc import Sequence
@@ -181,7 +182,7 @@ class JobStore:
         with Session(self.engine, expire_on_commit=False) as session:
             return session.exec(select(Job).where(Job.flow_run_id == str(flow_run_id)).order_by(col(Job.created_at).desc())).first()
 
-    def using_credential(self, credential_id: str, *, unfinished: bool = True) -> list[Job]:
+    def using_credential(self, credential_id: str, *, unfinished: bool = True) -> builtins.list[Job]:
         """Jobs using ``credential_id`` (unfinished ones by default)."""
         with Session(self.engine, expire_on_commit=False) as session:
             query = select(Job).where((Job.source_credential_id == credential_id) | (Job.destination_credential_id == credential_id))
@@ -189,7 +190,7 @@ class JobStore:
                 query = query.where(col(Job.state).notin_([JobState.COMPLETE, JobState.CANCELED]))
             return list(session.exec(query).all())
 
-    def waiting(self, *, key: str | None = None, due_by: datetime | None = None) -> list[Job]:
+    def waiting(self, *, key: str | None = None, due_by: datetime | None = None) -> builtins.list[Job]:
         """WAITING jobs (for the source's webhook ``key``, or due to be polled by ``due_by``)."""
         with Session(self.engine, expire_on_commit=False) as session:
             query = select(Job).where(Job.state == JobState.WAITING)
