@@ -8,7 +8,7 @@ a JSON file can be one 200 MB string. Each cap below turns one of these into a n
 item error instead of a MemoryError, whatever the zip headers claim: members are read through a
 counting stream (:class:`BoundedReader`) that stops at the cap.
 
-Options (``-o meta.KEY=VALUE``, ``-o tiktok.KEY=VALUE``; see :func:`limits_from_options`):
+Options (``-o meta.KEY=VALUE``, ``-o tiktok.KEY=VALUE``; see :class:`ReadLimitOptions`):
 
 ``max_json_mb``   biggest JSON member read, in MB of 10^6 bytes (default :data:`DEFAULT_MAX_JSON_MB`).
 ``max_ratio``     biggest decompression ratio of a zip member (default :data:`DEFAULT_MAX_RATIO`);
@@ -19,9 +19,12 @@ Options (``-o meta.KEY=VALUE``, ``-o tiktok.KEY=VALUE``; see :func:`limits_from_
 from __future__ import annotations
 
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO
+
+from pydantic import Field
+
+from .options import ConnectorOptions
 
 __all__ = [
     "ReadLimits",
@@ -34,7 +37,7 @@ __all__ = [
     "READ_CHUNK",
     "human_bytes",
     "read_all",
-    "limits_from_options",
+    "ReadLimitOptions",
 ]
 
 #: sizes are decimal, like every figure ferry prints: 1 MB = 10^6 bytes
@@ -140,16 +143,14 @@ def read_all(stream: IO[bytes]) -> bytearray:
         out += chunk[:n]
 
 
-def limits_from_options(options: Mapping[str, Any], *, connector: str) -> ReadLimits:
-    """The caps from a connector's ``max_json_mb``, ``max_ratio`` and ``max_members`` options.
+class ReadLimitOptions(ConnectorOptions):
+    """The caps as options of a connector that reads archives (meta, tiktok inherit them)."""
 
-    Raises:
-        ConfigError: an option is not a positive number (names the option).
-    """
-    from .options import float_option, int_option
-
-    return ReadLimits(
-        max_json_bytes=int_option(options, "max_json_mb", DEFAULT_MAX_JSON_MB, connector=connector) * MB,
-        max_ratio=float_option(options, "max_ratio", DEFAULT_MAX_RATIO, connector=connector, minimum=1.0),
-        max_members=int_option(options, "max_members", DEFAULT_MAX_MEMBERS, connector=connector),
+    max_json_mb: int = Field(DEFAULT_MAX_JSON_MB, ge=1, description="biggest JSON document read, in MB (10^6 bytes)")
+    max_ratio: float = Field(
+        DEFAULT_MAX_RATIO, ge=1.0, description="biggest decompression ratio of a zip member (a zip bomb inflates far more)"
     )
+    max_members: int = Field(DEFAULT_MAX_MEMBERS, ge=1, description="most files an export may hold, over all parts")
+
+    def read_limits(self) -> ReadLimits:
+        return ReadLimits(max_json_bytes=self.max_json_mb * MB, max_ratio=self.max_ratio, max_members=self.max_members)

@@ -4,10 +4,7 @@ Registration only; the exporter lives in :mod:`connectors.meta.exporter` and the
 generator in :mod:`connectors.meta.sample`. Location: a ``.zip``, an extracted folder, or a
 folder holding the zip parts of a split export.
 
-Options: ``page_size`` (default 200); the read caps ``max_json_mb``, ``max_ratio`` and
-``max_members`` (:mod:`connectors.readlimits`); ``verticals``, the comma-separated verticals the
-transfer moves (the engine passes them as ``ConnectorContext.verticals``), so files left out can
-be listed as "not selected".
+Options: :class:`~connectors.meta.options.MetaOptions` (``ferry connectors show meta``).
 """
 
 from __future__ import annotations
@@ -15,16 +12,15 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from ..errors import ConfigError
 from ..models import Vertical
 from ..locations import check_local
-from ..options import int_option
-from ..readlimits import DEFAULT_MAX_MEMBERS, limits_from_options
+from ..readlimits import DEFAULT_MAX_MEMBERS
 from ..registry import Capabilities, Connector, ConnectorContext
 from ..zipsafety import zip_entry_count
 from .exporter import MetaArchiveExporter
+from .options import MetaOptions
 
-__all__ = ["CONNECTOR", "MetaArchiveExporter", "make_exporter", "sniff_source"]
+__all__ = ["CONNECTOR", "MetaArchiveExporter", "MetaOptions", "make_exporter", "sniff_source"]
 
 _PART_PREFIXES = ("facebook-", "instagram-", "meta-")
 _MARKERS = (
@@ -37,23 +33,11 @@ def _path(location: str) -> Path:
     return Path(location.removeprefix("file://")).expanduser()
 
 
-def _verticals(value: object) -> frozenset[Vertical] | None:
-    if value is None or value == "":
-        return None
-    names = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
-    try:
-        return frozenset(Vertical(str(name).strip()) for name in names if str(name).strip())
-    except ValueError:
-        known = ", ".join(v.value for v in Vertical)
-        raise ConfigError(f"meta: option verticals must name verticals ({known}), got {value!r}") from None
-
-
 def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
     """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
-    page_size = int_option(ctx.options, "page_size", 200, connector="meta")
-    limits = limits_from_options(ctx.options, connector="meta")
-    selected = ctx.verticals or _verticals(ctx.options.get("verticals"))
-    return MetaArchiveExporter(_path(ctx.location), page_size=page_size, limits=limits, selected=selected)
+    options = MetaOptions.of(ctx)
+    selected = ctx.verticals or options.verticals
+    return MetaArchiveExporter(_path(ctx.location), page_size=options.page_size, limits=options.read_limits(), selected=selected)
 
 
 def _has_marker(names: list[str]) -> bool:
@@ -94,6 +78,7 @@ CONNECTOR = Connector(
         reports_problems=True,
     ),
     make_exporter=make_exporter,
+    options=MetaOptions,
     sniff_source=sniff_source,
     priority=10,
     check_location=check_local,

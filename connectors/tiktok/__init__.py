@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..models import Vertical
 from ..registry import Capabilities, Connector, ConnectorContext, OAuthSpec
+from .options import TikTokOptions
 
 __all__ = ["CONNECTOR"]
 
@@ -40,6 +41,7 @@ CONNECTOR = Connector(
         reports_problems=True,
     ),
     make_exporter=_make_exporter,
+    options=TikTokOptions,
     revoke_when_done=_revoke_when_done,
     oauth=OAuthSpec(
         authorization_endpoint="https://www.tiktok.com/v2/auth/authorize/",
