@@ -191,6 +191,7 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=4, help="copies at once (ferry and rclone)")
     parser.add_argument("--repeat", type=int, default=1, help="runs per tool; the fastest counts")
     parser.add_argument("--work", default=None, help="where the data goes (default: a temp dir)")
+    parser.add_argument("--tools", nargs="+", default=None, help="only these runs (e.g. 'ferry importer' 'rclone copy')")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="ferry-datapath-", dir=args.work))
@@ -206,6 +207,8 @@ def main() -> None:
             files, nbytes = make_set(src, spec)
             for where in wheres:
                 for tool, cmd, env in runs_for(where, src, work, f"{name}-{where}", moto, args.transfers):
+                    if args.tools and tool not in args.tools:
+                        continue
                     best = None
                     for attempt in range(args.repeat):
                         if attempt:  # a fresh destination each time

@@ -58,6 +58,7 @@ class Landed:
 
     outcome: ItemOutcome
     files: list[tuple[str, str, int]] = field(default_factory=list)  # (directory, name, size)
+    blob: bool = False  # a File: nothing refers to it later, so its placement is not remembered
 
 
 class ByteReport:
@@ -92,7 +93,7 @@ class ByteCopier:
         but the file system: the planning thread records what landed.
         """
         item = job.item
-        landed = Landed(ItemOutcome.failed(item.id, "not copied"))
+        landed = Landed(ItemOutcome.failed(item.id, "not copied"), blob=isinstance(item, File))
         directory = self.location.path(job.folder)
         try:
             if job.same_as and self._already_there(job, ctx, landed):

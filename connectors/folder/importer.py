@@ -194,6 +194,9 @@ class FolderImporter(Importer):
                     yield from self._landed(pool.ready())
                 self._flush_events(pool)
                 yield from self._landed(pool.drain())
+                # Every copy landed (or failed): the index now says what each claimed name holds,
+                # so the claims go; this importer's memory does not grow with the transfer.
+                self.tree.claims.clear()
             except FerryError:  # systemic, raised while planning: hand back what finished first
                 yield from self._landed(pool.drain())
                 raise
@@ -245,7 +248,7 @@ class FolderImporter(Importer):
             for directory, name, size in landed.files:
                 self.index.note_file(directory, name, size)
             outcome = landed.outcome
-            if outcome.destination_id is not None:
+            if outcome.destination_id is not None and not landed.blob:
                 self._placed[outcome.item_id] = outcome.destination_id
             yield outcome
 

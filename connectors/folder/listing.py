@@ -11,18 +11,25 @@ a link is taken, never written through, read or compared, so nothing the importe
 link out of the destination (:mod:`.containment` checks the folders themselves).
 
 The index is private to one importer; another process writing the same directory at the same
-time is not seen (the atomic writes still keep every file whole).
+time is not seen (the atomic writes still keep every file whole). It keeps the
+:data:`MAX_DIRECTORIES` most recently used directories (a source is walked depth first, so a
+directory is rarely needed again once left): memory stays flat however many files a transfer
+has, and a directory needed again is simply listed again.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
 from .atomic import PARTIAL_MARK, is_partial_name
 
-__all__ = ["DirectoryIndex", "DirectoryState"]
+__all__ = ["DirectoryIndex", "DirectoryState", "MAX_DIRECTORIES"]
+
+#: Directories whose listing the index keeps at once.
+MAX_DIRECTORIES = 128
 
 
 @dataclass
@@ -51,7 +58,7 @@ class DirectoryIndex:
     def __init__(self, fs: Any, *, local: bool):
         self._fs = fs
         self._local = local
-        self._dirs: dict[str, DirectoryState] = {}
+        self._dirs: OrderedDict[str, DirectoryState] = OrderedDict()
 
     def get(self, directory: str) -> DirectoryState:
         """Return the state of ``directory`` (an absent directory is empty)."""
@@ -59,6 +66,10 @@ class DirectoryIndex:
         if state is None:
             state = self._list(directory)
             self._dirs[directory] = state
+            while len(self._dirs) > MAX_DIRECTORIES:
+                self._dirs.popitem(last=False)
+        else:
+            self._dirs.move_to_end(directory)
         return state
 
     def note_file(self, directory: str, name: str, size: int) -> None:
