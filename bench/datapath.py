@@ -40,6 +40,7 @@ SETS = {
     "large": [(40, 10_000_000)],
     "small": [(2000, 20_000)],
     "mixed": [(200, 2_000_000), (2000, 20_000)],
+    "large-4GB": [(400, 10_000_000)],  # with "large": peak RSS of multipart uploads, 0.4 vs 4 GB
 }
 
 IMPORTER = r"""
