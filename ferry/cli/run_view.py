@@ -319,7 +319,7 @@ def print_summary(summary, *, where: str | None = None, interrupted: bool = Fals
         console.print(f"[yellow]{state}[/]: {safe(summary.reason)}")
     for credential in summary.credentials_to_fix:
         cid = safe(credential.id[:8])
-        if credential.status == "REVOKED":
+        if credential.status in ("REVOKED", "REVOKING"):
             console.print(
                 f"Credential {cid} ({safe(credential.connector)}) was revoked: authorize again with "
                 f"`ferry auth login {safe(credential.connector)}` and start a new transfer"
