@@ -82,7 +82,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     @friendly_errors
     def reconnect(
-        ids: Annotated[Optional[list[str]], typer.Argument(metavar="[CREDENTIAL]...", help="Credential ids (or unique prefixes) to re-authorize, whatever their expiry. Default: every credential that needs it or expires within --expiring-within.")] = None,
+        ids: Annotated[Optional[list[str]], typer.Argument(metavar="CREDENTIAL", help="Credential ids (or unique prefixes) to re-authorize, whatever their expiry. Default: every credential that needs it or expires within --expiring-within.")] = None,
         expiring_within: Annotated[str, typer.Option(help="Window: credentials whose access ends within it (30d, 12h, ...).")] = "30d",
         credential: Annotated[list[str], typer.Option("--credential", "-c", help="Only these credential ids, of those expiring (repeatable).")] = [],
         list_only: Annotated[bool, typer.Option("--list-only", help="Only list the affected credentials.")] = False,
