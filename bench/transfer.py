@@ -10,6 +10,11 @@ Builds sample archives of N photos of a given size, then measures, each in a fre
 Prints items/s, MB/s, peak RSS of the process and Prefect's overhead per item. Figures only:
 nothing here asserts a speed.
 
+Every ferry command here runs in-process (``FERRY_RUNNER=off``) against a Prefect server this
+script starts first, so the figures leave out what a user pays to start Prefect: they isolate the
+engine and the per-run orchestration. ``bench/compare.py`` measures ferry as a user runs it
+(cold, with the runner, against cp and rclone).
+
     .venv/bin/python bench/transfer.py --items 200 --size-kb 1024 --sizes-factor 1 4
 """
 
@@ -106,21 +111,13 @@ def start_prefect(home: Path) -> tuple[subprocess.Popen, str]:
 
 
 DIRECT = r"""
-import json, sys, time
-from connectors import registry
-from flows import steps
-from flows.transfer import create_job
-from flows.runtime import get_runtime, close_runtime
-job = create_job(sys.argv[1], sys.argv[2], [sys.argv[3]], options=json.loads(sys.argv[4]))
-steps.authorize_job(job.id)
-rt = get_runtime(job.id)
-for vertical in rt.routes:
-    while True:
-        page = steps.convert_page(job.id, steps.export_page(job.id, vertical))
-        steps.import_page(job.id, page)
-        if page.done:
-            break
-close_runtime(job.id)
+import json, sys
+from flows.context import open_context
+from flows.engine import run_job
+from flows.requests import create_job
+ctx = open_context()
+job = create_job(ctx, sys.argv[1], sys.argv[2], [sys.argv[3]], options=json.loads(sys.argv[4]))
+run_job(ctx, job.id)  # the engine's plain steps: no Prefect
 """
 
 
@@ -140,7 +137,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
     prefect_proc, prefect_url = start_prefect(work / "prefect")
     moto_proc, moto_url = (None, None) if args.no_s3 else start_moto()
-    env = dict(os.environ, PREFECT_API_URL=prefect_url, FERRY_PAGE_SIZE=str(args.page_size),
+    env = dict(os.environ, PREFECT_API_URL=prefect_url, FERRY_PAGE_SIZE=str(args.page_size), FERRY_RUNNER="off",
                PREFECT_LOGGING_LEVEL="WARNING", AWS_ACCESS_KEY_ID="x", AWS_SECRET_ACCESS_KEY="x")
     env.pop("AWS_CA_BUNDLE", None)
     rclone = shutil.which("rclone")

@@ -85,12 +85,11 @@ def create_recurring(
     options: dict | None = None,
     source_credential_id: str | None = None,
     destination_credential_id: str | None = None,
-    ctx: FerryContext | None = None,
+    ctx: FerryContext,
 ) -> RecurringTransfer:
-    """Validate and store a recurring transfer (ConfigError names what is wrong)."""
+    """Validate and store a recurring transfer (ConfigError names what is wrong; ``ctx``: the caller's)."""
     from .requests import check_credential
 
-    ctx = ctx or open_context()
     request = validate_request(source, destination, list(types), options)
     source_credential_id = check_credential(ctx.engine, request.source, source_credential_id, "source")
     destination_credential_id = check_credential(ctx.engine, request.destination, destination_credential_id, "destination")

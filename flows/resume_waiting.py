@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from prefect import flow
 
+from .context import open_context
 from .wakeups import wake_due_jobs
 
 
 @flow(name="resume-waiting", log_prints=False)
 def resume_waiting() -> list[str]:
     """Resume every transfer whose source should have its data ready by now; returns job ids."""
-    return wake_due_jobs()
+    return wake_due_jobs(open_context())  # this flow run is the entry point: its context, built once

@@ -8,6 +8,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import time
 
 from connectors.oauth import build_client_config, discover
@@ -36,12 +38,12 @@ def test_tiktok_to_folder_waits_durably_then_completes_by_polling(ferry_home, pr
         assert first.state == "WAITING"
         assert fake.adds() == 1
         # nothing ready yet: waking only checks again and stays paused, asking no second time
-        assert wake_due_jobs(via_deployment=False) == [job.id]
+        assert wake_due_jobs(open_context(), via_deployment=False) == [job.id]
         store = JobStore(get_engine(load_settings().resolved_database_url))
         assert store.get(job.id).state == JobState.WAITING and fake.adds() == 1
         (request_id,) = fake.requests
         fake.advance(request_id, "downloading", deliver=False)
-        assert wake_due_jobs(via_deployment=False) == [job.id]
+        assert wake_due_jobs(open_context(), via_deployment=False) == [job.id]
         done = store.get(job.id)
         assert done.state == JobState.COMPLETE, done.state_reason
         figures = open_context().ledger.figures(job.id).total
@@ -63,7 +65,7 @@ def test_tiktok_webhook_resumes_the_waiting_transfer(ferry_home, prefect_api, no
 
     out = ferry_home / "out"
     with FakeTikTok() as fake:
-        hook = create_webhook_app(on_ready=on_source_ready, client_secrets={fake.client_key: fake.client_secret})
+        hook = create_webhook_app(on_ready=functools.partial(on_source_ready, ctx=open_context()), client_secrets={fake.client_key: fake.client_secret})
         with ThreadedServer(hook) as receiver:
             fake.webhook_url = f"{receiver.url}/webhooks/tiktok"
             credential = tiktok_credential(fake)
@@ -90,7 +92,7 @@ def test_tiktok_to_generic_importer_and_recurring_second_run_imports_nothing(fer
         client = build_client_config(client_id="ferry", client_secret="dest-secret", metadata=discover(destination.url))
         dest_credential = CredentialStore.from_settings(load_settings()).create("generic", {**issued, "token_type": "Bearer"}, client).id
         options = tiktok_options(fake, ongoing="true")
-        recurring = create_recurring("tiktok-weekly", "tiktok:", f"generic:{destination.url}/dtp", ["videos", "posts"], options=options,
+        recurring = create_recurring("tiktok-weekly", "tiktok:", f"generic:{destination.url}/dtp", ["videos", "posts"], options=options, ctx=open_context(),
                                      source_credential_id=source_credential, destination_credential_id=dest_credential, schedule="every 7d")
         runs = []
         for run in range(2):
@@ -99,7 +101,7 @@ def test_tiktok_to_generic_importer_and_recurring_second_run_imports_nothing(fer
             assert run_flow(job.id).state == "WAITING"
             request_id = max(fake.requests)
             fake.advance(request_id, "downloading", deliver=False)
-            wake_due_jobs(via_deployment=False)
+            wake_due_jobs(open_context(), via_deployment=False)
             runs.append(JobStore(get_engine(load_settings().resolved_database_url)).get(job.id))
         first, second = runs
         assert first.state == second.state == JobState.COMPLETE, (first.state_reason, second.state_reason)

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import typer
 from rich.progress import BarColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
@@ -238,6 +239,13 @@ def run_request(settings, request: dict[str, Any], *, show_progress: bool, on_jo
             _via_runner(settings, request, events)
         else:
             _in_process(settings, request, events, ctx_factory)
+    except KeyboardInterrupt:  # the second Ctrl-C: leave now, the job stays resumable
+        events.close()
+        job = str(events.job.get("id", ""))[:8]
+        err_console.print(f"[yellow]interrupted[/]: job {job} stops after the item in flight" if job else "[yellow]interrupted[/]")
+        if job:
+            console.print(f"Resume with: ferry resume {job}")
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
     finally:
         events.close()
     if events.error is not None:

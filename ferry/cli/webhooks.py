@@ -18,16 +18,31 @@ import typer
 ON_READY_TARGET = "flows.wakeups:on_source_ready"
 
 
-def _resolve_on_ready(data_dir):
-    """The flows' hook when it exists, else a recorder writing wakeups.jsonl under data_dir."""
+def _resolve_on_ready(settings):
+    """The flows' hook when it exists (bound to this command's context, built once), else a
+    recorder writing wakeups.jsonl under the data dir."""
     import importlib
 
     module_name, _, attr = ON_READY_TARGET.partition(":")
     try:
-        return getattr(importlib.import_module(module_name), attr), ON_READY_TARGET
+        hook = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError):
-        path = data_dir / "webhooks" / "wakeups.jsonl"
+        path = settings.data_dir / "webhooks" / "wakeups.jsonl"
         return wakeup_recorder(path), str(path)
+    import threading
+
+    held: dict = {}
+    lock = threading.Lock()
+
+    def on_ready(wake_key: str, payload: dict):
+        with lock:  # the command's context, built on the first wake-up (the store is not opened before)
+            if "ctx" not in held:
+                from flows.context import open_context
+
+                held["ctx"] = open_context(settings)
+        return hook(wake_key, payload, ctx=held["ctx"])
+
+    return on_ready, ON_READY_TARGET
 
 
 def _on_removed(settings):
@@ -92,7 +107,7 @@ def register(app: typer.Typer) -> None:
         from ._common import load, run_server
 
         settings = load()  # quiet Prefect defaults: no telemetry, no analytics from a temporary server
-        on_ready, where = _resolve_on_ready(settings.data_dir)
+        on_ready, where = _resolve_on_ready(settings)
         web = create_webhook_app(on_ready, {client_key: client_secret}, on_authorization_removed=_on_removed(settings))
         typer.echo(f"ferry webhooks on http://{host}:{port}{WEBHOOK_PATH}; wake-ups go to {where}")
         run_server(web, host=host, port=port, log_level=settings.log_level)
