@@ -57,19 +57,31 @@ class Result:
         self.seconds, self.rss_mb, self.code, self.out = seconds, rss_mb, code, out
 
 
+TIME = shutil.which("time") or ("/usr/bin/time" if Path("/usr/bin/time").exists() else None)
+
+
 def run(cmd: list[str], env: dict, *, ok=(0,)) -> Result:
-    """Run ``cmd`` to its end; wall seconds and the peak RSS of the process (and children it reaped)."""
-    with tempfile.TemporaryFile() as out:
+    """Run ``cmd`` to its end: wall seconds and its peak RSS.
+
+    The RSS comes from GNU time (``%M``) when installed: a process forked from this (large)
+    script starts with this script's pages counted, so wait4's figure would be ours, not its.
+    """
+    with tempfile.TemporaryFile() as out, tempfile.NamedTemporaryFile("r") as rss_file:
+        argv = [TIME, "-f", "%M", "-o", rss_file.name, *cmd] if TIME else cmd
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))
+        proc = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=str(ROOT))
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(status)
         out.seek(0)
         text = out.read().decode(errors="replace")
-    if proc.returncode not in ok:
-        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{text[-3000:]}")
-    return Result(seconds, usage.ru_maxrss / 1024, proc.returncode, text)
+        try:
+            rss_mb = int(rss_file.read().strip().splitlines()[-1]) / 1024
+        except (ValueError, IndexError):
+            rss_mb = usage.ru_maxrss / 1024
+    if code not in ok:
+        raise SystemExit(f"{' '.join(cmd)} exited {code}:\n{text[-3000:]}")
+    return Result(seconds, rss_mb, code, text)
 
 
 def vm_hwm(pid: int | None) -> float | None:

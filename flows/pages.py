@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from connectors.base import Problem
 
-__all__ = ["Waiting", "ExportedPage", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "CredentialLine", "RenamedItem", "RunSummary"]
+__all__ = ["Waiting", "ExportedPage", "PageTicket", "PageResult", "VerticalFigures", "FailedItem", "ProblemLine", "CredentialLine", "RenamedItem", "RunSummary"]
 
 
 class Waiting(BaseModel):
@@ -38,6 +38,23 @@ class ExportedPage(BaseModel):
     waiting: Waiting | None = None
     #: the vertical's cursor for the next round of a recurring transfer (incremental sources)
     bookmark: str | None = None
+
+
+class PageTicket(BaseModel):
+    """What a Prefect task gets and returns for a page: a claim on it, not its items.
+
+    Why: Prefect walks every task parameter and result (to find futures and states); a page of
+    500 items took it about 0.3 s per walk, several walks per task run, which made orchestration
+    cost milliseconds per item. The page itself stays in the job's runtime (this process) until
+    the next step takes it (:meth:`flows.runtime.JobRuntime.hold`).
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    vertical: str
+    key: int
+    items: int = 0
+    done: bool = False
 
 
 class PageResult(BaseModel):

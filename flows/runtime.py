@@ -76,6 +76,8 @@ class JobRuntime:
     _exporter: Exporter | None = None
     _importer: Importer | None = None
     _repeat_safety: RepeatSafety | None = None
+    _held: dict = field(default_factory=dict)  # PageTicket.key -> ExportedPage (see hold)
+    _tickets: int = 0
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -137,7 +139,22 @@ class JobRuntime:
             raise failed
         return self.exporter.open_bytes(item)
 
+    def hold(self, page):
+        """Keep ``page`` here and return a small :class:`flows.pages.PageTicket` for it."""
+        from .pages import PageTicket
+
+        with _lock:
+            self._tickets += 1
+            self._held[self._tickets] = page
+            return PageTicket(vertical=page.vertical, key=self._tickets, items=len(page.items), done=page.done)
+
+    def take(self, ticket):
+        """The page a ticket stands for (once)."""
+        with _lock:
+            return self._held.pop(ticket.key)
+
     def close(self) -> None:
+        self._held.clear()
         for part in (self._exporter, self._importer):
             if part is not None:
                 try:

@@ -5,7 +5,9 @@ state a Prefect state.
 
 The flow takes ids and plain strings only; tokens stay in the encrypted credential store and are
 loaded inside tasks. Each step is one task run per page (see :mod:`flows.steps`), so the Prefect
-UI shows the real life cycle without paying Prefect's per-task cost per item.
+UI shows the real life cycle without paying Prefect's per-task cost per item; a page crosses from
+task to task as a :class:`flows.pages.PageTicket` (its items stay in the job's runtime), because
+Prefect walks every task parameter and result and a page of items made that cost per item.
 
 Job states are the engine's (:mod:`flows.engine`). Prefect shows the truth: COMPLETE ends the flow run Completed, FAILED ends it Failed with the
 reason, PAUSED / WAITING / NEEDS_REAUTH end it Paused; FAILED and NEEDS_REAUTH emit events an
@@ -30,7 +32,7 @@ from . import steps
 from .context import open_context
 from .engine import Steps, run_job
 from .limits import destination_slot
-from .pages import ExportedPage, PageResult, RunSummary
+from .pages import ExportedPage, PageResult, PageTicket, RunSummary
 from .requests import create_job, split_types
 from .runtime import bound_context, get_runtime
 from .store import JobState
@@ -46,21 +48,23 @@ def authorize(job_id: str) -> dict:
 
 
 @task(name="export", task_run_name="export-{vertical}", **_TASK)
-def export(job_id: str, vertical: str) -> ExportedPage:
-    return steps.export_page(get_runtime(job_id), vertical)
+def export(job_id: str, vertical: str) -> PageTicket:
+    runtime = get_runtime(job_id)
+    return runtime.hold(steps.export_page(runtime, vertical))
 
 
-@task(name="convert", task_run_name="convert-{page.vertical}", **_TASK)
-def convert(job_id: str, page: ExportedPage) -> ExportedPage:
-    return steps.convert_page(get_runtime(job_id), page)
+@task(name="convert", task_run_name="convert-{ticket.vertical}", **_TASK)
+def convert(job_id: str, ticket: PageTicket) -> PageTicket:
+    runtime = get_runtime(job_id)
+    return runtime.hold(steps.convert_page(runtime, runtime.take(ticket)))
 
 
-@task(name="import", task_run_name="import-{page.vertical}", **_TASK)
-def import_(job_id: str, page: ExportedPage) -> PageResult:
+@task(name="import", task_run_name="import-{ticket.vertical}", **_TASK)
+def import_(job_id: str, ticket: PageTicket) -> PageResult:
     runtime = get_runtime(job_id)
     # one slot of the destination's Prefect limit (ferry-dest-<connector>) per page, if set up
     with destination_slot(runtime.destination.connector.name):
-        return steps.import_page(runtime, page)
+        return steps.import_page(runtime, runtime.take(ticket))
 
 
 @task(name="revoke", **_TASK)
@@ -172,7 +176,20 @@ def as_prefect_state(summary: RunSummary) -> State:
     return Completed(message=summary.state, data=summary)
 
 
-#: The engine's steps as Prefect tasks: one task run per step per page.
-PREFECT_STEPS = Steps(authorize=authorize, export=export, convert=convert, import_=import_, revoke=revoke)
+def _export_step(job_id: str, vertical: str) -> ExportedPage:
+    return get_runtime(job_id).take(export(job_id, vertical))
+
+
+def _convert_step(job_id: str, page: ExportedPage) -> ExportedPage:
+    runtime = get_runtime(job_id)
+    return runtime.take(convert(job_id, runtime.hold(page)))
+
+
+def _import_step(job_id: str, page: ExportedPage) -> PageResult:
+    return import_(job_id, get_runtime(job_id).hold(page))
+
+
+#: The engine's steps as Prefect tasks: one task run per step per page; pages travel as tickets.
+PREFECT_STEPS = Steps(authorize=authorize, export=_export_step, convert=_convert_step, import_=_import_step, revoke=revoke)
 
 
