@@ -293,10 +293,9 @@ def test_revoke_exactly_once_when_called_twice(oauth, store):
         store.token_source(info.id).access_token()
 
 
-def test_revoke_exactly_once_under_concurrency(oauth, store, settings):
+def _concurrent_revocation(oauth, stores: list[CredentialStore]) -> None:
     server, base = oauth
-    info, tokens = _new_credential(store, base)
-    stores = [store] + [CredentialStore(get_engine.__wrapped__(settings.resolved_database_url), store.cipher) for _ in range(3)]
+    info, tokens = _new_credential(stores[0], base)
     barrier = threading.Barrier(len(stores))
     results: list[bool] = []
 
@@ -309,9 +308,19 @@ def test_revoke_exactly_once_under_concurrency(oauth, store, settings):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(results) == [False, False, False, True]
+    assert sorted(results) == [False] * (len(stores) - 1) + [True]
     assert server.revocation_count(tokens.access_token.get_secret_value()) == 1
     assert server.revocation_count(tokens.refresh_token.get_secret_value()) == 1
+    assert stores[-1].get(info.id).status == CredentialStatus.REVOKED
+
+
+def test_revoke_exactly_once_under_concurrency(oauth, store, settings):
+    _concurrent_revocation(oauth, [store] + [CredentialStore(get_engine.__wrapped__(settings.resolved_database_url), store.cipher) for _ in range(3)])
+
+
+def test_revoke_exactly_once_under_concurrency_on_postgresql(oauth, settings, pg_url):
+    cipher = cipher_from_settings(settings)
+    _concurrent_revocation(oauth, [CredentialStore(get_engine(pg_url), cipher)] + [CredentialStore(get_engine.__wrapped__(pg_url), cipher) for _ in range(3)])
 
 
 def test_no_revocation_while_a_job_or_recurring_transfer_uses_it(oauth, store):
