@@ -11,6 +11,7 @@ be listed without starting a request, so ``ls`` and ``--dry-run`` refuse them wi
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ class Opened:
     destination_credential_id: str | None = None
     _exporter: Exporter | None = None
     _importer: Importer | None = None
+    #: a staging area of its own, for connectors that need one to be built (TikTok); removed on close
+    staging_url: str = field(default_factory=lambda: f"preview-{uuid.uuid4().hex[:12]}")
 
     @property
     def exporter(self) -> Exporter:
@@ -52,8 +55,12 @@ class Opened:
                 self.ctx, self.source, credential_id=self.source_credential_id,
                 options=self.options.get(self.source.connector.name, {}),
                 verticals=frozenset(route.source for route in self.routes),
+                staging_url=self._staging(),
             ))
         return self._exporter
+
+    def _staging(self) -> str:
+        return f"{self.ctx.settings.resolved_staging_url.rstrip('/')}/{self.staging_url}"
 
     @property
     def importer(self) -> Importer:
@@ -63,6 +70,7 @@ class Opened:
             self._importer = self.destination.connector.make_importer(connector_context(
                 self.ctx, self.destination, credential_id=self.destination_credential_id,
                 options=self.options.get(self.destination.connector.name, {}),
+                staging_url=self._staging(),
             ))
         return self._importer
 
@@ -71,6 +79,11 @@ class Opened:
             if part is not None:
                 part.close()
         self._exporter = self._importer = None
+        import fsspec
+
+        fs, root = fsspec.core.url_to_fs(self._staging(), **dict(self.ctx.settings.storage_options))
+        if fs.exists(root):
+            fs.rm(root, recursive=True)
 
     def __enter__(self) -> "Opened":
         return self
