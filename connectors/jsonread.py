@@ -169,11 +169,11 @@ def _clean(value: Any, fix: TextFix | None) -> Any:
     return root[0]
 
 
-def _skip_ws(buf: bytes, pos: int) -> int:
+def _skip_ws(buf: bytes | bytearray, pos: int) -> int:
     return _WS.match(buf, pos).end()  # type: ignore[union-attr]
 
 
-def _value_end(buf: bytes, pos: int) -> tuple[int, int]:
+def _value_end(buf: bytes | bytearray, pos: int) -> tuple[int, int]:
     """End offset and nesting depth of the value starting at ``pos`` (no recursion)."""
     if pos >= len(buf):
         raise JsonShapeError(pos, "the file ends where a value was expected")
@@ -212,7 +212,7 @@ def _value_end(buf: bytes, pos: int) -> tuple[int, int]:
         pos += 1
 
 
-def _parse_span(buf: bytes, start: int, end: int, depth: int, path: tuple[str | int, ...], fix: TextFix | None) -> Element:
+def _parse_span(buf: bytes | bytearray, start: int, end: int, depth: int, path: tuple[str | int, ...], fix: TextFix | None) -> Element:
     if depth > MAX_DEPTH:
         return Element(path, error=f"nested {depth} levels deep (more than {MAX_DEPTH})")
     try:

@@ -132,12 +132,12 @@ class BoundedReader(io.RawIOBase):
             super().close()
 
 
-def read_all(stream: IO[bytes]) -> bytearray:
+def read_all(stream: io.RawIOBase) -> bytearray:
     """Read a (bounded) stream to its end into one buffer, a chunk at a time."""
     out = bytearray()
     chunk = memoryview(bytearray(READ_CHUNK))
     while True:
-        n = stream.readinto(chunk)  # type: ignore[attr-defined]
+        n = stream.readinto(chunk)
         if not n:
             return out
         out += chunk[:n]

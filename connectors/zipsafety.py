@@ -35,9 +35,9 @@ def zip_entry_count(source: str | os.PathLike[str] | IO[bytes]) -> int | None:
     end record cannot be found; zipfile then gives its own error.
     """
     if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as fh:
-            return zip_entry_count(fh)
-    fh = source
+        with open(source, "rb") as opened:
+            return zip_entry_count(opened)
+    fh: IO[bytes] = source
     fh.seek(0, os.SEEK_END)
     size = fh.tell()
     tail_start = max(0, size - (1 << 16) - 22)

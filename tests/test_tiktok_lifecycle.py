@@ -165,10 +165,12 @@ def test_unknown_status_names_the_value(fake, tmp_path):
 def test_cancel_pending_cancels_at_tiktok_and_is_idempotent(fake, tmp_path):
     with exporter_for(fake, tmp_path) as exp:
         cursor = not_ready(exp).cursor
-        assert exp.cancel_pending(cursor) == cursor.request_id
+        exp.cancel_pending(cursor)
         assert fake.requests[cursor.request_id].status == "cancelled"
-        assert exp.cancel_pending(cursor) is None
-        assert exp.cancel_pending(None) is None  # the job's record is gone: nothing to cancel
+        calls = len(fake.calls.log)
+        exp.cancel_pending(cursor)  # already cancelled: TikTok is only asked how it stands
+        exp.cancel_pending(None)  # the job's record is gone: nothing to cancel, nothing asked
+        assert fake.calls.log[calls:] == ["check"]
     assert job_slot(tmp_path).load(TikTokState) is None
     assert not list((tmp_path / "staging").iterdir())  # nothing of ferry's own lies in staging
 
@@ -178,7 +180,8 @@ def test_cancel_pending_without_cursor_uses_the_state_slot(fake, tmp_path):
         cursor = not_ready(exp).cursor
         fake.advance(cursor.request_id)
         exp.list_page(Vertical.VIDEOS, cursor)
-        assert exp.cancel_pending() == cursor.request_id
+        exp.cancel_pending(None)
+    assert fake.requests[cursor.request_id].status == "cancelled"
     assert not list((tmp_path / "staging").glob("*.zip"))
 
 

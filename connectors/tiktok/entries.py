@@ -30,6 +30,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from ..models import stable_id
@@ -41,8 +42,8 @@ _ID_IN_PATH = re.compile(r"/(?:video|photo|v|p)/(\d{8,})")
 _ID_PARAMS = ("item_id", "video_id", "aweme_id", "post_id")
 
 
-def is_http(link: str | None) -> bool:
-    return bool(link) and link.lower().startswith(("http://", "https://"))
+def is_http(link: str | None) -> TypeGuard[str]:
+    return link is not None and link.lower().startswith(("http://", "https://"))
 
 
 def stable_link(link: str | None) -> str | None:

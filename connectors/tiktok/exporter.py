@@ -29,7 +29,7 @@ import zipfile
 from contextlib import ExitStack
 from typing import IO
 
-from ..base import Exporter, Page, Problem
+from ..base import Cursor, Exporter, Page, Problem
 from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
 from ..models import File, Item, Photo, Vertical, Video
 from ..progress import Progress
@@ -113,13 +113,15 @@ class TikTokExporter(Exporter):
 
     # -- Exporter -------------------------------------------------------------------------
 
-    def list_page(self, vertical: Vertical, cursor: TikTokCursor | None) -> Page:
+    def list_page(self, vertical: Vertical, cursor: Cursor | None) -> Page:
         if vertical not in EXPORTS:
             raise ConfigError(f"the TikTok connector exports {', '.join(sorted(EXPORTS))}, not {vertical}")
+        assert cursor is None or isinstance(cursor, TikTokCursor), cursor  # the framework loads cursor_model
         staged = self._lifecycle.ensure_staged(cursor)
         items = self._items_of(vertical, staged)
-        same_request = cursor is not None and cursor.phase == Phase.STAGED and cursor.request_id == staged.request_id
-        start = cursor.offset if same_request else 0
+        start = 0
+        if cursor is not None and cursor.phase == Phase.STAGED and cursor.request_id == staged.request_id:
+            start = cursor.offset
         end = min(start + self._page_size, len(items))
         nxt = None
         if end < len(items):
@@ -152,15 +154,16 @@ class TikTokExporter(Exporter):
         self._links.close()
         self._api.close()
 
-    def cancel_pending(self, cursor: TikTokCursor | None = None) -> int | None:
+    def cancel_pending(self, cursor: Cursor | None = None) -> None:
         """Cancel the job's TikTok data request (when the ferry job is cancelled).
 
-        Finds the request from ``cursor`` or, when None, from the job's state slot. Returns the
-        cancelled request id, or None when there was nothing to cancel. Idempotent.
+        Finds the request from ``cursor`` or, when None, from the job's state slot; the staged
+        zip and the job's record of the request go too. Idempotent.
         """
+        assert cursor is None or isinstance(cursor, TikTokCursor), cursor
         with self._lock:
             self._drop_current()
-        return self._lifecycle.cancel(cursor)
+        self._lifecycle.cancel(cursor)
 
     # -- the staged download ----------------------------------------------------------------
 
@@ -354,7 +357,7 @@ class TikTokExporter(Exporter):
 class _Guarded(io.RawIOBase):
     """A member stream whose read errors (CRC, truncation, the ratio cap) are ItemErrors naming it."""
 
-    def __init__(self, raw: IO[bytes], item_id: str, where: str):
+    def __init__(self, raw: io.RawIOBase, item_id: str, where: str):
         self._raw, self._item_id, self._where = raw, item_id, where
 
     def readable(self) -> bool:
