@@ -33,7 +33,7 @@ from connectors.errors import (
 from connectors.models import BYTE_ITEM_KINDS, CONTAINER_KINDS, Item, parents_first
 
 from .pages import ExportedPage, PageResult, Waiting
-from .reauth import credential_died
+from .reauth import credential_died, reconnect_hint
 from .recorder import OutcomeRecorder, intent
 from .retry import RetriesExhausted
 from .runtime import JobRuntime
@@ -179,7 +179,7 @@ def source_needs_reauth(rt: JobRuntime, exc: ReauthRequired) -> ReauthRequired:
     if info.status != CredentialStatus.ACTIVE:
         return exc  # the credential store already recorded why (a refresh failed for good)
     credential_died(credentials, info.id, str(exc))
-    return ReauthRequired(f"{exc}. Authorize again with `ferry reconnect --credential {info.id[:8]}`, then `ferry resume {rt.job.id[:8]}`")
+    return ReauthRequired(f"{exc}; {reconnect_hint(info.id)}, then `ferry resume {rt.job.id[:8]}`")
 
 
 def _record_problems(rt: JobRuntime, vertical: str) -> None:

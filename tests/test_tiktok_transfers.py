@@ -117,14 +117,14 @@ def test_a_spent_single_use_consent_names_the_one_command_that_fixes_it(ferry_ho
         stopped = ctx.jobs.get(job.id)
         assert stopped.state == JobState.NEEDS_REAUTH
         assert "expired before ferry could download it" in stopped.state_reason
-        assert f"ferry reconnect --credential {credential[:8]}" in stopped.state_reason
+        assert f"run `ferry reconnect {credential[:8]}`, then `ferry resume {job.id[:8]}`" in stopped.state_reason
         assert credential_status(credential) == CredentialStatus.NEEDS_REAUTH
         assert [c["id"] for c in expiring_credentials(ctx.engine, 0)] == [credential]  # `ferry reconnect` lists it
         assert [c.id for c in summarize(ctx, job.id).credentials_to_fix] == [credential]
         early = CliRunner().invoke(cli, ["resume", job.id[:8], "--no-progress"])  # before re-authorizing
         text = " ".join(early.output.split())
         assert early.exit_code == 4 and "Resume with" not in text, text
-        assert f"Authorize again with: ferry reconnect --credential {credential[:8]}, then ferry resume {job.id[:8]}" in text
+        assert f"Authorize again with: ferry reconnect {credential[:8]}, then ferry resume {job.id[:8]}" in text
 
         resumed = reconnect_one(load_settings(), credential, open_url=lambda url: httpx.get(url, follow_redirects=True, timeout=30))
         assert [job_id for job_id, _ in resumed] == [job.id]

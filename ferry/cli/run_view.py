@@ -333,7 +333,7 @@ def print_summary(summary, *, where: str | None = None, interrupted: bool = Fals
                 f"`ferry auth login {safe(credential.connector)}` and start a new transfer"
             )
         else:
-            console.print(f"Authorize again with: ferry reconnect --credential {cid}, then ferry resume {short}")
+            console.print(f"Authorize again with: ferry reconnect {cid}, then ferry resume {short}")
     if state in ("FAILED", "PAUSED", "RUNNING") and not summary.credentials_to_fix:
         console.print(f"Resume with: ferry resume {short}")
     if state == "WAITING":
