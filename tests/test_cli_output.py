@@ -104,8 +104,12 @@ def test_names_from_sources_are_printed_as_data(engine, data_dir, force_terminal
     data reaches the terminal, through every command that shows names."""
     store = JobStore(engine)
     job = _job(store, source="folder:/tmp/[bold]in[/bold]", destination="folder:/tmp/out[/]", failed=HOSTILE)
+    listed = data_dir.parent / "listed"
+    listed.mkdir()
+    for name in ("[bold]in[/bold]" , "x[link=https:evil.example]click me.jpg", "\x1b[31mred.txt"):
+        (listed / name.replace("/", "_")).write_text("x")
     outputs = []
-    for args in (["jobs", "list"], ["jobs", "show", job.id[:8], "--errors"], ["report"]):
+    for args in (["jobs", "list"], ["jobs", "show", job.id[:8], "--errors"], ["report"], ["ls", f"folder:{listed}"]):
         result = ferry(args, data_dir, columns=200, force_terminal=force_terminal)
         assert result.returncode == 0 and "Traceback" not in result.stderr, (args, result.stderr[-2000:])
         outputs.append(result.stdout)
@@ -116,6 +120,7 @@ def test_names_from_sources_are_printed_as_data(engine, data_dir, force_terminal
     for raw in ("\x1b[31mred", "\x1b[2J", "\x07"):  # the data's own sequences (ferry's colours may be there)
         assert raw not in shown
     assert "red" in shown and "could not read" in shown
+    assert "[bold]in[_bold]" in shown and "x[link=https:evil.example]click me.jpg" in shown  # ls names files as data
 
 
 def test_a_recurring_transfer_named_with_markup_is_created_and_listed(data_dir, tmp_path):

@@ -4,6 +4,12 @@ Names, paths, titles and provider error texts come from archives, folders and re
 as they are, Rich would read ``[/]`` or ``[link=...]`` inside them as markup (crashing the summary, or
 planting a link in ferry's own message) and an ANSI escape would reach the terminal. :func:`safe`
 removes control characters (C0, DEL, C1 and ANSI escape sequences) and escapes Rich markup.
+
+The rule for every command: a string literal of ferry's own may carry markup; anything else goes
+into it through :func:`safe`, into a table through ``ferry.cli._tables.cell`` (a Rich ``Text``,
+never parsed), and errors through ``ferry.cli._common.fail`` (which applies :func:`safe`).
+tests/test_cli_output.py and tests/test_cli.py feed markup, links and escape codes through the
+commands that show names, including a completed transfer's summary.
 """
 
 from __future__ import annotations
