@@ -38,6 +38,7 @@ from .tables import Credential, CredentialStatus, Job, JobState, RecurringState,
 
 __all__ = [
     "ALLOWED",
+    "GONE",
     "CredentialRow",
     "CredentialRows",
     "CredentialUsers",
