@@ -18,9 +18,27 @@ import typer
 ON_READY_TARGET = "flows.wakeups:on_source_ready"
 
 
-def _resolve_on_ready(settings):
-    """The flows' hook when it exists (bound to this command's context, built once), else a
-    recorder writing wakeups.jsonl under the data dir."""
+def _lazy_context(settings):
+    """The command's one context, built on first use (the store is not opened before an event)."""
+    import threading
+
+    held: dict = {}
+    lock = threading.Lock()
+
+    def get():
+        with lock:
+            if "ctx" not in held:
+                from flows.context import open_context
+
+                held["ctx"] = open_context(settings)
+        return held["ctx"]
+
+    return get
+
+
+def _resolve_on_ready(settings, context):
+    """The flows' hook when it exists (bound to the command's context), else a recorder writing
+    wakeups.jsonl under the data dir."""
     import importlib
 
     module_name, _, attr = ON_READY_TARGET.partition(":")
@@ -29,38 +47,20 @@ def _resolve_on_ready(settings):
     except (ImportError, AttributeError):
         path = settings.data_dir / "webhooks" / "wakeups.jsonl"
         return wakeup_recorder(path), str(path)
-    import threading
-
-    held: dict = {}
-    lock = threading.Lock()
 
     def on_ready(wake_key: str, payload: dict):
-        with lock:  # the command's context, built on the first wake-up (the store is not opened before)
-            if "ctx" not in held:
-                from flows.context import open_context
-
-                held["ctx"] = open_context(settings)
-        return hook(wake_key, payload, ctx=held["ctx"])
+        return hook(wake_key, payload, ctx=context())
 
     return on_ready, ON_READY_TARGET
 
 
-def _on_removed(settings):
-    """The ``authorization.removed`` hook: marks the user's TikTok credentials dead (store opened on first use)."""
-    import threading
-
-    held = {}
-    lock = threading.Lock()
+def _on_removed(context):
+    """The ``authorization.removed`` hook: marks the user's TikTok credentials dead."""
 
     def removed(open_id: str, payload: dict) -> None:
         from flows.reauth import on_authorization_removed
 
-        with lock:
-            if "credentials" not in held:
-                from flows.context import open_context
-
-                held["credentials"] = open_context(settings).credentials
-        on_authorization_removed(open_id, payload, connector="tiktok", credentials=held["credentials"])
+        on_authorization_removed(open_id, payload, connector="tiktok", credentials=context().credentials)
 
     return removed
 
@@ -107,7 +107,8 @@ def register(app: typer.Typer) -> None:
         from ._common import load, run_server
 
         settings = load()  # quiet Prefect defaults: no telemetry, no analytics from a temporary server
-        on_ready, where = _resolve_on_ready(settings)
-        web = create_webhook_app(on_ready, {client_key: client_secret}, on_authorization_removed=_on_removed(settings))
+        context = _lazy_context(settings)
+        on_ready, where = _resolve_on_ready(settings, context)
+        web = create_webhook_app(on_ready, {client_key: client_secret}, on_authorization_removed=_on_removed(context))
         typer.echo(f"ferry webhooks on http://{host}:{port}{WEBHOOK_PATH}; wake-ups go to {where}")
         run_server(web, host=host, port=port, log_level=settings.log_level)
