@@ -200,7 +200,7 @@ def shared_stack(config) -> Stack:
     return _stack
 
 
-def wait_until(predicate, *, timeout: float = 120.0, interval: float = 0.5, what: str = "condition", stack: Stack | None = None):
+def wait_until(predicate, *, timeout: float = 600.0, interval: float = 0.5, what: str = "condition", stack: Stack | None = None):
     """Poll ``predicate`` until it returns something truthy (a deadline, not a timed assertion)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
