@@ -162,3 +162,24 @@ def test_every_run_checks_first_and_stops_before_listing(data_dir, tmp_path):
     assert ctx.ledger.cursors(job.id) == [] and ctx.ledger.figures(job.id).total.imported == 0
     out.unlink()
     assert run_job(ctx, job.id).state == "COMPLETE" and (out / "sub" / "files" / "a.txt").read_text() == "a"
+
+
+def test_check_on_s3_leaves_no_probe_and_no_bucket_behind(archive, tmp_path, s3_bucket):
+    """On S3 the probe object is removed, and a bucket the check had to create goes again."""
+    import s3fs
+
+    from flows.context import open_context
+    from flows.preflight import check, open_transfer
+
+    bucket, options = s3_bucket
+    ctx = open_context(data_dir=tmp_path / "data", storage_options=options)
+    fs = s3fs.S3FileSystem(**options, skip_instance_cache=True)
+    for destination, existed in ((f"s3://{bucket}/backup", True), ("s3://ferry-check-not-there/backup", False)):
+        with open_transfer(ctx, f"meta:{archive}", destination) as opened:
+            results = check(opened)
+        assert all(r.ok for r in results), results
+        fs.invalidate_cache()
+        if existed:
+            assert fs.find(bucket) == []  # no probe object left
+        else:
+            assert not fs.exists("ferry-check-not-there")

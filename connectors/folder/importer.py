@@ -222,11 +222,11 @@ class FolderImporter(Importer):
         with translate_write_errors(self.location.display()):
             self.fs.pipe_file(probe, b"ferry check\n")
             self.fs.rm_file(probe)
-        for folder in made:  # deepest first
+        for folder in made:  # deepest first; an object store has no empty "folder" to remove, but a bucket
             try:
                 self.fs.rmdir(folder)
             except OSError:
-                break
+                continue
         if made:
             self._root_ready = False
 
