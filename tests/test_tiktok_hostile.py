@@ -100,3 +100,53 @@ def test_an_unreadable_download_is_refused_by_name_a_bounded_number_of_times(fak
 def no_raw_zip(fake):
     yield
     fake.raw_zip = None
+
+
+# -- a real `ferry transfer` process, measured alone (tests/hostile/bounded.py) ------------------
+
+PEAK_MIB = 400  # the bound is 500 MB; ferry with Prefect loaded idles near 150-250 MB
+
+
+def _cli_transfer(fake, made, tmp_path, monkeypatch, prefect_api):
+    import json
+    import os
+    import sys
+
+    from tests.hostile.bounded import run_bounded
+    from tests.tiktok_support import tiktok_credential
+
+    monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
+    credential = tiktok_credential(fake, ("portability.all.ongoing",))
+    fake.raw_zip = made.data
+    env = dict(os.environ, PREFECT_API_URL=prefect_api, COLUMNS="300")
+    ferry = [sys.executable, "-m", "ferry"]
+    run = run_bounded([
+        *ferry, "transfer", "tiktok:", f"folder:{tmp_path / 'out'}", "-t", "photos,videos,posts,blobs", "--source-credential", credential,
+        "-o", f"tiktok.api_base={fake.base_url}", "-o", "tiktok.poll_interval=0", "-o", "tiktok.max_poll_interval=0", "--wait", "--no-progress",
+    ], env, 600)
+    print(f"\n{made.note}: ferry transfer peak {run.peak_mib:.0f} MiB in {run.seconds:.1f} s")  # figures with -s
+    assert "Traceback" not in run.stdout + run.stderr, run.stderr[-3000:]
+    assert run.peak_mib < PEAK_MIB, f"{made.note}: peak {run.peak_mib:.0f} MiB"
+    jobs = json.loads(run_bounded([*ferry, "jobs", "list", "--json"], env, 120).stdout)
+    shown = json.loads(run_bounded([*ferry, "jobs", "show", jobs[0]["id"], "--errors", "--json"], env, 120).stdout)
+    named = [f"{e.get('item')} {e['message']}" for e in shown.get("errors", [])] + [f"{p['subject']} {p['message']}" for p in shown.get("problems", [])]
+    return run, named
+
+
+def test_a_transfer_of_2_2_gb_bombs_stays_bounded_and_delivers_the_good_media(fake, tmp_path, monkeypatch, prefect_api):
+    made = hostile.member_bombs()
+    run, named = _cli_transfer(fake, made, tmp_path, monkeypatch, prefect_api)
+    assert run.returncode == 1, run.stdout[-2000:]  # complete, with the bombs named as failures
+    delivered = [p for p in (tmp_path / "out").rglob("*") if p.is_file() and p.suffix in (".mp4", ".jpg")]
+    assert len(delivered) == made.good_media
+    for subject, fragment in made.expect.items():
+        assert any(subject in line and fragment in line for line in named), (subject, fragment, named)
+    assert not any(p.stat().st_size > 64 * 2**20 for p in (tmp_path / "out").rglob("*") if p.is_file())
+
+
+def test_an_unreadable_download_stops_the_transfer_with_one_line(fake, tmp_path, monkeypatch, prefect_api):
+    made = hostile.main_json_bomb()
+    run, _ = _cli_transfer(fake, made, tmp_path, monkeypatch, prefect_api)
+    text = " ".join((run.stdout + run.stderr).split())
+    assert run.returncode == 3, text[-2000:]
+    assert "TikTok sent the same malformed export" in text and "zip bomb" in text

@@ -35,11 +35,13 @@ def media_type(name: str) -> str:
 
 
 def new_post(base_url: str, number: int, *, photo: bool = False) -> dict:
-    """Post number ``number`` of a growing account: a date of its own (one a day from June 2025)."""
-    day, hour = divmod(number, 24)
+    """Post number ``number`` of a growing account: a date of its own (one an hour from June 2025)."""
+    from datetime import datetime, timedelta
+
+    when = datetime(2025, 6, 1) + timedelta(hours=number)
     name = f"grow{number}.{'jpg' if photo else 'mp4'}"
     return {
-        "Date": f"2025-06-{1 + day % 28:02d} {hour:02d}:00:00",
+        "Date": when.strftime("%Y-%m-%d %H:%M:%S"),
         "Link": f"{base_url}/_fake/media/{name}",
         "Likes": str(number),
         "Title": f"post {number}",
