@@ -37,7 +37,7 @@ pytestmark = pytest.mark.usefixtures("prefect_api", "no_flow_heartbeat")
 
 def ready_and_wake(fake: FakeTikTok) -> None:
     fake.advance(max(fake.requests), "downloading", deliver=False)
-    wake_due_jobs(via_deployment=False)
+    wake_due_jobs(open_context(), via_deployment=False)
 
 
 def media_files(out) -> list[str]:
@@ -52,11 +52,11 @@ def test_recurring_rounds_deliver_each_post_once(ferry_home):
     out = ferry_home / "out"
     with FakeTikTok() as fake:
         credential = tiktok_credential(fake, ("portability.all.ongoing",))
+        ctx, rounds = open_context(), []
         recurring = create_recurring(
             "tiktok-weekly", "tiktok:", f"folder:{out}", ["videos", "photos", "posts"], options=tiktok_options(fake, ongoing="true"),
-            source_credential_id=credential, schedule="every 7d",
+            source_credential_id=credential, schedule="every 7d", ctx=ctx,
         )
-        ctx, rounds = open_context(), []
         for number in range(3):
             fake.add_posts(2, photo=number == 1)  # the account grows by two posts a round
             job = create_job(ctx, recurring.source, recurring.destination, recurring.types, options=recurring.options,
@@ -113,7 +113,7 @@ def test_a_spent_single_use_consent_names_the_one_command_that_fixes_it(ferry_ho
         job = create_job(ctx, "tiktok:", f"folder:{out}", ["videos"], options=tiktok_options(fake), source_credential_id=credential)
         assert run_flow(job.id).state == "WAITING"
         fake.advance(max(fake.requests), "expired")  # four days passed before ferry downloaded it
-        wake_due_jobs(via_deployment=False)
+        wake_due_jobs(open_context(), via_deployment=False)
         stopped = ctx.jobs.get(job.id)
         assert stopped.state == JobState.NEEDS_REAUTH
         assert "expired before ferry could download it" in stopped.state_reason
@@ -241,7 +241,7 @@ def test_the_zip_download_shows_as_a_bar_of_its_size(ferry_home):
         progress.subscribe(listen)
         try:
             assert run_flow(job.id).state == "WAITING"
-            wake_due_jobs(via_deployment=False)
+            wake_due_jobs(open_context(), via_deployment=False)
         finally:
             progress.unsubscribe(listen)
         (size,) = fake.download_sizes
