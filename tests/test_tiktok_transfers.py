@@ -101,6 +101,8 @@ def test_transient_failures_are_ridden_out_by_a_waiting_transfer(ferry_home):
         assert log.count("add") == 2 and log.count("download") == 3 and log.count("check") >= 3
         adds = [t for name, t in fake.calls.times if name == "add"]
         assert adds[1] - adds[0] >= 0.95  # the engine waited as long as Retry-After said
+        throttled = next(i for i, (_, status, _) in enumerate(fake.cdn.times) if status == 429)
+        assert fake.cdn.times[throttled + 1][2] - fake.cdn.times[throttled][2] >= 0.95  # the media host's too
     assert sorted(open(out / m, "rb").read() for m in media_files(out)) == sorted([VIDEO_BYTES("v1.mp4"), VIDEO_BYTES("v2.mp4")])
     assert "Your data is in" in result.output
 

@@ -44,6 +44,7 @@ class FakeCdn:
     def __init__(self) -> None:
         self.signed: dict[str, _Signed] = {}
         self.fetches: Counter[str] = Counter()
+        self.times: list[tuple[str, int, float]] = []  # (signed path, status, time.monotonic()) per fetch
         self.gone: Counter[str] = Counter()
         self.labels: dict[str, str] = {}
         self.downloads = 0
@@ -57,6 +58,7 @@ class FakeCdn:
         """Forget counters, knobs and labels (a module-scoped fake shared by several tests)."""
         with self._lock:
             self.fetches.clear()
+            self.times.clear()
             self.gone.clear()
             self.labels.clear()
             self._forced.clear()
@@ -116,12 +118,15 @@ class FakeCdn:
                 signed = cdn.signed.get(token)
             if forced is not None:
                 status, retry_after = forced
+                cdn.times.append((token, status, time.monotonic()))
                 headers = {"Retry-After": str(int(retry_after))} if retry_after is not None else None
                 return JSONResponse({"error": "forced"}, status_code=status, headers=headers)
             if signed is None or signed.dead:
+                cdn.times.append((token, 403, time.monotonic()))
                 with cdn._lock:
                     cdn.gone[token] += 1
                 return Response("<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>", status_code=403, media_type="application/xml")
+            cdn.times.append((token, 200, time.monotonic()))
             return Response(media_bytes(signed.name), media_type=cdn.labels.get(signed.name, media_type(signed.name)))
 
         @app.get(MEDIA_PATH + "{name}")
