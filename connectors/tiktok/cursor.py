@@ -2,7 +2,7 @@
 
 A transfer goes ``(None) -> pending -> staged(offset 0) -> staged(offset n) -> done``:
 
-* ``None``: nothing asked yet (or another vertical already asked: the staging manifest says).
+* ``None``: nothing asked yet (or another vertical already asked: the job's state slot says).
 * ``pending``: TikTok is preparing ``request_id``; ``checks`` counts Check calls (backoff).
   This is the cursor carried by :class:`~connectors.errors.SourceNotReady`: the framework saves
   it, frees the worker, and calls ``list_page(vertical, cursor)`` again after ``check_after``
