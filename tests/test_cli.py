@@ -38,6 +38,46 @@ def test_help_lists_the_commands(env):
         assert command in result.stdout
 
 
+def test_the_command_index_says_what_the_commands_say():
+    """`ferry --help` lists commands from ferry.cli.COMMAND_INDEX without importing their modules
+    (ferry/cli/_lazy.py); the index must name every command, its module and its help as shown."""
+    import typer
+    from typer.core import TyperGroup
+
+    from ferry.cli import COMMAND_INDEX, COMMAND_MODULES
+    from ferry.cli._lazy import module_commands
+
+    real: dict[str, tuple[str, str]] = {}
+    groups: dict[str, tuple[str, str]] = {}
+    for module in COMMAND_MODULES:
+        for name, command in module_commands(module).commands.items():
+            entry = (module, " ".join((command.help or "").split("\n\n")[0].split()))
+            (groups if isinstance(command, TyperGroup) else real)[name] = entry
+    real.update(groups)  # Typer lists plain commands before groups
+    assert list(COMMAND_INDEX.items()) == list(real.items())
+    assert typer.main.get_command(__import__("ferry.cli", fromlist=["app"]).app).list_commands(None) == list(real)
+
+
+def test_help_and_a_bad_request_load_only_what_they_need():
+    """`ferry --help` builds no command; `ferry transfer <missing>` loads its own module only, and
+    neither the folder connector's writer (icalendar), fsspec, nor the settings loader."""
+    probe = (
+        "import sys\n"
+        "from ferry.cli import app\n"
+        "try:\n    app(prog_name='ferry', args=sys.argv[1:])\n"
+        "except SystemExit as done:\n    code = done.code\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith(('ferry.cli.', 'icalendar', 'fsspec', 'pydantic_settings', 'prefect')))\n"
+        "print('LOADED', code, ' '.join(loaded), file=sys.stderr)\n"
+    )
+    helped = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True, timeout=120)
+    assert "Move data from SOURCE to DESTINATION" in helped.stdout
+    assert helped.stderr.split("LOADED", 1)[1].split() == ["0", "ferry.cli._lazy"], helped.stderr
+    bad = subprocess.run([sys.executable, "-c", probe, "transfer", "/no/such/place", "/tmp/x"], capture_output=True, text=True, timeout=120)
+    assert "no such file or folder: /no/such/place" in bad.stderr
+    code, *loaded = bad.stderr.split("LOADED", 1)[1].split()
+    assert code == "2" and set(loaded) <= {"ferry.cli._common", "ferry.cli._lazy", "ferry.cli._safe_text", "ferry.cli.transfer"}, loaded
+
+
 def test_corrupt_archive_names_the_file(tmp_path, env):
     broken = tmp_path / "facebook-broken.zip"
     broken.write_bytes(b"PK\x03\x04 this is not really a zip")

@@ -67,6 +67,7 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 from ..errors import ItemError, RetryableItemError
+from .defaults import DEFAULT_CHUNK
 from .fs import is_local
 from .localcopy import copy_file, plain_file_descriptor
 from .s3upload import DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE, S3Uploader
@@ -75,8 +76,6 @@ __all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_p
 
 #: Infix of temporary names; the exporter skips such files and the importer cleans leftovers.
 PARTIAL_MARK = ".partial-"
-#: Copy buffer size: large enough to amortise per-call overhead, small enough for flat memory.
-DEFAULT_CHUNK = 4 << 20
 _S3_PROTOCOLS = {"s3", "s3a"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DIRECT_PROTOCOLS = {"gs", "gcs"}

@@ -49,6 +49,7 @@ from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, 
 from ..specialfiles import NotRegularFile, open_regular, special_kind
 from . import sidecar
 from .atomic import is_partial_name
+from .defaults import DEFAULT_PAGE_SIZE
 from .filters import PathFilter
 from .fs import FolderLocation
 from .ids import IdScheme, item_id
@@ -56,7 +57,6 @@ from .mediatypes import media_kind, mime_type
 
 __all__ = ["FolderExporter", "FolderCursor", "DEFAULT_PAGE_SIZE", "EXPORTS"]
 
-DEFAULT_PAGE_SIZE = 500
 _MEDIA_KINDS = {Vertical.PHOTOS: {"photo"}, Vertical.VIDEOS: {"video"}, Vertical.MEDIA: {"photo", "video"}}
 EXPORTS = frozenset({Vertical.BLOBS, *_MEDIA_KINDS})
 _READ_BLOCK = 8 << 20  # remote read-ahead per open file: big enough for throughput, flat memory

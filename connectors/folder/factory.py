@@ -4,18 +4,23 @@ Options: :class:`~connectors.folder.options.FolderOptions` (``ferry connectors s
 
 Storage options (endpoint URL, keys) come from ``ConnectorContext.storage_options`` and go to
 fsspec unchanged; they never appear in messages.
+
+The exporter, importer and fsspec are imported when one is made (or a URL is sniffed), not when
+the connector registers: validating a request (a bare path, options) must not load them.
 """
 
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 from ..registry import ConnectorContext
-from .exporter import FolderExporter
 from .filters import PathFilter
-from .fs import known_protocols, open_folder
-from .importer import FolderImporter
 from .options import FolderOptions
+
+if TYPE_CHECKING:
+    from .exporter import FolderExporter
+    from .importer import FolderImporter
 
 __all__ = ["make_exporter", "make_importer", "sniff_source", "sniff_destination"]
 
@@ -30,6 +35,9 @@ _NOT_FOLDERS = {
 
 def make_exporter(ctx: ConnectorContext) -> FolderExporter:
     """A folder source at ``ctx.location`` (path or fsspec URL). Raises ConfigError for bad URLs."""
+    from .exporter import FolderExporter
+    from .fs import open_folder
+
     options = FolderOptions.of(ctx)
     location = open_folder(ctx.location, ctx.storage_options)
     return FolderExporter(
@@ -42,6 +50,9 @@ def make_exporter(ctx: ConnectorContext) -> FolderExporter:
 
 def make_importer(ctx: ConnectorContext) -> FolderImporter:
     """A folder destination at ``ctx.location``. Raises ConfigError for bad URLs."""
+    from .fs import open_folder
+    from .importer import FolderImporter
+
     options = FolderOptions.of(ctx)
     location = open_folder(ctx.location, ctx.storage_options)
     return FolderImporter(
@@ -54,11 +65,17 @@ def _remote_protocol(text: str) -> str | None:
     return scheme.lower() if sep else None
 
 
+def _known_protocols() -> set[str] | frozenset[str]:
+    from .fs import known_protocols
+
+    return known_protocols()
+
+
 def sniff_source(text: str) -> bool:
     """Claim an existing local directory or a URL of a storage protocol fsspec knows."""
     protocol = _remote_protocol(text)
     if protocol is not None:
-        return protocol not in _NOT_FOLDERS and protocol in known_protocols()
+        return protocol not in _NOT_FOLDERS and protocol in _known_protocols()
     return os.path.isdir(os.path.expanduser(text))
 
 
@@ -66,5 +83,5 @@ def sniff_destination(text: str) -> bool:
     """Claim any local path that is not an existing file, or a storage URL fsspec knows."""
     protocol = _remote_protocol(text)
     if protocol is not None:
-        return protocol not in _NOT_FOLDERS and protocol in known_protocols()
+        return protocol not in _NOT_FOLDERS and protocol in _known_protocols()
     return bool(text.strip()) and not os.path.isfile(os.path.expanduser(text))

@@ -73,9 +73,10 @@ from ..base import Checked, Delivered, ImportContext, Importer, ItemOutcome
 from ..errors import FatalError, FerryError, ItemError, RetryableItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video
 from . import sidecar
-from .atomic import DEFAULT_CHUNK, AtomicWriter
+from .atomic import AtomicWriter
 from .calendars import CalendarFiles
 from .copies import ByteCopier, ByteReport, Copy, Landed, writing
+from .defaults import DEFAULT_CHUNK, DEFAULT_TRANSFERS, IcsLayout
 from .fs import FolderLocation, translate_write_errors
 from .ics import event_ics, event_uids
 from .names import dated_name, name_candidates, safe_path, safe_segment
@@ -99,15 +100,6 @@ VIDEOS_DIR = "videos"
 POSTS_DIR = "posts"
 CALENDARS_DIR = "calendars"
 FILES_DIR = "files"
-#: Byte copies running at once (rclone's default ``--transfers``).
-DEFAULT_TRANSFERS = 4
-
-
-class IcsLayout(enum.StrEnum):
-    CALENDAR = "calendar"  # one .ics per calendar (default)
-    EVENT = "event"  # one .ics per event, in a folder per calendar
-
-
 class _Verdict(enum.Enum):
     FREE = "free"  # nothing under the name
     OURS = "ours"  # this item's own complete copy: SKIPPED without reading anything

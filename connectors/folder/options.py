@@ -9,11 +9,9 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 
 from ..options import ConnectorOptions
-from .atomic import DEFAULT_CHUNK
-from .exporter import DEFAULT_PAGE_SIZE
+from .defaults import DEFAULT_CHUNK, DEFAULT_PAGE_SIZE, DEFAULT_TRANSFERS, IcsLayout
 from .filters import parse_patterns
 from .ids import IdScheme
-from .importer import DEFAULT_TRANSFERS, IcsLayout
 
 __all__ = ["FolderOptions"]
 

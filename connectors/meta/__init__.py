@@ -5,20 +5,26 @@ generator in :mod:`connectors.meta.sample`. Location: a ``.zip``, an extracted f
 folder holding the zip parts of a split export.
 
 Options: :class:`~connectors.meta.options.MetaOptions` (``ferry connectors show meta``).
+
+The exporter is imported when one is made (``MetaArchiveExporter`` here is loaded on first use):
+validating a request must not load the archive readers.
 """
 
 from __future__ import annotations
 
 import zipfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..models import Vertical
 from ..locations import check_local
 from ..readlimits import DEFAULT_MAX_MEMBERS
 from ..registry import Capabilities, Connector, ConnectorContext
 from ..zipsafety import zip_entry_count
-from .exporter import MetaArchiveExporter
 from .options import MetaOptions
+
+if TYPE_CHECKING:
+    from .exporter import MetaArchiveExporter
 
 __all__ = ["CONNECTOR", "MetaArchiveExporter", "MetaOptions", "make_exporter", "sniff_source"]
 
@@ -29,12 +35,22 @@ _MARKERS = (
 )
 
 
+def __getattr__(name: str):
+    if name == "MetaArchiveExporter":
+        from .exporter import MetaArchiveExporter
+
+        return MetaArchiveExporter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _path(location: str) -> Path:
     return Path(location.removeprefix("file://")).expanduser()
 
 
 def make_exporter(ctx: ConnectorContext) -> MetaArchiveExporter:
     """Build the exporter for ``ctx.location`` (opened lazily; errors surface on first page)."""
+    from .exporter import MetaArchiveExporter
+
     options = MetaOptions.of(ctx)
     selected = ctx.verticals or options.verticals
     return MetaArchiveExporter(_path(ctx.location), page_size=options.page_size, limits=options.read_limits(), selected=selected)

@@ -74,8 +74,9 @@ def register(app: typer.Typer) -> None:
 
             return preview(context(), source, destination, types, options=options, source_credential=source_credential,
                            destination_credential=destination_credential, as_json=as_json)
+        # the request is checked before the settings are read: bad input answers without them
+        request = _transfer_request(source, destination, types, options, source_credential, destination_credential)
         settings = load()
-        request = _transfer_request(settings, source, destination, types, options, source_credential, destination_credential)
         shown = f"{safe(source)} → {safe(destination)}"
 
         def announce(job: dict) -> None:
@@ -152,7 +153,7 @@ def register(app: typer.Typer) -> None:
 
         console.print(f"Sample archive: [bold]{safe(archive)}[/] ({human_bytes(sample.archive_bytes)}), items per type as the summary counts them:")
         console.print("  " + ", ".join(f"{vertical} {text}" for vertical, text in sample_counts(sample).items()))
-        request = _transfer_request(settings, f"meta:{archive}", f"folder:{out.expanduser().resolve()}", [], {}, None, None)
+        request = _transfer_request(f"meta:{archive}", f"folder:{out.expanduser().resolve()}", [], {}, None, None, settings=settings)
 
         def announce(job: dict) -> None:
             console.print(f"Job [bold]{job['id'][:8]}[/]: {safe(archive.name)} → {safe(out)} ({', '.join(job['types'])})")
@@ -170,9 +171,9 @@ def register(app: typer.Typer) -> None:
             raise
 
 
-def _transfer_request(settings, source, destination, types, options, source_credential, destination_credential) -> dict:
-    """Validate a transfer here, before anything heavy (no Prefect, no database unless a credential
-    id was given), and build the request the runner (or this process) runs; exit 2 if it is bad."""
+def _transfer_request(source, destination, types, options, source_credential, destination_credential, *, settings=None) -> dict:
+    """Validate a transfer here, before anything heavy (no Prefect, no settings or database unless a
+    credential id was given), and build the request the runner (or this process) runs; exit 2 if it is bad."""
     from connectors.errors import ConfigError
     from flows.requests import absolute_endpoint, require_credential, validate_request
 
@@ -183,7 +184,7 @@ def _transfer_request(settings, source, destination, types, options, source_cred
         if source_credential or destination_credential:
             from flows.requests import check_credential
 
-            engine = context(settings).engine
+            engine = context(settings or load()).engine
             source_credential = check_credential(engine, checked.source, source_credential, "source")
             destination_credential = check_credential(engine, checked.destination, destination_credential, "destination")
         return {
