@@ -250,3 +250,17 @@ def test_the_zip_download_shows_as_a_bar_of_its_size(ferry_home):
     starts = [value for kind, value in heard if kind == "download_start"]
     assert starts == [size]
     assert sum(value for kind, value in heard if kind == "download_bytes") == size
+
+
+def test_the_download_bar_restarts_with_each_download_and_shows_the_size():
+    from ferry.cli.run_view import ProgressView
+
+    view = ProgressView("job-1", enabled=False)
+    assert view.download_task is None  # no bar for sources that download nothing
+    view("job-1", "download_start", 1000)
+    view("job-1", "download_bytes", 600)
+    view("job-1", "download_start", 1000)  # the first one was cut: a retry starts over
+    view("job-1", "download_bytes", 1000)
+    view("job-2", "download_bytes", 5)  # another job's events are not ours
+    task = view.progress.tasks[view.download_task]
+    assert (task.total, task.completed, task.fields["count"]) == (1000, 1000, "1.0 KB of 1.0 KB")
