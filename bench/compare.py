@@ -137,17 +137,69 @@ def start_moto() -> tuple[subprocess.Popen, str]:
     raise SystemExit("moto did not start")
 
 
-DIRECT = r"""
-import sys, time
+ORCHESTRATION = r"""
+# Orchestration per item, measured as CPU: the same process runs the same job through the engine
+# with plain steps and through the Prefect flow (as ferry's runner does: context bound, heartbeat
+# off), alternating; the Prefect server's CPU is read from /proc as well.
+import json, os, sys, time
+from pathlib import Path
+
+from ferry.prefect_env import quiet_prefect_defaults
+
+quiet_prefect_defaults()
+src, out_root, prefect_pid, repeats = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+
+
+def cpu(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+
 from flows.context import open_context
 from flows.engine import run_job
 from flows.requests import create_job
+from flows.runtime import bind_context
+from flows.transfer import transfer
+
 ctx = open_context()
-job = create_job(ctx, sys.argv[1], sys.argv[2], ["blobs"])
-start = time.perf_counter()
-run_job(ctx, job.id)
-print(f"ENGINE {time.perf_counter() - start:.3f}")
+
+
+def one(kind, n):
+    job = create_job(ctx, f"folder:{src}", f"folder:{out_root / f'{kind}-{n}'}", ["blobs"])
+    own, server, wall = time.process_time(), cpu(prefect_pid), time.perf_counter()
+    if kind == "plain":
+        run_job(ctx, job.id)
+    else:
+        with bind_context(job.id, ctx), temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+            transfer(job_id=job.id, return_state=True)
+    figures = [time.process_time() - own, cpu(prefect_pid) - server, time.perf_counter() - wall]
+    state = ctx.jobs.get(job.id).state.value
+    if state != "COMPLETE":
+        raise SystemExit(f"{kind} run {n} ended {state}")
+    return figures
+
+
+results = {"plain": [], "flow": []}
+one("plain", "warm-up")
+one("flow", "warm-up")  # the first flow run also registers the flow and opens the API client
+for n in range(repeats):
+    for kind in ("plain", "flow") if n % 2 == 0 else ("flow", "plain"):
+        results[kind].append(one(kind, n))
+print("ORCH " + json.dumps(results))
 """
+
+
+def proc_cpu(pid: int | None) -> float | None:
+    """User + system CPU seconds of a live process (from /proc), or None."""
+    if not pid:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 class Bench:
@@ -181,6 +233,52 @@ class Bench:
         run(FERRY + ["server", "stop"], env or self.ferry_env)
 
 
+def latency(bench: Bench, name: str, args: list[str], runs: int, ok=(0,)) -> None:
+    """``runs`` cold commands: median and minimum of wall time and of CPU time (user + system).
+
+    CPU is what a busy machine inflates least; the wall time is what a user waits for.
+    """
+    walls, cpus = [], []
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(FERRY + args, env=bench.ferry_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=str(ROOT))
+        _, status, usage = os.wait4(proc.pid, 0)
+        walls.append(time.perf_counter() - start)
+        cpus.append(usage.ru_utime + usage.ru_stime)
+        if os.waitstatus_to_exitcode(status) not in ok:
+            raise SystemExit(f"ferry {' '.join(args)} exited {os.waitstatus_to_exitcode(status)}")
+    note = f"CPU median {statistics.median(cpus):.2f} s (min {min(cpus):.2f}); wall min {min(walls):.2f} s; load {os.getloadavg()[0]:.1f}"
+    bench.rows.append({"run": f"{name} (median of {runs})", "s": statistics.median(walls), "files": 0, "MB": 0, "rss": None, "note": note})
+    print(f"  {name}: wall median {statistics.median(walls):.2f} s; {note}", flush=True)
+
+
+def orchestration(bench: Bench, tiny: Path, items: int, repeats: int) -> None:
+    """What Prefect adds per item, as CPU: the same job run ``repeats`` times through the engine
+    with plain steps and through the flow, in one process against the runner's Prefect server.
+
+    Per item = (median flow CPU - median plain CPU) / items, for that process (what the runner
+    pays) and for the Prefect server (its API calls, the task-run recorder), apart.
+    """
+    pid, prefect_pid = runner_pids(bench.data_dir)
+    state = json.loads(next((bench.data_dir / "runner").glob("*.json")).read_text())
+    if not prefect_pid:
+        print("  (the runner uses PREFECT_API_URL: the server's CPU is not measured)")
+    env = dict(bench.ferry_env, PREFECT_API_URL=state["api_url"], FERRY_DATA_DIR=str(bench.work / "orchestration-data"))
+    result = run([sys.executable, "-c", ORCHESTRATION, str(tiny), str(bench.work / "orchestration-out"), str(prefect_pid or os.getpid()), str(repeats)], env)
+    figures = json.loads(result.out.split("ORCH ", 1)[1].splitlines()[0])
+    plain = [statistics.median(column) for column in zip(*figures["plain"])]
+    flow = [statistics.median(column) for column in zip(*figures["flow"])]
+    own = (flow[0] - plain[0]) * 1000 / items
+    server = (flow[1] - plain[1]) * 1000 / items if prefect_pid else float("nan")
+    runs = f"median of {repeats}"
+    bench.record(f"engine, plain steps, {items} x 1 KB ({runs})", Result(plain[2], result.rss_mb, 0, ""), items, items * 1024,
+                 note=f"CPU {plain[0]:.2f} s")
+    bench.record(f"engine as the Prefect flow, {items} x 1 KB ({runs})", Result(flow[2], result.rss_mb, 0, ""), items, items * 1024,
+                 note=f"CPU {flow[0]:.2f} s + Prefect server {flow[1] - plain[1]:.2f} s: orchestration {own:.3f} ms/item in the runner, "
+                 f"{server:.3f} ms/item in the Prefect server; all runs (CPU s, runner/server): "
+                 f"plain {[round(r[0], 2) for r in figures['plain']]}, flow {[round(r[0], 2) for r in figures['flow']]}/{[round(r[1], 2) for r in figures['flow']]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--large", type=int, default=200, help="files of 2 MB")
@@ -190,6 +288,9 @@ def main() -> None:
     parser.add_argument("--no-meta", action="store_true", help="skip the Meta archive -> folder run")
     parser.add_argument("--no-off", action="store_true", help="skip ferry with the runner off (a temporary Prefect server)")
     parser.add_argument("--items", type=int, default=0, help="also N files of 1 KB: orchestration per item")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each kind for the orchestration figure (median)")
+    parser.add_argument("--latency-runs", type=int, default=9, help="runs of --help and of a bad request (median)")
+    parser.add_argument("--only", choices=["latency", "orchestration"], default=None, help="run only that part (orchestration starts the runner)")
     parser.add_argument("--work", type=Path, default=None, help="working folder (default: a new temp folder, removed after)")
     args = parser.parse_args()
 
@@ -199,78 +300,75 @@ def main() -> None:
     rclone = shutil.which("rclone")
     moto = None
     try:
-        src = work / "src"
-        files, nbytes = make_tree(src, int(args.large * args.scale), int(args.small * args.scale))
-        print(f"data set: {files} files, {nbytes / 1e6:.0f} MB in {src}", flush=True)
-        subprocess.run(["sync"], check=False)
+        if args.only is None:
+            src = work / "src"
+            files, nbytes = make_tree(src, int(args.large * args.scale), int(args.small * args.scale))
+            print(f"data set: {files} files, {nbytes / 1e6:.0f} MB in {src}", flush=True)
+            subprocess.run(["sync"], check=False)
 
-        print("local -> local", flush=True)
-        bench.record("cp -r", run(["cp", "-r", str(src), str(bench.out("cp"))], bench.env), files, nbytes)
-        if rclone:
-            bench.record("rclone copy --transfers 4", run([rclone, "copy", str(src), str(bench.out("rclone")), "--transfers", "4"], bench.env), files, nbytes)
-        cold = bench.ferry(["transfer", str(src), str(bench.out("ferry-cold")), "--no-progress"])
-        bench.record("ferry cold (fresh data dir: starts the runner, creates Prefect's database)", cold, files, nbytes, runner=True)
-        bench.stop_runner()
-        start = bench.ferry(["server", "start"])
-        bench.record("  of which: runner start alone (Prefect database kept)", start, 0, 0, runner=True)
-        bench.stop_runner()
-        first = bench.ferry(["transfer", str(src), str(bench.out("ferry-first")), "--no-progress"])
-        bench.record("ferry, first command of the day (runner starts, database kept)", first, files, nbytes, runner=True)
-        warm = bench.ferry(["transfer", str(src), str(bench.out("ferry-warm")), "--no-progress"])
-        bench.record("ferry warm (runner up)", warm, files, nbytes, runner=True)
-        if not args.no_off:
-            off_env = dict(bench.ferry_env, FERRY_RUNNER="off")
-            off = bench.ferry(["transfer", str(src), str(bench.out("ferry-off")), "--no-progress"], off_env)
-            bench.record("ferry, runner off (temporary Prefect server per command)", off, files, nbytes)
-
-        if not args.no_s3:
-            print("local -> S3 (moto)", flush=True)
-            moto, endpoint = start_moto()
-            import s3fs
-
-            fs = s3fs.S3FileSystem(key="bench", secret="bench", client_kwargs={"endpoint_url": endpoint})
-            fs.mkdir("bench-rclone")
-            fs.mkdir("bench-ferry")
+            print("local -> local", flush=True)
+            bench.record("cp -r", run(["cp", "-r", str(src), str(bench.out("cp"))], bench.env), files, nbytes)
             if rclone:
-                cmd = [rclone, "copy", str(src), ":s3:bench-rclone/data", "--s3-provider", "Other", "--s3-endpoint", endpoint,
-                       "--s3-access-key-id", "bench", "--s3-secret-access-key", "bench", "--transfers", "4"]
-                bench.record("rclone copy --transfers 4 -> S3", run(cmd, bench.env), files, nbytes)
-            s3_env = dict(bench.ferry_env, FERRY_STORAGE_OPTIONS=json.dumps({"client_kwargs": {"endpoint_url": endpoint}, "key": "bench", "secret": "bench"}))
-            s3 = bench.ferry(["transfer", f"folder:{src}", "s3://bench-ferry/data", "--no-progress"], s3_env)
-            bench.record("ferry warm -> S3", s3, files, nbytes, runner=True)
+                bench.record("rclone copy --transfers 4", run([rclone, "copy", str(src), str(bench.out("rclone")), "--transfers", "4"], bench.env), files, nbytes)
+            cold = bench.ferry(["transfer", str(src), str(bench.out("ferry-cold")), "--no-progress"])
+            bench.record("ferry cold (fresh data dir: starts the runner, creates Prefect's database)", cold, files, nbytes, runner=True)
+            bench.stop_runner()
+            start = bench.ferry(["server", "start"])
+            bench.record("  of which: runner start alone (Prefect database kept)", start, 0, 0, runner=True)
+            bench.stop_runner()
+            first = bench.ferry(["transfer", str(src), str(bench.out("ferry-first")), "--no-progress"])
+            bench.record("ferry, first command of the day (runner starts, database kept)", first, files, nbytes, runner=True)
+            warm = bench.ferry(["transfer", str(src), str(bench.out("ferry-warm")), "--no-progress"])
+            bench.record("ferry warm (runner up)", warm, files, nbytes, runner=True)
+            if not args.no_off:
+                off_env = dict(bench.ferry_env, FERRY_RUNNER="off")
+                off = bench.ferry(["transfer", str(src), str(bench.out("ferry-off")), "--no-progress"], off_env)
+                bench.record("ferry, runner off (temporary Prefect server per command)", off, files, nbytes)
 
-        if not args.no_meta:
-            print("Meta archive -> folder", flush=True)
-            from connectors.meta.sample import write_sample_archive
+            if not args.no_s3:
+                print("local -> S3 (moto)", flush=True)
+                moto, endpoint = start_moto()
+                import s3fs
 
-            archive = work / "facebook.zip"
-            sample = write_sample_archive(archive, photos=int(200 * args.scale), videos=int(10 * args.scale), size_mb=200 * args.scale, seed=3)
-            items = sample.photos + sample.videos + sample.posts + sample.events
-            bench.record("unzip -q (the archive)", run(["unzip", "-q", str(archive), "-d", str(bench.out("unzip"))], bench.env), items, sample.archive_bytes)
-            meta = bench.ferry(["transfer", f"meta:{archive}", str(bench.out("ferry-meta")), "--no-progress"], ok=(0, 1))
-            bench.record("ferry warm meta -> folder", meta, items, sample.archive_bytes, runner=True, note="exit 1: the sample's deliberate missing file" if meta.code == 1 else "")
+                fs = s3fs.S3FileSystem(key="bench", secret="bench", client_kwargs={"endpoint_url": endpoint})
+                fs.mkdir("bench-rclone")
+                fs.mkdir("bench-ferry")
+                if rclone:
+                    cmd = [rclone, "copy", str(src), ":s3:bench-rclone/data", "--s3-provider", "Other", "--s3-endpoint", endpoint,
+                           "--s3-access-key-id", "bench", "--s3-secret-access-key", "bench", "--transfers", "4"]
+                    bench.record("rclone copy --transfers 4 -> S3", run(cmd, bench.env), files, nbytes)
+                s3_env = dict(bench.ferry_env, FERRY_STORAGE_OPTIONS=json.dumps({"client_kwargs": {"endpoint_url": endpoint}, "key": "bench", "secret": "bench"}))
+                s3 = bench.ferry(["transfer", f"folder:{src}", "s3://bench-ferry/data", "--no-progress"], s3_env)
+                bench.record("ferry warm -> S3", s3, files, nbytes, runner=True)
 
-        print("start-up latency", flush=True)
-        helps = [bench.ferry(["--help"]).seconds for _ in range(5)]
-        bads = [bench.ferry(["transfer", str(work / "no-such-file.zip"), str(work / "x")], ok=(2,)).seconds for _ in range(5)]
-        bench.rows.append({"run": "ferry --help (median of 5)", "s": statistics.median(helps), "files": 0, "MB": 0, "rss": None, "note": ""})
-        bench.rows.append({"run": "ferry transfer <missing file> (exit 2, median of 5)", "s": statistics.median(bads), "files": 0, "MB": 0, "rss": None, "note": ""})
+            if not args.no_meta:
+                print("Meta archive -> folder", flush=True)
+                from connectors.meta.sample import write_sample_archive
 
-        if args.items:
+                archive = work / "facebook.zip"
+                sample = write_sample_archive(archive, photos=int(200 * args.scale), videos=int(10 * args.scale), size_mb=200 * args.scale, seed=3)
+                items = sample.photos + sample.videos + sample.posts + sample.events
+                bench.record("unzip -q (the archive)", run(["unzip", "-q", str(archive), "-d", str(bench.out("unzip"))], bench.env), items, sample.archive_bytes)
+                meta = bench.ferry(["transfer", f"meta:{archive}", str(bench.out("ferry-meta")), "--no-progress"], ok=(0, 1))
+                bench.record("ferry warm meta -> folder", meta, items, sample.archive_bytes, runner=True, note="exit 1: the sample's deliberate missing file" if meta.code == 1 else "")
+
+        if args.only in (None, "latency"):
+            print("start-up latency", flush=True)
+            latency(bench, "ferry --help", ["--help"], args.latency_runs)
+            latency(bench, "ferry transfer <missing file> (exit 2)", ["transfer", str(work / "no-such-file.zip"), str(work / "x")], args.latency_runs, ok=(2,))
+
+        if args.items and args.only in (None, "orchestration"):
             print(f"orchestration: {args.items} files of 1 KB", flush=True)
             tiny = work / "tiny"
             for n in range(args.items):
                 path = tiny / f"d{n % 100}" / f"t{n:06d}.txt"
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(n.to_bytes(8, "big") * 128)
+            if args.only:
+                bench.ferry(["server", "start"])
             warm_small = bench.ferry(["transfer", str(tiny), str(bench.out("tiny-ferry")), "--no-progress"])
             bench.record(f"ferry warm, {args.items} x 1 KB", warm_small, args.items, args.items * 1024, runner=True)
-            direct_env = dict(bench.ferry_env, FERRY_DATA_DIR=str(work / "direct-data"))
-            direct = run([sys.executable, "-c", DIRECT, f"folder:{tiny}", f"folder:{bench.out('tiny-direct')}"], direct_env)
-            engine = float(direct.out.split("ENGINE")[1].split()[0])
-            per_item = (warm_small.seconds - statistics.median(helps) - engine) * 1000 / args.items
-            bench.record(f"engine without Prefect, {args.items} x 1 KB (run_job only)", Result(engine, direct.rss_mb, 0, ""), args.items, args.items * 1024,
-                         note=f"orchestration ≈ {per_item:.2f} ms/item (warm command − --help − engine)")
+            orchestration(bench, tiny, args.items, args.repeats)
     finally:
         try:
             bench.stop_runner()

@@ -2,7 +2,9 @@
 
 Why: ephemeral Prefect prints telemetry and shutdown tracebacks and stalls on SQLite locks with
 its default settings (measured; see README "Prefect settings"). Every value is a default only:
-an operator's own ``PREFECT_*`` environment wins.
+an operator's own ``PREFECT_*`` environment wins. The UI is not switched off here: a temporary
+(ephemeral) server has none anyway, and the runner's server serves it
+(:mod:`ferry.runner.prefect_child`).
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ def quiet_prefect_defaults(prefect_home: Path | None = None, *, log_level: str =
         "PREFECT_LOGGING_CONFIG_PATH": str(LOGGING_CONFIG),
         "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "90",
-        "PREFECT_UI_ENABLED": "false",
     }
     if prefect_home is not None:
         defaults["PREFECT_HOME"] = str(prefect_home.resolve())

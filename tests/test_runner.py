@@ -217,3 +217,75 @@ def test_kill_9_of_the_runner_takes_its_prefect_server_with_it(tmp_path):
     new = runner_state(data_dir) if list((data_dir / "runner").glob("*.json")) else None
     if new is not None:
         poll(lambda: not alive(new["pid"]) and not alive(new["prefect_pid"]), timeout=120, what="the idle runner to exit")
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+
+
+def _waiting_job(data_dir: Path, source: Path, destination: Path) -> str:
+    """A folder job parked WAITING and due now, as a source that prepares data leaves it."""
+    from datetime import timedelta
+
+    from flows.context import open_context
+    from flows.requests import create_job
+    from flows.settings import load_settings
+    from flows.store import JobState, utcnow
+
+    ctx = open_context(load_settings(data_dir=data_dir))
+    job = create_job(ctx, f"folder:{source}", f"folder:{destination}", ["blobs"])
+    ctx.jobs.transition(job.id, JobState.RUNNING)
+    ctx.jobs.transition(job.id, JobState.WAITING, "the source is preparing the data", wake_at=utcnow() - timedelta(seconds=1))
+    return job.id
+
+
+@pytest.mark.stack
+def test_a_transfer_through_the_runner_shows_in_the_runners_prefect_ui(tmp_path):
+    """The runner's own Prefect server serves the UI (on its own port, not :4200), `ferry server
+    start|status` print where, and a transfer's flow run is listed there under its readable name.
+    `ferry wake` resumes a due WAITING job through the same runner: its flow run is on the
+    runner's server (run in the command's own process it would land on a temporary server)."""
+    import httpx
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    data_dir = tmp_path / "data"
+    env = runner_env(data_dir, None)  # no PREFECT_API_URL: the runner starts its own server, with the UI
+    src = tmp_path / "src"
+    write_source(src, 6)
+    started = ferry(["server", "start"], env, timeout=600)
+    try:
+        assert started.returncode == 0, started.stdout + started.stderr
+        state = runner_state(data_dir)
+        ui = state["ui_url"]
+        assert ui and ui != "http://127.0.0.1:4200/" and ui in started.stdout and "started in" in started.stdout
+        assert ui in ferry(["server", "status"], env).stdout
+        done = ferry(["transfer", str(src), str(tmp_path / "out"), "--no-progress", "--json"], env)
+        assert done.returncode == 0, done.stdout[-1500:] + done.stderr[-1500:]
+        name = f"transfer folder→folder {json.loads(done.stdout)['job_id'][:8]}"
+        waiting = _waiting_job(data_dir, src, tmp_path / "woken")
+        woken = ferry(["wake"], env)
+        assert woken.returncode == 0 and f"resumed {waiting[:8]}: COMPLETE" in woken.stdout, woken.stdout + woken.stderr
+        assert tree(tmp_path / "woken") == tree(src)
+        flow_run = query(data_dir, f"SELECT flow_run_id FROM ferry_job WHERE id = '{waiting}'")[0]
+        on_runner = httpx.get(f"{state['api_url']}/flow_runs/{flow_run}", timeout=30)
+        assert on_runner.status_code == 200 and on_runner.json()["name"] == f"transfer folder→folder {waiting[:8]}"
+        assert runner_state(data_dir)["pid"] == state["pid"]
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                failed = []
+                page.on("requestfailed", lambda request: failed.append(request.url))
+                page.goto(ui + "runs")
+                try:
+                    page.get_by_text(name).first.wait_for(timeout=180_000)
+                finally:
+                    ARTIFACTS.mkdir(exist_ok=True)
+                    page.screenshot(path=str(ARTIFACTS / "runner-ui-runs.png"), full_page=True)
+                assert not [url for url in failed if ":4200" in url], failed  # the UI asks its own server
+            finally:
+                browser.close()
+    finally:
+        ferry(["server", "stop"], env)

@@ -23,10 +23,26 @@ def _describe(state: dict) -> str:
     prefect = "its own Prefect server" if state.get("own_prefect_server") else "the Prefect server at PREFECT_API_URL"
     running = state.get("running") or []
     jobs = f"running {', '.join(j[:8] for j in running)}" if running else "idle"
-    return (
+    lines = [
         f"runner {state['key']} (pid {state['pid']}, up {age:.0f} s, {jobs}): {prefect} {safe(state.get('api_url'))}; "
         f"exits after {float(state.get('idle_seconds', 0)):.0f} s idle; log {safe(state.get('log'))}"
-    )
+    ]
+    if state.get("ui_url"):
+        lines.append(f"  Prefect UI (every transfer's flow run): {safe(state['ui_url'])}")
+    return "\n".join(lines)
+
+
+def _startup(state: dict) -> str:
+    """``started in 9.8 s (Prefect server ready after 9.6 s, its database created: once per data dir)``."""
+    startup = state.get("startup") or {}
+    if "total_s" not in startup:
+        return ""
+    parts = [f"flow imported after {startup['flow_imported_s']:.1f} s"] if "flow_imported_s" in startup else []
+    if "prefect_ready_s" in startup:
+        parts.append(f"Prefect server ready after {startup['prefect_ready_s']:.1f} s")
+    if startup.get("new_prefect_database"):
+        parts.append("its database created: once per data dir")
+    return f"started in {startup['total_s']:.1f} s ({'; '.join(parts)})"
 
 
 @server_app.command("start")
@@ -39,8 +55,9 @@ def start(
 
     overrides = {"runner_idle_seconds": idle} if idle is not None else {}
     settings = load(**overrides)
+    started = []
     try:
-        conn = connect(settings, announce=lambda line: console.print(f"[dim]{safe(line)}[/]"))
+        conn = connect(settings, announce=lambda line: (started.append(line), console.print(f"[dim]{safe(line)}[/]")))
     except (RunnerError, OSError) as exc:
         fail(str(exc), ExitCode.FAILED)
     try:
@@ -50,6 +67,8 @@ def start(
         conn.close()
     for state in runner_status(settings.data_dir):
         if state.get("pid") == hello.get("pid"):
+            if started and _startup(state):
+                console.print(_startup(state))
             console.print(_describe(state))
 
 

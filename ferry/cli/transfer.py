@@ -96,10 +96,10 @@ def register(app: typer.Typer) -> None:
 
         from flows.wakeups import wake_due_jobs
 
-        ctx = context()
+        settings = load()
+        ctx = context(settings)
         while True:
-            for job_id in wake_due_jobs(ctx, via_deployment=False):
-                console.print(f"resumed {job_id[:8]}: {ctx.jobs.get(job_id).state.value}")
+            wake_due_jobs(ctx, resume=lambda job_id: _wake_one(settings, ctx, job_id))
             left = ctx.jobs.waiting()
             if not loop or not left:
                 break
@@ -169,6 +169,20 @@ def register(app: typer.Typer) -> None:
                 )
                 raise typer.Exit(ExitCode.OK)
             raise
+
+
+def _wake_one(settings, ctx, job_id: str) -> None:
+    """Resume one due job the way ``ferry resume`` does: in ferry's runner (or here with the runner
+    off), so its flow run shows like any other; Ctrl-C stops it after the item in flight (exit 130)."""
+    from .run_view import run_request
+
+    request = {"op": "resume", "job": job_id, "force": False, "retry_failed": False}
+    outcome = run_request(settings, request, show_progress=False, on_job=lambda job: None, ctx_factory=lambda: ctx)
+    if outcome.interrupted:
+        console.print(f"[yellow]interrupted[/]: job {job_id[:8]} stopped after the item in flight")
+        console.print(f"Resume with: ferry resume {job_id[:8]}")
+        raise typer.Exit(ExitCode.INTERRUPTED)
+    console.print(f"resumed {job_id[:8]}: {outcome.summary.state}")
 
 
 def _transfer_request(source, destination, types, options, source_credential, destination_credential, *, settings=None) -> dict:

@@ -46,17 +46,21 @@ PREFECT_START_TIMEOUT = 240.0
 
 
 class PrefectChild:
-    """The Prefect server this runner owns (when no PREFECT_API_URL was given)."""
+    """The Prefect server this runner owns (when no PREFECT_API_URL was given), with its UI."""
 
     def __init__(self, home: Path, log_file):
+        from .prefect_child import child_environment, ui_enabled
+
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(128)
         self.port = self.listener.getsockname()[1]
         self.api_url = f"http://127.0.0.1:{self.port}/api"
-        env = dict(os.environ, PREFECT_HOME=str(home), PREFECT__SERVER_EPHEMERAL="1", PREFECT__SERVER_FINAL="1", PREFECT_UI_ENABLED="false")
-        env.pop("PREFECT_API_URL", None)
+        #: a fresh data dir: Prefect creates its database (migrations) on this start, once
+        self.new_database = not (home / "prefect.db").exists()
+        env = child_environment(os.environ, str(home), self.port)
+        self.ui_url = f"http://127.0.0.1:{self.port}/" if ui_enabled(env) else None
         # started from the main thread, which lives as long as the process: the parent-death
         # signal fires when the *thread* that forked the child ends
         self.proc = subprocess.Popen(
@@ -99,8 +103,10 @@ class PrefectChild:
 
 
 class Runner:
-    def __init__(self, paths: RunnerPaths, idle: float, api_url: str, child: PrefectChild | None, service):
+    def __init__(self, paths: RunnerPaths, idle: float, api_url: str, child: PrefectChild | None, service, *, startup: dict | None = None):
         self.paths, self.idle, self.api_url, self.child, self.service = paths, idle, api_url, child, service
+        #: where this runner's start went (seconds), for ``ferry server start|status`` and the bench
+        self.startup = startup or {}
         self.stopping = threading.Event()
         self._active = 0
         self._active_lock = threading.Lock()
@@ -130,10 +136,12 @@ class Runner:
             "pid": os.getpid(),
             "socket": str(path),
             "api_url": self.api_url,
+            "ui_url": ui_url(self.api_url, self.child),
             "own_prefect_server": self.child is not None,
             "prefect_pid": self.child.proc.pid if self.child else None,
             "idle_seconds": self.idle,
             "started_at": time.time(),
+            "startup": self.startup,
             "log": str(self.paths.log),
         }
         tmp = self.paths.state.with_suffix(".tmp")
@@ -227,6 +235,17 @@ class Runner:
                 self._last_activity = time.monotonic()
 
 
+def ui_url(api_url: str, child: PrefectChild | None) -> str | None:
+    """Where a browser shows this runner's flow runs: its own server's UI, or the given server's
+    (``PREFECT_UI_URL``, else the API URL without ``/api``)."""
+    if child is not None:
+        return child.ui_url
+    given = os.environ.get("PREFECT_UI_URL")
+    if given:
+        return given
+    return api_url.rstrip("/").removesuffix("/api") + "/" if api_url.rstrip("/").endswith("/api") else None
+
+
 def _watch_client(stream, link) -> None:
     """Reads the client's messages during a run: ``stop``, or end of stream (it went away)."""
     while True:
@@ -290,19 +309,29 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    began = time.perf_counter()
+    startup: dict = {}
     try:
         api_url = os.environ.get("PREFECT_API_URL")
         if not api_url:
+            # the server starts in its own process while this one imports Prefect's client and
+            # the flow (both take seconds; on two cores they overlap)
             child = PrefectChild(paths.data_dir / "prefect", sys.stderr)
-            child.wait_ready()
             api_url = child.api_url
             os.environ["PREFECT_API_URL"] = api_url
+            startup["new_prefect_database"] = child.new_database
         import flows.transfer  # noqa: F401  (Prefect and the flow, imported once for every request)
 
+        startup["flow_imported_s"] = round(time.perf_counter() - began, 2)
+        if child is not None:
+            child.wait_ready()
+            startup["prefect_ready_s"] = round(time.perf_counter() - began, 2)
         from .service import TransferService
 
         heartbeat = "PREFECT_FLOWS_HEARTBEAT_FREQUENCY" in os.environ
-        runner = Runner(paths, args.idle, api_url, child, TransferService(heartbeat=heartbeat))
+        startup["total_s"] = round(time.perf_counter() - began, 2)
+        print(f"ferry.runner: started in {startup['total_s']:.1f} s: {json.dumps(startup)}", file=sys.stderr, flush=True)
+        runner = Runner(paths, args.idle, api_url, child, TransferService(heartbeat=heartbeat), startup=startup)
         runner.bind()
         if stop_now.is_set():
             runner.stopping.set()
