@@ -66,7 +66,7 @@ COMMAND_INDEX: dict[str, tuple[str, str]] = {
     "db": ("verify", "The job store's schema: where it stands, and upgrading it."),
     "server": (
         "server_cmd",
-        "ferry's background runner: it keeps Prefect and a local Prefect server up so commands start fast. `transfer`, `resume` and `demo` start it when needed; it stops by itself after runner_idle_seconds (default 300) without work.",
+        "ferry's background runner: it keeps Prefect and a local Prefect server up so commands start fast. `transfer`, `resume`, `wake` and `demo` start it when needed; it stops by itself after runner_idle_seconds (default 300) without work.",
     ),
 }
 

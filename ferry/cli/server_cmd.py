@@ -13,7 +13,7 @@ from ._safe_text import safe
 server_app = typer.Typer(
     name="server",
     help="ferry's background runner: it keeps Prefect and a local Prefect server up so commands start fast. "
-    "`transfer`, `resume` and `demo` start it when needed; it stops by itself after runner_idle_seconds (default 300) without work.",
+    "`transfer`, `resume`, `wake` and `demo` start it when needed; it stops by itself after runner_idle_seconds (default 300) without work.",
     no_args_is_help=True,
 )
 
