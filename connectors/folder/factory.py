@@ -65,10 +65,10 @@ def _remote_protocol(text: str) -> str | None:
     return scheme.lower() if sep else None
 
 
-def _known_protocols() -> set[str] | frozenset[str]:
+def _known_protocols() -> set[str]:
     from .fs import known_protocols
 
-    return known_protocols()
+    return set(known_protocols())
 
 
 def sniff_source(text: str) -> bool:

@@ -53,7 +53,8 @@ class LazyGroup(TyperGroup):
 
     def _everything(self) -> dict[str, Any]:
         found: dict[str, Any] = {}
-        commands, groups = {}, {}
+        commands: dict[str, Any] = {}
+        groups: dict[str, Any] = {}
         for module in self.modules:
             for name, command in module_commands(module).commands.items():
                 (groups if isinstance(command, TyperGroup) else commands)[name] = command

@@ -55,9 +55,14 @@ def start(
 
     overrides = {"runner_idle_seconds": idle} if idle is not None else {}
     settings = load(**overrides)
-    started = []
+    started: list[str] = []
+
+    def announce(line: str) -> None:
+        started.append(line)
+        console.print(f"[dim]{safe(line)}[/]")
+
     try:
-        conn = connect(settings, announce=lambda line: (started.append(line), console.print(f"[dim]{safe(line)}[/]")))
+        conn = connect(settings, announce=announce)
     except (RunnerError, OSError) as exc:
         fail(str(exc), ExitCode.FAILED)
     try:
