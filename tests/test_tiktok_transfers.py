@@ -9,6 +9,8 @@ while a retry can help), cancel while waiting, which grants are revoked, and the
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -173,8 +175,12 @@ def test_links_that_stay_dead_fail_retryably_keep_the_credential_and_resume_fixe
         assert ctx.ledger.state(job.id, SOURCE) is not None  # and the request is remembered for it
 
         fake.cdn.reset()  # TikTok signs working links again
+        old_errors = [row.error for row in failures]
         result = CliRunner().invoke(cli, ["resume", job.id[:8], "--retry-failed", "--no-progress"])
         assert result.exit_code == 0, result.output
+        text = " ".join(result.output.split())
+        assert not any(error in text for error in old_errors) and "expired" not in text, text  # superseded, not reprinted
+        assert "COMPLETE" in text and re.search(r"total │ \d+ │ \d+ │ 0 │", text), text  # the failed column says 0
         assert ctx.ledger.failures(job.id) == []
         assert [c for c in fake.calls.log if c == "add"] == ["add"]  # the same request, downloaded again
     assert len(media_files(out)) == 2
