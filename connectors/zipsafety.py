@@ -10,20 +10,25 @@ million members, a symlink, a FIFO or a bomb is named before anything is inflate
   drive letters, backslashes, NUL).
 * :func:`member_refusal` says why a member must not be opened: its mode bits say symlink,
   directory, FIFO, socket or device, or its headers claim a ratio beyond the limit.
+* :func:`item_stream` is the one way a connector hands a member's bytes to an importer: read
+  errors (CRC mismatch, truncation, a cap of :mod:`connectors.readlimits`) become an
+  :class:`~connectors.errors.ItemError` naming the member, so one broken member fails one item.
 """
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import struct
 import zipfile
 from typing import IO
 
-from .readlimits import ReadLimits, human_bytes
+from .errors import ItemError
+from .readlimits import LimitExceeded, ReadLimits, human_bytes
 from .specialfiles import special_kind
 
-__all__ = ["zip_entry_count", "safe_relpath", "member_refusal"]
+__all__ = ["zip_entry_count", "safe_relpath", "member_refusal", "item_stream"]
 
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -83,3 +88,34 @@ def member_refusal(info: zipfile.ZipInfo, limits: ReadLimits) -> str | None:
             f"{limits.max_ratio:g} times (a zip bomb?); not read (option max_ratio)"
         )
     return None
+
+
+def item_stream(raw: IO[bytes] | io.RawIOBase, item_id: str, where: str) -> io.BufferedReader:
+    """A buffered stream over an opened member whose read errors are ItemErrors naming ``where``."""
+    return io.BufferedReader(_ItemErrors(raw, item_id, where), buffer_size=1 << 16)
+
+
+class _ItemErrors(io.RawIOBase):
+    """Turns a member's read errors into :class:`ItemError` (see :func:`item_stream`)."""
+
+    def __init__(self, raw: IO[bytes] | io.RawIOBase, item_id: str, where: str):
+        self._raw, self._item_id, self._where = raw, item_id, where
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._raw.read(len(buffer))
+        except LimitExceeded as exc:
+            raise ItemError(self._item_id, f"{self._where} {exc}") from exc
+        except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
+            raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()

@@ -27,7 +27,6 @@ Errors:
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import stat
@@ -41,7 +40,7 @@ from ..errors import FatalError, ItemError
 from ..jsonread import JsonMember, JsonShapeError
 from ..readlimits import BoundedReader, LimitExceeded, ReadLimits, human_bytes, read_all
 from ..specialfiles import open_regular, special_kind
-from ..zipsafety import member_refusal, safe_relpath, zip_entry_count
+from ..zipsafety import item_stream, member_refusal, safe_relpath, zip_entry_count
 from .mojibake import fix_text
 
 __all__ = [
@@ -124,34 +123,6 @@ class _SharedMember:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class _GuardedStream(io.RawIOBase):
-    """A member stream whose read errors (CRC mismatch, truncation, a cap) become ItemError naming the member."""
-
-    def __init__(self, raw: IO[bytes], item_id: str, where: str):
-        self._raw = raw
-        self._item_id = item_id
-        self._where = where
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        try:
-            data = self._raw.read(len(buffer))
-        except LimitExceeded as exc:
-            raise ItemError(self._item_id, f"{self._where} {exc}") from exc
-        except (zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-            raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from exc
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
 
 
 class MetaArchive:
@@ -308,7 +279,7 @@ class MetaArchive:
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise ItemError(item_id, f"cannot open {where}: {exc}") from exc
         bounded = BoundedReader(raw, limit=None, compressed=member.compressed, limits=self.limits, what="this member")
-        return io.BufferedReader(_GuardedStream(bounded, item_id, where), buffer_size=1 << 16)
+        return item_stream(bounded, item_id, where)
 
     def read_json(self, path: str) -> JsonMember:
         """Read a JSON member (at most ``limits.max_json_bytes``) for element-wise parsing.

@@ -33,8 +33,9 @@ from ..base import Cursor, Exporter, Page, Problem
 from ..errors import ConfigError, FatalError, ItemError, RetryableError, RetryableItemError
 from ..models import File, Item, Photo, Vertical, Video
 from ..progress import Progress
-from ..readlimits import BoundedReader, LimitExceeded, ReadLimits
+from ..readlimits import BoundedReader, ReadLimits
 from ..state import StateSlot
+from ..zipsafety import item_stream
 from .api import TikTokApi
 from .blobs import blob_items
 from .cursor import Phase, TikTokCursor
@@ -343,7 +344,7 @@ class TikTokExporter(Exporter):
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
             raise ItemError(item_id, f"cannot open zip member {member.path}: {exc}") from None
         bounded = BoundedReader(raw, limit=None, compressed=member.compressed, limits=self._limits, what="this member")
-        return io.BufferedReader(_Guarded(bounded, item_id, f"zip member {member.path}"), buffer_size=1 << 16)
+        return item_stream(bounded, item_id, f"zip member {member.path}")
 
     def _head(self, download: _Download, member: ZipMember) -> bytes:
         """The first bytes of a member (for its media type); b'' when it cannot be read."""
@@ -352,29 +353,3 @@ class TikTokExporter(Exporter):
                 return raw.read(SNIFF_BYTES)
         except Exception:  # a broken member is named when its bytes are asked for
             return b""
-
-
-class _Guarded(io.RawIOBase):
-    """A member stream whose read errors (CRC, truncation, the ratio cap) are ItemErrors naming it."""
-
-    def __init__(self, raw: io.RawIOBase, item_id: str, where: str):
-        self._raw, self._item_id, self._where = raw, item_id, where
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        try:
-            data = self._raw.read(len(buffer))
-        except LimitExceeded as exc:
-            raise ItemError(self._item_id, f"{self._where} {exc}") from None
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-            raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from None
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
