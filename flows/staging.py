@@ -3,15 +3,16 @@
 Why: some sources hand out bytes only for a while (signed URLs, a download that must be fetched
 now). Connectors declaring ``Capabilities.ephemeral_bytes`` get their bytes copied here during
 the export task; the import task then reads the staged copy. Staged files are written atomically
-(temp name, then move) and removed once their page is committed.
+(:mod:`connectors.atomicfile`: partial name, then rename) and removed once their page is committed.
 """
 
 from __future__ import annotations
 
-import uuid
 from typing import IO
 
 import fsspec
+
+from connectors.atomicfile import open_atomic
 
 CHUNK = 4 * 1024 * 1024
 
@@ -34,20 +35,11 @@ class Staging:
 
     def put(self, item_id: str, stream: IO[bytes]) -> int:
         """Copy ``stream`` into staging under ``item_id``; returns the byte count."""
-        final = self.path(item_id)
-        temp = f"{final}.partial-{uuid.uuid4().hex[:8]}"
         self.fs.makedirs(self.root, exist_ok=True)
         total = 0
-        try:
-            with self.fs.open(temp, "wb") as out:
-                while chunk := stream.read(CHUNK):
-                    out.write(chunk)
-                    total += len(chunk)
-            self.fs.mv(temp, final)
-        except BaseException:
-            if self.fs.exists(temp):
-                self.fs.rm(temp)
-            raise
+        with open_atomic(self.fs, self.path(item_id)) as out:
+            while chunk := stream.read(CHUNK):
+                total += out.write(chunk)
         return total
 
     def open(self, item_id: str) -> IO[bytes]:

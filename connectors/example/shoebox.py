@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import filecmp
 import mimetypes
-import os
 from pathlib import Path
 
+from ..atomicfile import AtomicFile
 from ..base import Cursor, Exporter, ImportContext, Importer, ItemOutcome, Page
 from ..errors import FatalError, ItemError
 from ..models import MediaAlbum, Photo, Vertical, stable_id
@@ -105,18 +105,16 @@ class ShoeboxImporter(Importer):
         target = self.root / relative
         if item.size is not None and target.is_file() and target.stat().st_size == item.size:
             return ItemOutcome.skipped(item.id, relative)  # already there (rclone's size check)
-        partial = target.with_name(target.name + ".partial")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            with ctx.open_bytes(item) as source, open(partial, "wb") as sink:
+            with ctx.open_bytes(item) as source, AtomicFile(target) as sink:  # renamed into place on success
                 while block := source.read(1 << 20):
                     sink.write(block)
                     ctx.progress.advance(bytes=len(block))
-            if target.is_file() and filecmp.cmp(partial, target, shallow=False):  # size unknown: compare
-                partial.unlink()
-                return ItemOutcome.skipped(item.id, relative)
-            os.replace(partial, target)
+                sink.close()
+                if target.is_file() and filecmp.cmp(sink.path, target, shallow=False):  # size unknown: compare
+                    sink.abort()
+                    return ItemOutcome.skipped(item.id, relative)
         except (ItemError, OSError) as exc:
-            partial.unlink(missing_ok=True)
             return ItemOutcome.failed(item.id, f"{item.display_name}: {exc}", retryable=isinstance(exc, OSError))
         return ItemOutcome.imported(item.id, relative, target.stat().st_size)

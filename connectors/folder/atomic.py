@@ -6,9 +6,10 @@ Four strategies, picked from the file system:
 
 ``local``
     Write ``<final>.partial-<random>`` (``O_EXCL``), set its modification time, rename it into
-    place (``os.replace``, atomic within a directory). A plain local source file is copied by the
-    kernel (:mod:`.localcopy`: ``copy_file_range``, hashed from the page cache; small files in one
-    read and one write); any other stream goes through one reusable buffer per thread.
+    place (``os.replace``, atomic within a directory): :class:`connectors.atomicfile.AtomicFile`.
+    A plain local source file is copied by the kernel (:mod:`.localcopy`: ``copy_file_range``,
+    hashed from the page cache; small files in one read and one write); any other stream goes
+    through one reusable buffer per thread.
 
 ``s3``
     A PUT is atomic per object. :mod:`.s3upload`: one PUT with a checksum for small files,
@@ -20,7 +21,8 @@ Four strategies, picked from the file system:
     closed, because closing an fsspec file commits it.
 
 ``rename`` (everything else, e.g. ``memory://``, SFTP)
-    Stream into ``<final>.partial-<random>`` through fsspec, then ``fs.mv`` to the final name.
+    Stream into ``<final>.partial-<random>`` through fsspec, then ``fs.mv`` to the final name
+    (:class:`connectors.atomicfile.FsAtomicFile`).
     ``memory://`` needs this: it shows a file under its name as soon as it is opened.
 
 Verification: bytes are counted and hashed (sha256) while streaming. The count must equal
@@ -59,32 +61,24 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
+from ..atomicfile import AtomicFile, FsAtomicFile
 from ..errors import ItemError, RetryableItemError
 from .defaults import DEFAULT_CHUNK
 from .fs import is_local
 from .localcopy import copy_file, plain_file_descriptor
 from .s3upload import DEFAULT_PART_CONCURRENCY, DEFAULT_PART_SIZE, S3Uploader
 
-__all__ = ["AtomicWriter", "WriteResult", "PARTIAL_MARK", "DEFAULT_CHUNK", "is_partial_name", "guarded_read"]
+__all__ = ["AtomicWriter", "WriteResult", "DEFAULT_CHUNK", "guarded_read"]
 
-#: Infix of temporary names; the exporter skips such files and the importer cleans leftovers.
-PARTIAL_MARK = ".partial-"
 _S3_PROTOCOLS = {"s3", "s3a"}
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _DIRECT_PROTOCOLS = {"gs", "gcs"}
-
-
-def is_partial_name(name: str) -> bool:
-    """True for ``<name>.partial-<hex>``, the temporary names this module creates."""
-    head, mark, tail = name.rpartition(PARTIAL_MARK)
-    return bool(mark and head and tail) and all(c in "0123456789abcdef" for c in tail)
 
 
 @dataclass(frozen=True)
@@ -210,24 +204,14 @@ class AtomicWriter:
         fd = plain_file_descriptor(source)
         if fd is not None:
             size, digest = copy_file(
-                fd, final, PARTIAL_MARK, self._buffer(), on_bytes=on_bytes, check_size=check_size,
+                fd, final, self._buffer(), on_bytes=on_bytes, check_size=check_size,
                 mtime_ns=mtime_ns, fsync=self.fsync, item_id=item_id, display=display,
             )  # fmt: skip
             return WriteResult(size, digest)
-        partial = f"{final}{PARTIAL_MARK}{secrets.token_hex(4)}"
         hasher = hashlib.sha256()
-        try:
-            with open(partial, "xb", buffering=0) as sink:
-                total = self._pump_into(source, sink.write, hasher, on_bytes, item_id, display)
-                check_size(total)
-                if mtime_ns is not None:
-                    os.utime(sink.fileno(), ns=(mtime_ns, mtime_ns))
-                if self.fsync:
-                    os.fsync(sink.fileno())
-            os.replace(partial, final)
-        except BaseException:
-            _unlink_quietly(partial)
-            raise
+        with AtomicFile(final, fsync=self.fsync, mtime_ns=mtime_ns) as sink:
+            total = self._pump_into(source, sink.write, hasher, on_bytes, item_id, display)
+            check_size(total)
         return WriteResult(total, hasher.hexdigest())
 
     def _write_direct(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
@@ -244,16 +228,10 @@ class AtomicWriter:
         return WriteResult(total, hasher.hexdigest())
 
     def _write_rename(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
-        partial = f"{final}{PARTIAL_MARK}{secrets.token_hex(4)}"
         hasher = hashlib.sha256()
-        try:
-            with self.fs.open(partial, "wb") as sink:
-                total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
+        with FsAtomicFile(self.fs, final) as sink:
+            total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
             check_size(total)
-            self.fs.mv(partial, final)
-        except BaseException:
-            self.remove_quietly([partial])
-            raise
         self._verify_landed(final, total, item_id, display)
         return WriteResult(total, hasher.hexdigest())
 
@@ -278,7 +256,7 @@ class AtomicWriter:
                 return total
             chunk = view[:n]
             hasher.update(chunk)
-            _write_all(write, chunk)
+            write(chunk)
             total += n
             on_bytes(n)
 
@@ -317,15 +295,6 @@ def _nanoseconds(when: datetime | None) -> int | None:
     return (when - _EPOCH) // timedelta(microseconds=1) * 1000
 
 
-def _write_all(write, chunk: memoryview) -> None:
-    """A raw file's ``write`` may take less than it was given."""
-    while chunk:
-        written = write(chunk)
-        if written is None or written == len(chunk):
-            return
-        chunk = chunk[written:]
-
-
 def guarded_read(read, arg, item_id: str, display: str):
     """Call a source read; its failures become item errors (the destination is fine)."""
     try:
@@ -347,10 +316,3 @@ def _discard(sink: Any) -> None:
             sink.closed = True  # so __del__ does not close (= commit) it later
         except AttributeError:
             pass
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

@@ -48,7 +48,7 @@ from ..errors import ConfigError, FatalError, ItemError, RetryableError, Retryab
 from ..models import File, Folder, Item, Location, MediaAlbum, Photo, Vertical, Video
 from ..specialfiles import NotRegularFile, open_regular, special_kind
 from . import sidecar
-from .atomic import is_partial_name
+from ..atomicfile import is_partial_name
 from .defaults import DEFAULT_PAGE_SIZE
 from .filters import PathFilter
 from .fs import FolderLocation

@@ -200,9 +200,8 @@ class FolderImporter(Importer):
         name (ignored by listings, cleaned like any leftover) is written and removed, and so are
         the folders made for it, so a check leaves the destination as it found it."""
         import posixpath
-        import secrets
 
-        from .atomic import PARTIAL_MARK
+        from ..atomicfile import partial_name
 
         made = []
         path = self.location.root.rstrip("/")
@@ -210,7 +209,7 @@ class FolderImporter(Importer):
             made.append(path)
             path = posixpath.dirname(path)
         self._prepare_root()
-        probe = self.location.path(f".ferry-check{PARTIAL_MARK}{secrets.token_hex(4)}")
+        probe = partial_name(self.location.path(".ferry-check"))
         with translate_write_errors(self.location.display()):
             self.fs.pipe_file(probe, b"ferry check\n")
             self.fs.rm_file(probe)

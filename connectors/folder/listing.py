@@ -24,7 +24,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from .atomic import PARTIAL_MARK, is_partial_name
+from ..atomicfile import PARTIAL_MARK, is_partial_name
 
 __all__ = ["DirectoryIndex", "DirectoryState", "MAX_DIRECTORIES"]
 

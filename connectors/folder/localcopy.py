@@ -14,9 +14,9 @@ how many small files a second ferry can move. Two paths, chosen by the source's 
   systems on older kernels, ``ENOSYS``, ``EINVAL`` on special file systems), the window loop
   falls back to ``preadv`` + ``write`` through the same buffer.
 
-Both write ``<final>.partial-<random>`` (``O_EXCL``: never through an existing name or link),
-set the modification time on it, optionally ``fsync`` it, and rename it into place, so a file
-under its final name is always whole (see :mod:`.atomic` for the promises and the fsync policy).
+Both write through :class:`connectors.atomicfile.AtomicFile` (``<final>.partial-<random>``,
+``O_EXCL``, modification time, optional ``fsync``, rename into place), so a file under its final
+name is always whole (see :mod:`.atomic` for the promises and the fsync policy).
 
 Only plain ``io.FileIO`` / ``io.BufferedReader`` streams at offset 0 take this path (their
 ``fileno`` is the whole file); anything else (a zip member, a wrapper that exposes a
@@ -30,10 +30,10 @@ import hashlib
 import io
 import mmap
 import os
-import secrets
 from collections.abc import Callable
 from typing import IO, Any
 
+from ..atomicfile import AtomicFile
 from ..errors import RetryableItemError
 
 __all__ = ["copy_file", "plain_file_descriptor"]
@@ -58,7 +58,6 @@ def plain_file_descriptor(source: IO[bytes]) -> int | None:
 def copy_file(
     src: int,
     final: str,
-    partial_mark: str,
     buffer: memoryview,
     *,
     on_bytes: Callable[[int], None],
@@ -77,27 +76,9 @@ def copy_file(
         RetryableItemError: reading the source failed.
         OSError: writing failed (the caller classifies it).
     """
-    partial = f"{final}{partial_mark}{secrets.token_hex(4)}"
-    dst = os.open(partial, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-    try:
-        total, digest = _copy(src, dst, buffer, on_bytes, item_id, display)
+    with AtomicFile(final, fsync=fsync, mtime_ns=mtime_ns) as sink:
+        total, digest = _copy(src, sink, buffer, on_bytes, item_id, display)
         check_size(total)
-        if mtime_ns is not None:
-            os.utime(dst, ns=(mtime_ns, mtime_ns))
-        if fsync:
-            os.fsync(dst)
-    except BaseException:
-        os.close(dst)
-        _unlink_quietly(partial)
-        raise
-    os.close(dst)
-    try:
-        os.replace(partial, final)
-    except BaseException:
-        _unlink_quietly(partial)
-        raise
-    if fsync:
-        _fsync_directory(os.path.dirname(final))
     return total, digest
 
 
@@ -109,7 +90,7 @@ def _read(src: int, buffer: memoryview, offset: int, item_id: str, display: str)
         raise RetryableItemError(item_id, f"reading the source for {display} failed: {type(exc).__name__}: {exc}") from exc
 
 
-def _copy(src: int, dst: int, buffer: memoryview, on_bytes: Callable[[int], None], item_id: str, display: str) -> tuple[int, str]:
+def _copy(src: int, sink: AtomicFile, buffer: memoryview, on_bytes: Callable[[int], None], item_id: str, display: str) -> tuple[int, str]:
     hasher = hashlib.sha256()
     size = os.fstat(src).st_size
     if size < len(buffer):  # small: the whole file in one read (a short read means the end)
@@ -117,15 +98,16 @@ def _copy(src: int, dst: int, buffer: memoryview, on_bytes: Callable[[int], None
         if n <= size:  # it did not grow meanwhile: done (else the loop below takes over)
             chunk = buffer[:n]
             hasher.update(chunk)
-            _write_all(dst, chunk)
+            sink.write(chunk)
             on_bytes(n)
             return n, hasher.hexdigest()
-        os.ftruncate(dst, 0)
-    return _copy_windows(src, dst, buffer, hasher, on_bytes, item_id, display)
+        os.ftruncate(sink.fileno(), 0)
+    return _copy_windows(src, sink, buffer, hasher, on_bytes, item_id, display)
 
 
-def _copy_windows(src: int, dst: int, buffer: memoryview, hasher: Any, on_bytes: Callable[[int], None], item_id: str, display: str) -> tuple[int, str]:
+def _copy_windows(src: int, sink: AtomicFile, buffer: memoryview, hasher: Any, on_bytes: Callable[[int], None], item_id: str, display: str) -> tuple[int, str]:
     window = len(buffer)
+    dst = sink.fileno()
     offset = 0
     kernel = _HAS_COPY_FILE_RANGE
     while True:
@@ -143,7 +125,7 @@ def _copy_windows(src: int, dst: int, buffer: memoryview, hasher: Any, on_bytes:
                 chunk = buffer[:n]
                 hasher.update(chunk)
                 os.lseek(dst, offset, os.SEEK_SET)
-                _write_all(dst, chunk)
+                sink.write(chunk)
         elif n:
             _hash_window(dst, offset, n, hasher)
         if not n:
@@ -158,25 +140,3 @@ def _hash_window(fd: int, offset: int, length: int, hasher: Any) -> None:
     with mmap.mmap(fd, offset + length - start, access=mmap.ACCESS_READ, offset=start) as mapped:
         with memoryview(mapped) as view:
             hasher.update(view[offset - start :])
-
-
-def _write_all(fd: int, data: memoryview) -> None:
-    while data:
-        written = os.write(fd, data)
-        data = data[written:]
-
-
-def _fsync_directory(path: str) -> None:
-    """Persist the rename itself (the directory entry), as ``fsync=true`` promises."""
-    fd = os.open(path or ".", os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

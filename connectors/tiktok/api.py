@@ -27,11 +27,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import IO
 
 import httpx
 from pydantic import ValidationError
 
+from ..atomicfile import BinarySink
 from ..auth import TokenSource
 from ..errors import FatalError, ReauthRequired, RetryableError
 from ..http import Action, ErrorTable, HttpSession, HttpSettings, Rule, read_bounded
@@ -155,7 +155,7 @@ class TikTokApi:
         """Cancel a pending or ready request (TikTok answers only the error object)."""
         self._call("cancel", "/v2/user/data/cancel/", None, {"request_id": request_id})
 
-    def download(self, request_id: int, sink: IO[bytes], *, progress: Progress | None = None) -> int:
+    def download(self, request_id: int, sink: BinarySink, *, progress: Progress | None = None) -> int:
         """Stream the request's zip into ``sink``; return the byte count.
 
         Never holds the body in memory. ``progress`` hears the size when TikTok says it

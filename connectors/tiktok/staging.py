@@ -4,8 +4,9 @@ The staging URL is private to the job (the framework gives each job its own fold
 when the job ends). Which request the zip belongs to is kept in the job's state slot
 (:mod:`.state`), not in a file here.
 
-Downloads are written to ``<name>.partial`` and renamed only after the zip's central directory
-checks out, so a truncated file never shows under its real name.
+Downloads are written to ``<name>.partial-<random>`` (:mod:`connectors.atomicfile`) and renamed
+only after the zip's central directory checks out, so a truncated file never shows under its
+real name.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import IO, Any
 
 import fsspec
 
+from ..atomicfile import BinarySink, open_atomic
 from ..errors import RetryableError
 from ..zipsafety import zip_entry_count
 
@@ -50,24 +52,17 @@ class Staging:
             if path.rstrip("/").rsplit("/", 1)[-1].startswith(prefix):
                 self.fs.rm(path)
 
-    def receive(self, request_id: int, download: int, fetch: Callable[[IO[bytes]], int]) -> int:
-        """Run ``fetch(sink)`` into ``<zip>.partial``, verify it, rename it; return its size.
+    def receive(self, request_id: int, download: int, fetch: Callable[[BinarySink], int]) -> int:
+        """Run ``fetch(sink)`` into a partial file, verify it, rename it; return its size.
 
         Raises:
             RetryableError: the bytes are not a complete zip (truncated download); the partial
                 file is removed so the retry starts clean.
         """
-        final = self.path(self.zip_name(request_id, download))
-        partial = final + ".partial"
-        try:
-            with self.fs.open(partial, "wb") as sink:
-                size = fetch(sink)
-            self._verify_zip(partial, request_id)
-        except BaseException:
-            if self.fs.exists(partial):
-                self.fs.rm(partial)
-            raise
-        self.fs.mv(partial, final)
+        with open_atomic(self.fs, self.path(self.zip_name(request_id, download))) as sink:
+            size = fetch(sink)
+            sink.close()
+            self._verify_zip(sink.path, request_id)
         return size
 
     def _verify_zip(self, path: str, request_id: int) -> None:

@@ -364,27 +364,27 @@ class ImporterAPI:
         announced = second.get("content-length")
         incoming = int(announced) if announced and announced.isdigit() else int(request.headers.get("content-length") or 0)
         self._check_quota(incoming)
-        partial, handle = await run_in_threadpool(self.store.open_partial, account)
+        upload = await run_in_threadpool(self.store.open_partial, account)
         digest, size = hashlib.sha256(), 0
         try:
             try:
                 async for chunk in reader.stream_body():
                     digest.update(chunk)
                     size += len(chunk)
-                    await run_in_threadpool(handle.write, chunk)
+                    await run_in_threadpool(upload.write, chunk)
             finally:
-                await run_in_threadpool(handle.close)
+                await run_in_threadpool(upload.close)
             _check_length(second, size, 2)
             if await reader.next_part() is not None:
                 raise MultipartError("expected exactly two parts (envelope, file), found more")
             await reader.finish()
             record.file_size, record.file_sha256 = size, digest.hexdigest()
             file_info = {"contentType": second.get("content-type") or "application/octet-stream", "size": size, "sha256": digest.hexdigest()}
-            return await self._store(account, envelope, record, request, size=size, partial=partial, file_info=file_info)
+            return await self._store(account, envelope, record, request, size=size, upload=upload, file_info=file_info)
         finally:
-            await run_in_threadpool(self.store.discard, partial)
+            await run_in_threadpool(self.store.discard, upload)
 
-    async def _store(self, account, envelope: Envelope, record, request, *, size: int, partial=None, file_info=None) -> Response:
+    async def _store(self, account, envelope: Envelope, record, request, *, size: int, upload=None, file_info=None) -> Response:
         key = dedupe_key(envelope, file_info["sha256"] if file_info else None)
         keys = [key]
         idem = request.headers.get("idempotency-key")
@@ -408,8 +408,8 @@ class ImporterAPI:
                 return JSONResponse({"status": "duplicate", "id": existing}, status_code=200)
             self._check_quota(size)
             relative = existing or await run_in_threadpool(self._place, account, envelope, key)
-            if partial is not None:
-                await run_in_threadpool(self.store.commit, partial, account, relative)
+            if upload is not None:
+                await run_in_threadpool(self.store.commit, upload, account, relative)
                 sidecar = {"envelope": envelope.raw, **file_info, "headers": job}
                 await run_in_threadpool(self.store.put_json, account, relative + ".dtp.json", sidecar)
             else:

@@ -12,8 +12,10 @@ Layout under ``<root>/<account>/`` (names made safe: no ``/``, ``..`` or control
     social-posts/<activity id | key>.json
     .dedupe/<key>                               dedupe marker: the stored path (SPEC §7)
 
-Bytes are written to ``.incoming/<uuid>.partial`` and moved into place only when complete, so a
-half-received upload never shows under its real name (rclone's ``.partial`` rule). All methods
+Bytes are written to ``.incoming/<uuid>.partial-<random>`` and moved into place only when
+complete, so a half-received upload never shows under its real name (rclone's ``.partial`` rule);
+documents and markers are written the same way (:mod:`connectors.atomicfile`, ferry's one
+atomic writer). All methods
 are synchronous (fsspec); the API runs them in a thread pool.
 """
 
@@ -23,10 +25,11 @@ import hashlib
 import json
 import posixpath
 import uuid
-from typing import IO, Any
+from typing import Any
 
 import fsspec
 
+from connectors.atomicfile import AtomicFile, FsAtomicFile, open_atomic, write_atomic
 from connectors.names import safe_segment
 
 __all__ = ["DestinationStore", "safe_segment"]
@@ -65,15 +68,13 @@ class DestinationStore:
     def remember(self, account: str, key: str, relative: str) -> None:
         marker = self.path(account, f".dedupe/{key}")
         self._ensure_parent(marker)
-        with self.fs.open(marker, "wb") as handle:
-            handle.write(relative.encode("utf-8"))
+        write_atomic(marker, relative.encode("utf-8"), fs=self.fs)
 
     # -- documents ------------------------------------------------------------------------
     def put_json(self, account: str, relative: str, document: Any) -> None:
         path = self.path(account, relative)
         self._ensure_parent(path)
-        with self.fs.open(path, "wb") as handle:
-            handle.write(json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"))
+        write_atomic(path, json.dumps(document, indent=2, ensure_ascii=False).encode("utf-8"), fs=self.fs)
 
     def get_json(self, account: str, relative: str) -> Any | None:
         path = self.path(account, relative)
@@ -86,25 +87,22 @@ class DestinationStore:
         return self.fs.exists(self.path(account, relative))
 
     # -- bytes ----------------------------------------------------------------------------
-    def open_partial(self, account: str) -> tuple[str, IO[bytes]]:
-        """A fresh ``.incoming/<uuid>.partial`` file open for writing, and its path."""
-        path = self.path(account, f".incoming/{uuid.uuid4().hex}.partial")
+    def open_partial(self, account: str) -> AtomicFile | FsAtomicFile:
+        """An upload being received under ``.incoming/`` (a partial name), open for writing; its
+        name is chosen once it is whole (:meth:`commit`)."""
+        path = self.path(account, f".incoming/{uuid.uuid4().hex}")
         self._ensure_parent(path)
-        return path, self.fs.open(path, "wb")
+        return open_atomic(self.fs, path)
 
-    def commit(self, partial: str, account: str, relative: str) -> None:
-        """Move a complete partial file to its real name (replacing an older version)."""
+    def commit(self, upload: AtomicFile | FsAtomicFile, account: str, relative: str) -> None:
+        """Move a complete upload to its real name (replacing an older version)."""
         target = self.path(account, relative)
         self._ensure_parent(target)
-        if self.fs.exists(target):
-            self.fs.rm(target)
-        self.fs.mv(partial, target)
+        upload.commit(target)
 
-    def discard(self, partial: str) -> None:
-        try:
-            self.fs.rm(partial)
-        except FileNotFoundError:
-            pass
+    def discard(self, upload: AtomicFile | FsAtomicFile) -> None:
+        """Remove an upload that was not committed (no-op after :meth:`commit`)."""
+        upload.abort()
 
     def free_name(self, account: str, folder: str, name: str, key: str) -> str:
         """``folder/name``, or ``folder/stem (key8).ext`` when another item holds that name."""
