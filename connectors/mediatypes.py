@@ -50,6 +50,10 @@ _VIDEO = {
 }
 
 
+#: Other types whose answer must not depend on the machine (TikTok's JSON sections, text files).
+_DOCUMENT = {"json": "application/json", "txt": "text/plain"}
+
+
 def _extension(name: str) -> str:
     return name.rpartition(".")[2].lower() if "." in name else ""
 
@@ -67,7 +71,7 @@ def media_kind(name: str) -> str | None:
 def known_mime_type(name: str) -> str | None:
     """The MIME type of a file name: the table's, else the system's guess, else None."""
     ext = _extension(name)
-    known = _PHOTO.get(ext) or _VIDEO.get(ext)
+    known = _PHOTO.get(ext) or _VIDEO.get(ext) or _DOCUMENT.get(ext)
     if known:
         return known
     guessed, _ = mimetypes.guess_type(name, strict=False)

@@ -18,7 +18,7 @@ import pytest
 from connectors.base import Outcome
 from connectors.errors import ConfigError, FatalError
 from connectors.folder.factory import make_importer
-from connectors.folder.pool import OrderedPool
+from connectors.pool import OrderedPool
 from connectors.models import File, MediaAlbum, Photo
 from connectors.progress import CountingProgress
 from connectors.registry import ConnectorContext

@@ -153,9 +153,9 @@ def test_instagram_vintages(tmp_path, prefix):
     ],
 )
 def test_safe_file_name(name, expected):
-    from connectors.meta.media import safe_file_name
+    from connectors.names import safe_segment
 
-    assert safe_file_name(name, "fallback.jpg") == expected
+    assert safe_segment(name, fallback="fallback.jpg") == expected
 
 
 def test_epoch_drops_nonsense():

@@ -14,12 +14,12 @@ share a file and every run picks the same names.
 from __future__ import annotations
 
 import filecmp
-import mimetypes
 from pathlib import Path
 
 from ..atomicfile import AtomicFile
 from ..base import Cursor, Exporter, ImportContext, Importer, ItemOutcome, Page
 from ..errors import FatalError, ItemError
+from ..mediatypes import known_mime_type
 from ..models import MediaAlbum, Photo, Vertical, stable_id
 from ..names import safe_segment, tagged_name
 
@@ -59,7 +59,7 @@ class ShoeboxExporter(Exporter):
                 newest = max(newest, changed)
                 if since_ns is None or changed >= since_ns:
                     photo = Photo(id=stable_id("example", folder.name, file.name), album_id=album.id, title=file.name,
-                                  mime_type=mimetypes.guess_type(file.name)[0] or "image/jpeg", size=file.stat().st_size,
+                                  mime_type=known_mime_type(file.name) or "image/jpeg", size=file.stat().st_size,
                                   ref=f"{folder.name}/{file.name}", file_name=file.name)  # fmt: skip
                     entries.append((f"1/{folder.name}/{file.name}", photo))
         return sorted(entries, key=lambda entry: entry[0]), newest  # albums first, then photos

@@ -23,7 +23,7 @@ from ..base import ItemOutcome
 from ..errors import FerryError, ItemError
 from ..models import Calendar, CalendarEvent
 from .ics import NO_CALENDAR, calendar_ics, calendar_owner, merge_calendar
-from .names import name_candidates, safe_segment
+from ..names import name_candidates, safe_segment
 from .tree import DestinationTree
 
 __all__ = ["CalendarFiles", "LOOSE_EVENTS_NAME", "event_destination", "split_event_destination"]

@@ -53,7 +53,7 @@ from .defaults import DEFAULT_PAGE_SIZE
 from .filters import PathFilter
 from .fs import FolderLocation
 from .ids import IdScheme, item_id
-from .mediatypes import media_kind, mime_type
+from ..mediatypes import media_kind, mime_type
 
 __all__ = ["FolderExporter", "FolderCursor", "DEFAULT_PAGE_SIZE", "EXPORTS"]
 

@@ -79,8 +79,8 @@ from .copies import ByteCopier, ByteReport, Copy, Landed, writing
 from .defaults import DEFAULT_CHUNK, DEFAULT_TRANSFERS, IcsLayout
 from .fs import FolderLocation, translate_write_errors
 from .ics import event_ics, event_uids
-from .names import dated_name, name_candidates, safe_path, safe_segment
-from .pool import OrderedPool
+from ..names import dated_name, name_candidates, safe_path, safe_segment
+from ..pool import OrderedPool
 from .tree import DestinationTree
 from .verify import verify_folder
 

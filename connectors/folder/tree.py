@@ -25,7 +25,7 @@ from .atomic import AtomicWriter
 from .copies import writing
 from .fs import FolderLocation, escapes_root, translate_write_errors
 from .listing import DirectoryIndex, DirectoryState
-from .names import name_candidates
+from ..names import name_candidates
 
 __all__ = ["DestinationTree", "MAX_DOCUMENT"]
 

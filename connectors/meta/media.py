@@ -31,8 +31,6 @@ __all__ = [
     "AlbumSpec",
     "MediaRef",
     "epoch",
-    "mime_for",
-    "safe_file_name",
     "media_id",
     "normalize_uri",
     "build_media",
@@ -81,16 +79,6 @@ def epoch(value: Any) -> datetime | None:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return None
-
-
-def mime_for(name: str) -> str | None:
-    """MIME type from the file extension (case-insensitive, :mod:`connectors.mediatypes`), or None."""
-    return known_mime_type(name)
-
-
-def safe_file_name(name: str, fallback: str) -> str:
-    """A base name safe on every destination (:func:`connectors.names.safe_segment`), or ``fallback``."""
-    return safe_segment(name, fallback=fallback)
 
 
 def normalize_uri(uri: Any) -> tuple[str | None, str | None]:
@@ -176,7 +164,7 @@ def build_media(
     item_id = media_id(rel)
     base = posixpath.basename(rel)
     ext = posixpath.splitext(base)[1].lower()
-    mime = mime_for(base)
+    mime = known_mime_type(base)
     kind = ref.default_kind
     if mime and mime.startswith("image/"):
         kind = "photo"
@@ -188,7 +176,7 @@ def build_media(
     fields = dict(
         id=item_id,
         album_id=ref.album.id if ref.album else None,
-        title=safe_file_name(base, item_id + ext),
+        title=safe_segment(base, fallback=item_id + ext),
         description=_text(ref.media.get("description")) or _text(ref.caption),
         mime_type=mime,
         taken_time=epoch(_first(exif, "taken_timestamp")),
@@ -196,6 +184,6 @@ def build_media(
         location=_location(exif),
         size=member.size if member else None,
         ref=encode_ref(rel, ref.source),
-        file_name=safe_file_name(base, item_id + ext),
+        file_name=safe_segment(base, fallback=item_id + ext),
     )
     return Video(**fields) if kind == "video" else Photo(**fields)

@@ -23,7 +23,8 @@ from typing import Any
 from ..models import Location, SocialAttachment, SocialPost, stable_id
 from .elements import Report, dict_entries
 from ..jsonread import JsonMember
-from .media import MediaRef, epoch, media_id, mime_for, normalize_uri
+from ..mediatypes import known_mime_type
+from .media import MediaRef, epoch, media_id, normalize_uri
 from .photos import IG_POSTS_ALBUM, media_list
 
 __all__ = ["parse_fb_posts", "parse_fb_group_posts", "parse_ig_posts"]
@@ -40,7 +41,7 @@ def _media_attachment(media: dict[str, Any], default_kind: str) -> SocialAttachm
         if isinstance(uri, str) and uri.startswith(("http://", "https://")):
             return SocialAttachment(type="LINK", url=uri, name=_str(media.get("title")))
         return None
-    mime = mime_for(rel) or ""
+    mime = known_mime_type(rel) or ""
     kind = "VIDEO" if mime.startswith("video/") or (not mime and default_kind == "video") else "IMAGE"
     return SocialAttachment(
         type=kind,

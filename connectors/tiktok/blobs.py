@@ -22,7 +22,8 @@ from .parse import TikTokExport, ZipMember
 from .posts import ZIP_PREFIX
 from .profile import SECTION_KEYS as PROFILE_KEYS
 from .profile import profile_files
-from .sections import ROOT, safe_name, split_section
+from ..names import safe_segment
+from .sections import ROOT, section_file_stem, split_section
 
 __all__ = ["blob_items"]
 
@@ -32,7 +33,7 @@ def _member_files(export: TikTokExport, paired: Collection[str], head_of: Callab
     for member in export.members:
         if member.name in paired:
             continue
-        parts = [safe_name(p) for p in member.path.split("/")]
+        parts = [safe_segment(p) for p in member.path.split("/")]
         files.append(
             File(
                 id=stable_id("tiktok", "member", member.path, member.crc, member.size),
@@ -59,7 +60,7 @@ def blob_items(export: TikTokExport, *, paired: Collection[str] = (), head_of: C
     files: list[File] = [*profile_files(export), *activity_files(export), *dm_files(export)]
     for key in export.keys():
         if key not in claimed:
-            files.extend(split_section(export, key, f"{ROOT}/{safe_name(key)}"))
+            files.extend(split_section(export, key, f"{ROOT}/{section_file_stem(key)}"))
     files.extend(_member_files(export, paired, head_of))
     folders: set[str] = set()
     for f in files:

@@ -17,12 +17,12 @@ that fits several posts, or a post several names, is not guessed: those files st
 from __future__ import annotations
 
 import enum
-import mimetypes
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
+from ..mediatypes import mime_type
 from .entries import PostEntry
 from .parse import ZipMember
 
@@ -119,13 +119,7 @@ def member_mime(name: str, head: bytes) -> str:
     sniffed = sniff(head)
     if sniffed is not None:
         return sniffed.value
-    lowered = name.lower()
-    if lowered.endswith(".json"):
-        return "application/json"
-    if lowered.endswith(".txt"):
-        return "text/plain"
-    guessed, _ = mimetypes.guess_type(lowered, strict=False)
-    return guessed or "application/octet-stream"
+    return mime_type(name)
 
 
 def _stem(name: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..models import File
 from .parse import Schema, TikTokExport, blank
-from .sections import ROOT, json_file, readable, safe_name, split_section
+from .sections import ROOT, json_file, readable, section_file_stem, split_section
 
 __all__ = ["dm_files", "FOLDER", "PATHS"]
 
@@ -25,7 +25,7 @@ def dm_files(export: TikTokExport) -> list[File]:
         return []
     key, sub = PATHS[export.schema]
     files = [
-        json_file(export, FOLDER, f"{safe_name(str(chat.path[-1]))}.json", (key, sub, "ChatHistory", str(chat.path[-1])), chat.value)
+        json_file(export, FOLDER, f"{section_file_stem(str(chat.path[-1]))}.json", (key, sub, "ChatHistory", str(chat.path[-1])), chat.value)
         for chat in export.object_at(key, sub, "ChatHistory")
         if readable(export, chat) and not blank(chat.value)
     ]

@@ -19,9 +19,10 @@ from typing import Any
 
 from ..jsonread import Element
 from ..models import File, stable_id
+from ..names import safe_segment
 from .parse import TikTokExport, blank
 
-__all__ = ["ROOT", "JSON_PREFIX", "empty", "render", "json_file", "split_section", "safe_name", "pointer", "unpointer", "readable"]
+__all__ = ["ROOT", "JSON_PREFIX", "empty", "render", "json_file", "split_section", "section_file_stem", "pointer", "unpointer", "readable"]
 
 ROOT = "/TikTok"
 JSON_PREFIX = "json:"
@@ -36,10 +37,10 @@ def unpointer(ptr: str) -> tuple[str, ...]:
     return tuple(p.replace("~1", "/").replace("~0", "~") for p in ptr.split("/")[1:])
 
 
-def safe_name(name: str) -> str:
-    """A file-name-safe form of a section key (``"Who can see your following list::"``)."""
-    cleaned = "".join("_" if c in '/\\:*?"<>|' or ord(c) < 32 else c for c in name).strip(" ._")
-    return cleaned or "_"
+def section_file_stem(key: str) -> str:
+    """A section key as a file name: the colons and dots that end some keys (``"Who can see your
+    following list::"``) dropped, then made safe by :func:`connectors.names.safe_segment`."""
+    return safe_segment(key.strip(" :._"))
 
 
 def empty(value: Any) -> bool:
@@ -99,11 +100,11 @@ def split_section(export: TikTokExport, key: str, folder: str, *, skip: tuple[st
         element = export.value(key)
         if not readable(export, element) or empty(element.value):
             return []
-        return [json_file(export, ROOT, f"{safe_name(key)}.json", (key,), element.value)]
+        return [json_file(export, ROOT, f"{section_file_stem(key)}.json", (key,), element.value)]
     files = []
     for element in export.object_at(key):
         sub = str(element.path[-1])
         if sub in skip or not readable(export, element) or empty(element.value):
             continue
-        files.append(json_file(export, folder, f"{safe_name(sub)}.json", (key, sub), element.value))
+        files.append(json_file(export, folder, f"{section_file_stem(sub)}.json", (key, sub), element.value))
     return files

@@ -42,10 +42,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from connectors.inbound import BodyTooLarge
+from connectors.names import safe_path, safe_segment
 
 from .importer_multipart import MultipartError, RelatedReader, boundary_of
 from .importer_schema import PAYLOAD_TYPES, Envelope, EnvelopeError, dedupe_key, validate_envelope
-from .importer_store import DestinationStore, safe_segment
+from .importer_store import DestinationStore
 
 __all__ = ["MAX_JSON_BYTES", "ServerKnobs", "ReceivedRequest", "ImporterAPI", "create_importer_router"]
 
@@ -434,9 +435,9 @@ class ImporterAPI:
             name = safe_segment(payload["name"], fallback=f"{kind.lower()}-{key[:12]}")
             return self.store.free_name(account, folder, name, key)
         if kind == "Folder":
-            return "/".join(["blobs", *_segments(payload["path"]), ".folder.json"])
+            return "/".join(filter(None, ["blobs", safe_path(payload["path"]), ".folder.json"]))
         if kind == "File":
-            folder = "/".join(["blobs", *_segments(payload["folder"])])
+            folder = "/".join(filter(None, ["blobs", safe_path(payload["folder"])]))
             return self.store.free_name(account, folder, safe_segment(payload["name"], fallback=f"file-{key[:12]}"), key)
         if kind == "Calendar":
             return f"calendar/{safe_segment(payload['id'], fallback=key[:16])}/calendar.json"
@@ -452,10 +453,6 @@ async def _drain(request: Request) -> None:
             pass
     except RuntimeError:  # already fully consumed
         pass
-
-
-def _segments(path: str) -> list[str]:
-    return [safe_segment(part, fallback="_") for part in path.split("/") if part]
 
 
 def _check_length(headers, actual: int, number: int) -> None:

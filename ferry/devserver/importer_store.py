@@ -32,9 +32,7 @@ import fsspec
 from connectors.atomicfile import AtomicFile, FsAtomicFile, open_atomic, write_atomic
 from connectors.names import safe_segment
 
-__all__ = ["DestinationStore", "safe_segment"]
-
-#: names are made safe by connectors.names.safe_segment, the one sanitiser (re-exported for the API)
+__all__ = ["DestinationStore"]
 
 class DestinationStore:
     """A folder tree in any fsspec filesystem.
