@@ -29,9 +29,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from connectors.oauth import build_client_config, discover
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
-    from ferry.devserver.tokens import TokenRegistry
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
+    from ferry.servers.destination.tokens import TokenRegistry
     from flows.context import open_context
     from flows.engine import run_job
     from flows.requests import create_job

@@ -5,7 +5,7 @@ to learn when each user's access ends, remind the user before, and handle the en
 time lands in ``Credential.grant_expires_at`` from two sources:
 
 * **notices** (:func:`record_notice`): Meta's ``migration_expire_time`` webhook or ferry's own
-  notice body, received by ``ferry serve-expiry-notices`` (:mod:`ferry.webhooks_expiry`); a
+  notice body, received by ``ferry serve-expiry-notices`` (:mod:`ferry.servers.expiry_notices`); a
   notice names the user by the provider's id, recorded at login as the credential's ``account``;
 * **the provider's answer** (:func:`check_provider`): connectors that declare an access-expiry
   lookup (``OAuthSpec.access_expiry_url``, Meta's ``user_access_expire_time``) are asked by the

@@ -116,7 +116,7 @@ class Destination:
         self.url = server.url + "/dtp"
 
     def reset(self) -> None:
-        from ferry.devserver.importer_api import ServerKnobs
+        from ferry.servers.destination.importer_api import ServerKnobs
 
         self.api.knobs = ServerKnobs()
         self.api.received.clear()
@@ -128,8 +128,8 @@ def start_destination(root: Path, **options):
     """Context manager: the reference destination app on 127.0.0.1 (uvicorn in a thread)."""
     from contextlib import contextmanager
 
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
 
     @contextmanager
     def running():

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from connectors import registry
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.threaded import ThreadedServer
 from flows.credentials import CredentialStore
 from flows.settings import load_settings
 from flows.store import CredentialStatus, JobState, utcnow
@@ -54,7 +54,7 @@ def _login(fake: FakeMeta):
 
 
 def _receiver(engine, fake: FakeMeta, clock=None):
-    from ferry.webhooks_expiry import NOTICE_PATH, ExpirySecrets, create_expiry_app
+    from ferry.servers.expiry_notices import NOTICE_PATH, ExpirySecrets, create_expiry_app
 
     app = create_expiry_app(engine, ExpirySecrets(notice_secret="n0tice", app_secret=fake.app_secret, verify_token=VERIFY_TOKEN), clock=clock)
     return ThreadedServer(app), NOTICE_PATH

@@ -17,8 +17,8 @@ from sqlmodel import Session
 
 from connectors.errors import ConfigError, ReauthRequired, RetryableError
 from connectors.oauth import OAuthClient, TokenSet, authorize_interactively, build_client_config
-from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.destination.oauth_server import OAuthServer, RegisteredClient
+from ferry.servers.threaded import ThreadedServer
 from flows.settings import load_settings
 from flows.credentials import CredentialStore
 from flows.token_source import DbTokenSource

@@ -285,8 +285,8 @@ def test_reauth_pauses_the_run_and_reconnect_resumes_it_without_duplicates(stack
     from connectors.meta.sample import write_sample_archive
     from ferry.cli.auth import run_login
     from ferry.cli.reconnect import expiring_credentials, reconnect_one
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
     from flows.settings import load_settings
     from flows.credentials import CredentialStore
     from flows.context import open_context

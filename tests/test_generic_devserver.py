@@ -8,8 +8,8 @@ import fsspec
 import httpx
 import pytest
 
-from ferry.devserver.app import create_app
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.destination.app import create_app
+from ferry.servers.threaded import ThreadedServer
 from tests.generic_support import compact_fixture, start_destination
 
 GOOD = {"Authorization": "Bearer good-token", "Content-Type": "application/json"}

@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 
 from connectors.errors import DestinationFull, FatalError, ItemError, ReauthRequired, RetryableError, RetryableItemError
 from connectors.http import Action, ErrorTable, HttpSession, HttpSettings, Pacer, Rule
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.threaded import ThreadedServer
 from tests.generic_support import RecordingClock
 
 TABLE = ErrorTable(

@@ -198,9 +198,9 @@ def source(tmp_path_factory) -> Path:
 
 
 def test_generic_importer_receives_each_item_once_across_ten_kills(source, tmp_path, prefect_api):
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
-    from ferry.devserver.tokens import TokenRegistry
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
+    from ferry.servers.destination.tokens import TokenRegistry
     from flows.context import open_context
     from connectors.oauth import build_client_config, discover
 

@@ -15,9 +15,9 @@ import time
 
 from connectors.meta.sample import write_sample_archive
 from connectors.oauth import build_client_config, discover
-from ferry.devserver.app import create_app
-from ferry.devserver.threaded import ThreadedServer
-from ferry.devserver.tokens import TokenRegistry
+from ferry.servers.destination.app import create_app
+from ferry.servers.threaded import ThreadedServer
+from ferry.servers.destination.tokens import TokenRegistry
 from flows.settings import load_settings
 from flows.credentials import CredentialStore
 from flows.context import open_context

@@ -24,8 +24,8 @@ from connectors.oauth import (
     s256_challenge,
 )
 from connectors.registry import OAuthSpec
-from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.destination.oauth_server import OAuthServer, RegisteredClient
+from ferry.servers.threaded import ThreadedServer
 
 SECRET = "client-secret-do-not-leak-1234"
 
@@ -377,7 +377,7 @@ def test_public_names_are_curated():
 
 
 def test_token_registry_validate_and_expire():
-    from ferry.devserver.tokens import TokenRegistry
+    from ferry.servers.destination.tokens import TokenRegistry
 
     registry = TokenRegistry(access_lifetime=60)
     answer = registry.issue("alice", client_id="c", scope=("x",))

@@ -121,8 +121,8 @@ def test_check_finds_a_destination_that_refuses_the_credential(archive, tmp_path
 
     from ferry.cli import app
     from ferry.cli.auth import run_login
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
     from flows.settings import load_settings
 
     monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))

@@ -20,9 +20,9 @@ import pytest
 
 from connectors.inbound import InboundLimits, bearer_matches, secrets_equal, signature_matches, hmac_sha256_hex
 from connectors.tiktok.webhooks import SIGNATURE_HEADER, signature_header
-from ferry.devserver.app import create_app, receiving_limits
-from ferry.webhooks import WEBHOOK_PATH, create_webhook_app
-from ferry.webhooks_expiry import NOTICE_PATH, create_expiry_app
+from ferry.servers.destination.app import create_app, receiving_limits
+from ferry.servers.tiktok_webhooks import WEBHOOK_PATH, create_webhook_app
+from ferry.servers.expiry_notices import NOTICE_PATH, create_expiry_app
 from tests.fakes.server import ThreadedServer
 from tests.hostile.requests import MB, chunked, hold_open, request_head, send_raw, zeros
 

@@ -1,6 +1,6 @@
 """Credential upkeep for recurring transfers, in process: maintenance, expiry notices, reconnect.
 
-The OAuth provider is ferry's reference destination (ferry/devserver) on 127.0.0.1; the job
+The OAuth provider is ferry's reference destination (ferry/servers/destination) on 127.0.0.1; the job
 store is SQLite. The deployment-level behaviour (suspended runs resumed by a re-login) is in
 test_deployments_stack.py.
 """
@@ -23,8 +23,8 @@ from tests.prefect_stack import FERNET_KEY
 
 @pytest.fixture
 def env(tmp_path, monkeypatch):
-    from ferry.devserver.app import create_app
-    from ferry.devserver.threaded import ThreadedServer
+    from ferry.servers.destination.app import create_app
+    from ferry.servers.threaded import ThreadedServer
     from flows.settings import load_settings
 
     monkeypatch.setenv("FERRY_DATA_DIR", str(tmp_path / "data"))
@@ -111,11 +111,11 @@ def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
 def test_expiry_notice_feeds_reconnect_which_replaces_tokens_in_place(env, tmp_path):
     from typer.testing import CliRunner
 
-    from ferry.devserver.threaded import ThreadedServer
+    from ferry.servers.threaded import ThreadedServer
 
     from ferry.cli import app as cli
     from ferry.cli.reconnect import expiring_credentials, reconnect_one
-    from ferry.webhooks_expiry import NOTICE_PATH, create_expiry_app
+    from ferry.servers.expiry_notices import NOTICE_PATH, create_expiry_app
     from flows.credentials import CredentialStore
     from flows.store import JobStore
 

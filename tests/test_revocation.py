@@ -23,8 +23,8 @@ import pytest
 from fastapi import FastAPI
 
 from connectors.oauth import OAuthClient, authorize_interactively, build_client_config
-from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
-from ferry.devserver.threaded import ThreadedServer
+from ferry.servers.destination.oauth_server import OAuthServer, RegisteredClient
+from ferry.servers.threaded import ThreadedServer
 from flows.credentials import CredentialStore
 from flows.settings import load_settings
 from flows.store import CredentialStatus

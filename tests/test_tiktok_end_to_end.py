@@ -13,9 +13,9 @@ import functools
 import time
 
 from connectors.oauth import build_client_config, discover
-from ferry.devserver.app import create_app
-from ferry.devserver.threaded import ThreadedServer
-from ferry.devserver.tokens import TokenRegistry
+from ferry.servers.destination.app import create_app
+from ferry.servers.threaded import ThreadedServer
+from ferry.servers.destination.tokens import TokenRegistry
 from flows.settings import load_settings
 from flows.credentials import CredentialStore
 from flows.store import JobState, JobStore, get_engine
@@ -24,7 +24,7 @@ from flows.requests import create_job
 from tests.engine_support import run_flow
 from flows.recurring import create_recurring
 from flows.wakeups import wake_due_jobs
-from ferry.webhooks import create_webhook_app
+from ferry.servers.tiktok_webhooks import create_webhook_app
 from tests.fakes.tiktok import FakeTikTok
 from tests.tiktok_support import ferry_home, files_under, tiktok_credential, tiktok_options  # noqa: F401 (fixture)
 

@@ -17,7 +17,7 @@ from connectors.tiktok.webhooks import (
     verify_signature,
 )
 from ferry.cli.webhooks import wakeup_recorder
-from ferry.webhooks import WEBHOOK_PATH, create_webhook_app
+from ferry.servers.tiktok_webhooks import WEBHOOK_PATH, create_webhook_app
 from tests.fakes.server import ThreadedServer
 from tests.fakes.tiktok import FakeTikTok
 

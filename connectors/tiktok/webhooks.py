@@ -6,7 +6,7 @@ HMAC-SHA256 keyed with the app's ``client_secret`` over ``"<t>.<raw body>"``. A 
 Delivery is at-least-once for up to 72 h: :class:`DeliveryDeduper` recognises repeats by
 ``(event, request_id)`` (``(event, user_openid, create_time)`` for events without a request).
 
-No web framework here: ``ferry.webhooks`` wraps these functions in a FastAPI app.
+No web framework here: ``ferry.servers.tiktok_webhooks`` wraps these functions in a FastAPI app.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ with another account that still has access). Transfers paused as NEEDS_REAUTH ar
 (suspended Prefect runs) or marked ready for ``ferry resume``.
 
 Also ``ferry serve-expiry-notices``: the HTTP endpoint that receives "access will expire at T"
-notices, Meta's webhook included (ferry/webhooks_expiry.py).
+notices, Meta's webhook included (ferry/servers/expiry_notices.py).
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ def register(app: typer.Typer) -> None:
         """
         import os
 
-        from ferry.webhooks_expiry import NOTICE_PATH, ExpirySecrets, create_expiry_app
+        from ferry.servers.expiry_notices import NOTICE_PATH, ExpirySecrets, create_expiry_app
 
         from ._common import run_server
 

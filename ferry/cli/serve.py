@@ -35,9 +35,9 @@ def serve_destination(
     """Serve POST <base>/media, /blobs, /calendar, /social-posts plus an OAuth authorization server."""
     from rich.console import Console
 
-    from ferry.devserver.app import create_app, receiving_limits
-    from ferry.devserver.importer_api import ServerKnobs
-    from ferry.devserver.tokens import TokenRegistry
+    from ferry.servers.destination.app import create_app, receiving_limits
+    from ferry.servers.destination.importer_api import ServerKnobs
+    from ferry.servers.destination.tokens import TokenRegistry
 
     def secret_from(var: str, what: str) -> str | None:
         if not var:

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Receive TikTok's data-ready webhooks and wake the waiting transfers."""
-        from ferry.webhooks import WEBHOOK_PATH, create_webhook_app
+        from ferry.servers.tiktok_webhooks import WEBHOOK_PATH, create_webhook_app
 
         from ._common import load, run_server
 

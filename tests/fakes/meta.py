@@ -4,7 +4,7 @@ Runs as a real FastAPI server on 127.0.0.1 (``with FakeMeta() as meta: meta.base
 from ../shared/reference/meta-access-expiry.md:
 
 * OAuth authorization code + PKCE, refresh, revocation: the reference server's
-  (:class:`ferry.devserver.oauth_server.OAuthServer`); every grant belongs to ``oauth.account``,
+  (:class:`ferry.servers.destination.oauth_server.OAuthServer`); every grant belongs to ``oauth.account``,
   the app-scoped user id (change it to log in as another user).
 * ``GET /me?fields=id`` - who the token's user is.
 * ``GET /v19.0/me/accounts?fields=id,user_access_expire_time`` - the pages the user reaches; each
@@ -31,8 +31,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from connectors.meta.webhooks import SIGNATURE_HEADER, signature_header
-from ferry.devserver.oauth_server import OAuthServer, RegisteredClient
-from ferry.devserver.tokens import TokenRegistry
+from ferry.servers.destination.oauth_server import OAuthServer, RegisteredClient
+from ferry.servers.destination.tokens import TokenRegistry
 
 from .server import ThreadedServer
 

@@ -21,7 +21,7 @@ coming back before its ``Retry-After`` is over), 5xx answers, malformed (non-JSO
 mode; every request is recorded in :attr:`ImporterAPI.received` (Authorization redacted).
 Error answers are sent only after the request body was read, so a client streaming a large
 upload sees the answer instead of a reset connection; the exception is a body over the size cap
-(:func:`ferry.devserver.app.receiving_limits`), refused unread with 413 ``payload_too_large``.
+(:func:`ferry.servers.destination.app.receiving_limits`), refused unread with 413 ``payload_too_large``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The reference destination: Generic Importer API + OAuth authorization server in one FastAPI app.
 
 ``ferry serve-destination`` runs it; tests start it with
-:class:`~ferry.devserver.threaded.ThreadedServer`. Both halves share one
-:class:`~ferry.devserver.tokens.TokenRegistry`: the OAuth server issues and rotates tokens, the
+:class:`~ferry.servers.threaded.ThreadedServer`. Both halves share one
+:class:`~ferry.servers.destination.tokens.TokenRegistry`: the OAuth server issues and rotates tokens, the
 importer API checks ``Authorization: Bearer`` against it. Routes::
 
     GET  /                                         what is served where (JSON)
@@ -77,7 +77,7 @@ def create_app(
         base_path: the Generic Importer base path (DTP's ``endpoint`` is ``<origin><base_path>``).
         storage_options: fsspec options (S3 endpoint, keys).
         knobs: test knobs of the importer API (quota, injected 429/5xx/malformed answers).
-        clients: OAuth clients (:class:`~ferry.devserver.oauth_server.RegisteredClient`); by
+        clients: OAuth clients (:class:`~ferry.servers.destination.oauth_server.RegisteredClient`); by
             default one client ``client_id``/``client_secret`` with ``redirect_uris``.
         registry: the token book (a new one by default).
         static_tokens: fixed ``access token -> account`` pairs accepted besides issued tokens

@@ -1,6 +1,6 @@
 """The reference server's token book: which access tokens are valid, for whom, until when.
 
-Shared by the OAuth authorization server (:mod:`ferry.devserver.oauth_server`, which issues,
+Shared by the OAuth authorization server (:mod:`ferry.servers.destination.oauth_server`, which issues,
 rotates and revokes) and the Generic Importer API (which only calls :meth:`TokenRegistry.validate`
 on each ``Authorization: Bearer`` header). In memory and thread-safe; a restart forgets every
 token, which is what a test server wants.

@@ -1,1 +1,0 @@
-"""Reference servers for development and tests: OAuth authorization server, Generic Importer API."""
