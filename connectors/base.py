@@ -23,6 +23,7 @@ from typing import IO, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
+from .checksums import Checksum
 from .models import Item, Vertical
 from .progress import NullProgress, Progress
 
@@ -204,12 +205,12 @@ class ItemOutcome:
     bytes: int = 0
     error: str | None = None
     retryable: bool = False
-    #: what the destination holds, when known (``sha256:<hex>``, ``etag:<value>``): kept in the
-    #: ledger so ``ferry verify`` can tell a changed item from an intact one
-    checksum: str | None = None
+    #: what the destination holds, when known (the hash and its algorithm): kept in the ledger
+    #: so ``ferry verify`` can tell a changed item from an intact one
+    checksum: Checksum | None = None
 
     @classmethod
-    def imported(cls, item_id: str, destination_id: str, nbytes: int = 0, *, checksum: str | None = None) -> "ItemOutcome":
+    def imported(cls, item_id: str, destination_id: str, nbytes: int = 0, *, checksum: Checksum | None = None) -> "ItemOutcome":
         return cls(item_id, Outcome.IMPORTED, destination_id, nbytes, checksum=checksum)
 
     @classmethod
@@ -283,7 +284,7 @@ class Delivered:
     kind: str
     destination_id: str | None
     bytes: int = 0
-    checksum: str | None = None
+    checksum: Checksum | None = None
     scope: str = ""
 
 

@@ -11,6 +11,7 @@ from .context import FerryContext
 from .requests import check_credential
 from .store import CredentialStatus
 from .store.credential_rows import credential_row
+from .store.tables import checksum_of
 from .runtime import close_runtime, open_runtime
 
 __all__ = ["VerifyReport", "verify_job"]
@@ -47,7 +48,7 @@ def verify_job(ctx: FerryContext, job_id: str, *, destination_credential_id: str
             runtime.job = runtime.job.model_copy(update={"destination_credential_id": chosen})  # this check only
         elif job.destination_credential_id:
             _check_not_revoked(ctx, job.destination_credential_id, runtime.destination.connector.name)
-        pending = [Delivered(r.item_id, r.kind, r.destination_id, r.bytes, r.checksum, scope=job.ledger_scope) for r in rows]
+        pending = [Delivered(r.item_id, r.kind, r.destination_id, r.bytes, checksum_of(r), scope=job.ledger_scope) for r in rows]
         attempt = 1
         while pending:  # a destination that is busy (429, 5xx) is asked again about what is left
             done: set[str] = set()

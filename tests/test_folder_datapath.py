@@ -7,8 +7,10 @@ from datetime import datetime, timezone
 
 import fsspec
 import pytest
+import xxhash
 
 from connectors.base import Outcome
+from connectors.checksums import Checksum, HashAlgorithm
 from connectors.folder.factory import make_importer
 from connectors.models import File, Photo
 from connectors.registry import ConnectorContext
@@ -32,6 +34,12 @@ class _FileSource(KitSource):
         return open(path, "rb")
 
 
+def checksum(algorithm: HashAlgorithm, data: bytes) -> Checksum:
+    hasher = xxhash.xxh3_128() if algorithm == HashAlgorithm.XXH3_128 else hashlib.sha256()
+    hasher.update(data)
+    return Checksum(algorithm, hasher.hexdigest())
+
+
 def importer(url, **options):
     storage = options.pop("storage", {})
     return make_importer(ConnectorContext(location=url, options=options, storage_options=storage))
@@ -46,10 +54,12 @@ def test_local_copies_are_whole_hashed_and_keep_their_times(tmp_path, source_kin
     source = _FileSource(tmp_path / "src") if source_kind == "file" else KitSource()
     out = tmp_path / "out"
     outcomes = {o.item_id: o for o in importer(str(out), chunk_size=str(4 << 20)).import_page([big, small, photo], source.context())}
-    for item, rel in ((big, "files/big.bin"), (small, "files/small.bin"), (photo, "photos/p.jpg")):
+    # blobs are checked by ferry alone (XXH3); a photo's sidecar records its sha256
+    expected = ((big, "files/big.bin", HashAlgorithm.XXH3_128), (small, "files/small.bin", HashAlgorithm.XXH3_128), (photo, "photos/p.jpg", HashAlgorithm.SHA256))
+    for item, rel, algorithm in expected:
         landed = (out / rel).read_bytes()
         assert landed == payload(item.ref)
-        assert outcomes[item.id].status == Outcome.IMPORTED and outcomes[item.id].checksum == "sha256:" + hashlib.sha256(landed).hexdigest()
+        assert outcomes[item.id].status == Outcome.IMPORTED and outcomes[item.id].checksum == checksum(algorithm, landed)
         assert (out / rel).stat().st_mtime_ns == 1558081812345678000  # a file's time; a photo's taken time
     assert not [p for p in out.rglob("*") if ".partial-" in p.name]
 
@@ -72,7 +82,7 @@ def test_s3_uploads_carry_the_hash_and_time_and_large_files_go_in_parts(s3_bucke
         key = f"out/files/{item.name}"
         head = fs.call_s3("head_object", Bucket=bucket, Key=key)
         data = fs.cat_file(f"{bucket}/{key}")
-        assert data == payload(item.ref) and outcomes[item.id].checksum == "sha256:" + hashlib.sha256(data).hexdigest()
+        assert data == payload(item.ref) and outcomes[item.id].checksum == Checksum.sha256(hashlib.sha256(data).hexdigest())
         assert float(head["Metadata"]["mtime"]) == pytest.approx(T0.timestamp())
     assert fs.call_s3("head_object", Bucket=bucket, Key="out/files/s.bin")["Metadata"]["sha256"] == hashlib.sha256(payload(small.ref)).hexdigest()
     assert fs.call_s3("head_object", Bucket=bucket, Key="out/files/l.bin")["ETag"].strip('"').endswith("-3")  # 8 + 8 + 1 MiB

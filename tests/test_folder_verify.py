@@ -7,8 +7,10 @@ destination, not the orchestrator); ``ferry verify`` runs as the real command.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 
@@ -69,9 +71,34 @@ def test_verify_a_folder_destination(tmp_path, source):
     broken = verify(job_id, data_dir)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     lines = broken.stdout.splitlines()
-    assert any("b.txt" in line and "changed" in line and "sha256" in line for line in lines), broken.stdout
+    assert any("b.txt" in line and "changed" in line and "xxh3-128" in line for line in lines), broken.stdout  # local copies: XXH3
     assert any("c.txt" in line and "missing" in line for line in lines), broken.stdout
     assert not any("a.txt" in line for line in lines[1:]) and "Traceback" not in broken.stderr
+
+
+def test_rows_recorded_before_the_algorithm_column_verify_with_sha256(tmp_path, source):
+    """A store written before ``checksum_algorithm`` (revision 0005) held ``sha256:<hex>`` in
+    ``checksum``: ``ferry verify`` upgrades it and checks those rows with sha256."""
+    data_dir, out = tmp_path / "data", tmp_path / "out"
+    job_id = transfer(data_dir, source, f"folder:{out}")
+    with sqlite3.connect(data_dir / "ferry.db") as conn:
+        rows = conn.execute("SELECT item_id, destination_id FROM ferry_ledger WHERE checksum IS NOT NULL").fetchall()
+        assert len(rows) == 4 and {a for (a,) in conn.execute("SELECT checksum_algorithm FROM ferry_ledger WHERE checksum IS NOT NULL")} == {"xxh3-128"}
+        for item_id, destination_id in rows:  # what ferry 0005 wrote: the algorithm in a prefix
+            old = "sha256:" + hashlib.sha256((out / destination_id).read_bytes()).hexdigest()
+            conn.execute("UPDATE ferry_ledger SET checksum = ? WHERE item_id = ?", (old, item_id))
+        conn.execute("ALTER TABLE ferry_ledger DROP COLUMN checksum_algorithm")
+        conn.execute("UPDATE ferry_schema_version SET version_num = '0005'")
+    clean = verify(job_id, data_dir)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "5 present" in clean.stdout
+    with sqlite3.connect(data_dir / "ferry.db") as conn:
+        assert {a for (a,) in conn.execute("SELECT checksum_algorithm FROM ferry_ledger WHERE checksum IS NOT NULL")} == {"sha256"}
+
+    (out / "files/b.txt").write_bytes(b"BRAVO")
+    broken = verify(job_id, data_dir)
+    assert broken.returncode == 1, broken.stdout + broken.stderr
+    assert any("b.txt" in line and "changed" in line and "sha256" in line for line in broken.stdout.splitlines()), broken.stdout
 
 
 def test_verify_an_s3_destination(tmp_path, source, s3_bucket):

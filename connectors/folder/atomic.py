@@ -25,7 +25,9 @@ Four strategies, picked from the file system:
     (:class:`connectors.atomicfile.FsAtomicFile`).
     ``memory://`` needs this: it shows a file under its name as soon as it is opened.
 
-Verification: bytes are counted and hashed (sha256) while streaming. The count must equal
+Verification: bytes are counted and hashed while streaming (sha256 unless the caller asks for
+another :class:`~connectors.checksums.HashAlgorithm`; S3 uploads always sha256, the store checks
+it). The count must equal
 ``expected_size`` when given (checked before the file becomes visible); ``direct`` and ``rename``
 also compare ``fs.size(final)`` afterwards (a local file or an S3 answer already says what
 landed). A mismatch removes the file and raises :class:`~connectors.errors.RetryableItemError`.
@@ -58,7 +60,6 @@ object is durable: nothing to flush.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import os
 import threading
@@ -68,6 +69,7 @@ from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 from ..atomicfile import AtomicFile, FsAtomicFile
+from ..checksums import Checksum, HashAlgorithm
 from ..errors import ItemError, RetryableItemError
 from .defaults import DEFAULT_CHUNK
 from .fs import is_local
@@ -83,10 +85,17 @@ _DIRECT_PROTOCOLS = {"gs", "gcs"}
 
 @dataclass(frozen=True)
 class WriteResult:
-    """What landed: the byte count and sha256 (hex) of the streamed bytes."""
+    """What landed: the byte count and the checksum of the streamed bytes."""
 
     size: int
-    sha256: str
+    checksum: Checksum
+
+    @property
+    def sha256(self) -> str:
+        """The sha256 (hex); only for a write that was asked for sha256 (media sidecars, S3)."""
+        if self.checksum.algorithm != HashAlgorithm.SHA256:
+            raise ValueError(f"this write was hashed with {self.checksum.algorithm.value}, not sha256")
+        return self.checksum.digest
 
 
 def _protocols(fs: Any) -> set[str]:
@@ -148,8 +157,9 @@ class AtomicWriter:
         expected_size: int | None = None,
         on_bytes: Callable[[int], None] | None = None,
         mtime: datetime | None = None,
+        algorithm: HashAlgorithm = HashAlgorithm.SHA256,
     ) -> WriteResult:
-        """Stream ``source`` to ``final``; return the size and sha256 that landed.
+        """Stream ``source`` to ``final``; return the size and checksum of what landed.
 
         Args:
             final: file system path of the final file (its parent must exist on local disks).
@@ -159,6 +169,8 @@ class AtomicWriter:
             expected_size: the size the source announced, if any.
             on_bytes: called with each chunk's byte count (progress; may raise to abandon).
             mtime: the file's modification time to keep (see the module doc).
+            algorithm: the hash of the returned checksum (S3 uploads always hash sha256: the
+                store checks it).
 
         Raises:
             RetryableItemError: the source failed mid-stream or the sizes do not match.
@@ -171,16 +183,16 @@ class AtomicWriter:
             _check_expected(total, expected_size, item_id, display)
 
         if self.strategy == "local":
-            return self._write_local(final, source, item_id, display, check_size, on_bytes, mtime)
+            return self._write_local(final, source, item_id, display, check_size, on_bytes, mtime, algorithm)
         if self.strategy == "s3":
             size, digest = self.s3.upload(
                 final, source, item_id=item_id, display=display, read=lambda read, n: guarded_read(read, n, item_id, display),
                 check_size=check_size, on_bytes=on_bytes, expected_size=expected_size, mtime=mtime,
             )  # fmt: skip
-            return WriteResult(size, digest)
+            return WriteResult(size, Checksum.sha256(digest))
         if self.strategy == "direct":
-            return self._write_direct(final, source, item_id, display, check_size, on_bytes)
-        return self._write_rename(final, source, item_id, display, check_size, on_bytes)
+            return self._write_direct(final, source, item_id, display, check_size, on_bytes, algorithm)
+        return self._write_rename(final, source, item_id, display, check_size, on_bytes, algorithm)
 
     def write_bytes(self, final: str, data: bytes, *, item_id: str, display: str) -> WriteResult:
         """Write small metadata (a sidecar, an .ics) with the same guarantees."""
@@ -199,23 +211,23 @@ class AtomicWriter:
 
     # -- strategies -----------------------------------------------------------------------
 
-    def _write_local(self, final, source, item_id, display, check_size, on_bytes, mtime) -> WriteResult:
+    def _write_local(self, final, source, item_id, display, check_size, on_bytes, mtime, algorithm) -> WriteResult:
         mtime_ns = _nanoseconds(mtime)
         fd = plain_file_descriptor(source)
         if fd is not None:
             size, digest = copy_file(
                 fd, final, self._buffer(), on_bytes=on_bytes, check_size=check_size,
-                mtime_ns=mtime_ns, fsync=self.fsync, item_id=item_id, display=display,
+                mtime_ns=mtime_ns, fsync=self.fsync, item_id=item_id, display=display, algorithm=algorithm,
             )  # fmt: skip
-            return WriteResult(size, digest)
-        hasher = hashlib.sha256()
+            return WriteResult(size, Checksum(algorithm, digest))
+        hasher = algorithm.new()
         with AtomicFile(final, fsync=self.fsync, mtime_ns=mtime_ns) as sink:
             total = self._pump_into(source, sink.write, hasher, on_bytes, item_id, display)
             check_size(total)
-        return WriteResult(total, hasher.hexdigest())
+        return WriteResult(total, Checksum(algorithm, hasher.hexdigest()))
 
-    def _write_direct(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
-        hasher = hashlib.sha256()
+    def _write_direct(self, final, source, item_id, display, check_size, on_bytes, algorithm) -> WriteResult:
+        hasher = algorithm.new()
         sink = self.fs.open(final, "wb")
         try:
             total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
@@ -225,15 +237,15 @@ class AtomicWriter:
             raise
         sink.close()  # commits: one PUT, or completes the multipart upload
         self._verify_landed(final, total, item_id, display)
-        return WriteResult(total, hasher.hexdigest())
+        return WriteResult(total, Checksum(algorithm, hasher.hexdigest()))
 
-    def _write_rename(self, final, source, item_id, display, check_size, on_bytes) -> WriteResult:
-        hasher = hashlib.sha256()
+    def _write_rename(self, final, source, item_id, display, check_size, on_bytes, algorithm) -> WriteResult:
+        hasher = algorithm.new()
         with FsAtomicFile(self.fs, final) as sink:
             total = self._pump_read(source, sink.write, hasher, on_bytes, item_id, display)
             check_size(total)
         self._verify_landed(final, total, item_id, display)
-        return WriteResult(total, hasher.hexdigest())
+        return WriteResult(total, Checksum(algorithm, hasher.hexdigest()))
 
     # -- helpers --------------------------------------------------------------------------
 

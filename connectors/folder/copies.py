@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..base import ImportContext, ItemOutcome
+from ..checksums import HashAlgorithm
 from ..errors import DestinationFull, FatalError, FerryError, ItemError, ReauthRequired, RetryableItemError
 from ..models import File, Photo, Video
 from ..progress import Progress
@@ -106,7 +107,7 @@ class ByteCopier:
                 if job.with_sidecar:
                     size = self._write_sidecar(job, result, ctx)
                     landed.files.append((directory, job.name + sidecar.SIDECAR_SUFFIX, size))
-            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size, checksum=f"sha256:{result.sha256}")
+            landed.outcome = ItemOutcome.imported(item.id, job.rel, result.size, checksum=result.checksum)
         except ItemError as exc:
             landed.outcome = ItemOutcome.failed(item.id, exc.reason, retryable=exc.retryable)
         except FerryError:
@@ -160,6 +161,13 @@ class ByteCopier:
             self.writer.write_bytes(f"{self.location.path(job.folder)}/{name}", data, item_id=job.item.id, display=display)
         return len(data)
 
+    def _algorithm(self, job: Copy) -> HashAlgorithm:
+        """sha256 where someone else checks the hash (a media sidecar records it; S3 checks it on
+        upload and keeps it), else XXH3: a local copy is checked by ferry alone."""
+        if job.with_sidecar or self.writer.strategy != "local":
+            return HashAlgorithm.SHA256
+        return HashAlgorithm.XXH3_128
+
     def _stream(self, job: Copy, ctx: ImportContext, on_bytes: Callable[[int], None]) -> WriteResult:
         """Open the item's bytes and write them atomically to the job's path."""
         item = job.item
@@ -177,7 +185,7 @@ class ByteCopier:
             with writing(item.id, display):
                 return self.writer.write_stream(
                     final, source, item_id=item.id, display=display, expected_size=item.size, on_bytes=on_bytes,
-                    mtime=file_time(item),
+                    mtime=file_time(item), algorithm=self._algorithm(job),
                 )  # fmt: skip
         finally:
             source.close()

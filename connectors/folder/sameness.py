@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 from typing import IO
 
+from ..checksums import Checksum
 from .atomic import WriteResult, guarded_read
 from .fs import FolderLocation
 from .s3upload import SHA256_METADATA
@@ -48,7 +49,7 @@ def stream_sha256(source: IO[bytes], item_id: str, display: str) -> WriteResult:
     while True:
         block = guarded_read(source.read, _BLOCK, item_id, display)
         if not block:
-            return WriteResult(total, digest.hexdigest())
+            return WriteResult(total, Checksum.sha256(digest.hexdigest()))
         digest.update(block)
         total += len(block)
 

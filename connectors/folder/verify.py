@@ -1,8 +1,9 @@
 """Re-checking what a folder destination holds against the ledger (``ferry verify``).
 
 Each delivered item's destination id is its path under the root. It must exist; byte items
-must have the size that was delivered, and, when the delivery recorded a sha256 (the copy
-hashes while it writes), the same hash: the bytes are read back once, streamed, unless the
+must have the size that was delivered, and, when the delivery recorded a checksum (the copy
+hashes while it writes), the same hash in the same algorithm (sha256, or XXH3 for local
+copies: :mod:`connectors.checksums`): the bytes are read back once, streamed, unless the
 store keeps the hash ferry recorded when it uploaded the object (S3 metadata ``sha256``, written
 with the object by ferry's own PUT): then one HEAD answers. An event must
 still be in its ``.ics`` file (its UID; a calendar file holding many events is read once).
@@ -10,10 +11,10 @@ still be in its ``.ics`` file (its UID; a calendar file holding many events is r
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 
 from ..base import Checked, Delivered, Verdict
+from ..checksums import HashAlgorithm
 from .fs import FolderLocation
 from .calendars import split_event_destination
 from .ics import event_uids
@@ -57,15 +58,17 @@ def verify_folder(location: FolderLocation, delivered: Sequence[Delivered]) -> I
         if size != entry.bytes:
             yield Checked(entry.item_id, Verdict.CHANGED, f"{shown} has {size} bytes, {entry.bytes} were delivered")
             continue
-        if entry.checksum and entry.checksum.startswith("sha256:"):
-            if not location.local and recorded_sha256(fs, path) == entry.checksum.removeprefix("sha256:"):
+        checksum = entry.checksum
+        if checksum:
+            sha256 = checksum.algorithm == HashAlgorithm.SHA256
+            if sha256 and not location.local and recorded_sha256(fs, path) == checksum.digest:
                 yield Checked(entry.item_id, Verdict.PRESENT)
                 continue
-            digest = hashlib.sha256()
+            digest = checksum.algorithm.new()
             with fs.open(path, "rb") as stream:
                 while block := stream.read(_CHUNK):
                     digest.update(block)
-            if "sha256:" + digest.hexdigest() != entry.checksum:
-                yield Checked(entry.item_id, Verdict.CHANGED, f"{shown} has other bytes than were delivered (sha256 differs)")
+            if digest.hexdigest() != checksum.digest:
+                yield Checked(entry.item_id, Verdict.CHANGED, f"{shown} has other bytes than were delivered ({checksum.algorithm.value} differs)")
                 continue
         yield Checked(entry.item_id, Verdict.PRESENT)

@@ -33,6 +33,7 @@ from functools import partial
 from itertools import groupby
 
 from ..base import Checked, Delivered, Found, ImportContext, Importer, ItemOutcome, RepeatSafety, Verdict
+from ..checksums import Checksum, HashAlgorithm
 from ..errors import ItemError
 from ..models import Calendar, CalendarEvent, File, Folder, Item, MediaAlbum, Photo, SocialPost, Video, import_rank, parents_first
 from ..pool import OrderedPool
@@ -186,7 +187,7 @@ def _key(item: Item, ctx: ImportContext) -> str:
 def _outcome(item: Item, duplicate: bool, nbytes: int, sha256: str | None = None) -> ItemOutcome:
     if duplicate:
         return ItemOutcome.skipped(item.id, destination_id(item))
-    return ItemOutcome.imported(item.id, destination_id(item), nbytes, checksum=f"sha256:{sha256}" if sha256 else None)
+    return ItemOutcome.imported(item.id, destination_id(item), nbytes, checksum=Checksum.sha256(sha256) if sha256 else None)
 
 
 def _verdict(entry: Delivered, answer: Lookup) -> Checked:
@@ -197,7 +198,7 @@ def _verdict(entry: Delivered, answer: Lookup) -> Checked:
         return Checked(entry.item_id, Verdict.MISSING, f"{shown}: the destination does not have it")
     if entry.bytes and answer.size is not None and answer.size != entry.bytes:
         return Checked(entry.item_id, Verdict.CHANGED, f"{shown}: {answer.size} bytes at the destination, {entry.bytes} delivered")
-    sent = entry.checksum.removeprefix("sha256:") if entry.checksum and entry.checksum.startswith("sha256:") else None
+    sent = entry.checksum.digest if entry.checksum and entry.checksum.algorithm == HashAlgorithm.SHA256 else None
     if sent and answer.sha256 and answer.sha256 != sent:
         return Checked(entry.item_id, Verdict.CHANGED, f"{shown}: its sha256 differs from what was delivered")
     return Checked(entry.item_id, Verdict.PRESENT)

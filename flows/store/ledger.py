@@ -31,6 +31,7 @@ from sqlalchemy import and_, case, func, literal, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, delete, select
 
+from connectors.checksums import Checksum
 from connectors.models import CONTAINER_KINDS as MODEL_CONTAINER_KINDS
 
 from .tables import Bookmark, ConnectorState, ExportCursor, LedgerEntry, Outcome, ProblemRow, utcnow
@@ -70,7 +71,7 @@ class LedgerRecord:
     item_name: str | None = None
     destination_id: str | None = None
     bytes: int = 0
-    checksum: str | None = None
+    checksum: Checksum | None = None
     error: str | None = None
     retryable: bool = False
 
@@ -206,7 +207,8 @@ class Ledger:
                 "destination_id": r.destination_id,
                 "outcome": r.outcome.value,
                 "bytes": r.bytes,
-                "checksum": r.checksum,
+                "checksum": r.checksum.digest if r.checksum else None,
+                "checksum_algorithm": r.checksum.algorithm.value if r.checksum else None,
                 "error": r.error,
                 "retryable": r.retryable,
                 "attempts": 1 if r.outcome == Outcome.SENDING else 0,
@@ -232,7 +234,9 @@ class Ledger:
                 "destination_id": func.coalesce(new.destination_id, table.c.destination_id),
                 "outcome": new.outcome,
                 "bytes": new.bytes,
+                # digest and algorithm go together: a row without a new checksum keeps both
                 "checksum": func.coalesce(new.checksum, table.c.checksum),
+                "checksum_algorithm": case((new.checksum.is_(None), table.c.checksum_algorithm), else_=new.checksum_algorithm),
                 # an intent keeps what the row said (a withdrawn intent restores it, Ledger.withdraw)
                 "error": case((is_intent, table.c.error), else_=new.error),
                 "retryable": case((is_intent, table.c.retryable), else_=new.retryable),

@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from sqlalchemy import JSON, Column, DateTime, Index, String, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from connectors.checksums import Checksum, HashAlgorithm
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -178,11 +180,20 @@ class LedgerEntry(SQLModel, table=True):
     destination_id: str | None = Field(default=None, sa_column=Column(Text))
     outcome: Outcome = Field(sa_column=Column(EnumText(Outcome), nullable=False))
     bytes: int = 0
+    #: what landed, when the importer said: the digest (hex) and its algorithm
     checksum: str | None = None
+    checksum_algorithm: HashAlgorithm | None = Field(default=None, sa_column=Column(EnumText(HashAlgorithm), nullable=True))
     error: str | None = Field(default=None, sa_column=Column(Text))
     retryable: bool = False
     attempts: int = 0
     updated_at: datetime = Field(default_factory=utcnow, sa_column=_time(nullable=False))
+
+
+def checksum_of(entry: LedgerEntry) -> Checksum | None:
+    """The checksum a ledger row recorded (typed), or None."""
+    if entry.checksum is None or entry.checksum_algorithm is None:
+        return None
+    return Checksum(HashAlgorithm(entry.checksum_algorithm), entry.checksum)
 
 
 class ProblemRow(SQLModel, table=True):

@@ -30,7 +30,7 @@ __all__ = ["HEAD", "KNOWN", "VERSION_TABLE", "SchemaTooNew", "current_revision",
 
 VERSION_TABLE = "ferry_schema_version"
 #: Revisions in order; the last is the head this code writes.
-KNOWN = ("0001", "0002", "0003", "0004", "0005")
+KNOWN = ("0001", "0002", "0003", "0004", "0005", "0006")
 HEAD = KNOWN[-1]
 _BASELINE = "0001"
 _ADVISORY_KEY = 0x66657272  # "ferr"
