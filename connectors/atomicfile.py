@@ -61,7 +61,64 @@ def is_partial_name(name: str) -> bool:
     return bool(mark and head and tail) and all(c in "0123456789abcdef" for c in tail)
 
 
-class AtomicFile:
+class _PartialFile:
+    """What both writers share: the commit/abort life cycle and the context manager.
+
+    Subclasses open the partial file and say how to close it (:meth:`close`), drop it unfinished
+    (:meth:`_drop`), move it (:meth:`_move`) and remove it (:meth:`_remove`).
+    """
+
+    final: str
+    path: str
+    _done = False
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def _drop(self) -> None:
+        raise NotImplementedError
+
+    def _move(self, target: str) -> None:
+        raise NotImplementedError
+
+    def _remove(self) -> None:
+        raise NotImplementedError
+
+    def commit(self, final: str | os.PathLike[str] | None = None) -> None:
+        """Move the partial file into place (``final`` when given, for a receiver that picks the
+        name only once the bytes are whole); on failure the partial file is removed."""
+        if self._done:
+            raise ValueError(f"{self.path} was already committed or aborted")
+        try:
+            self.close()
+            self._move(self.final if final is None else os.fspath(final))
+        except BaseException:
+            self.abort()
+            raise
+        self._done = True
+
+    def abort(self) -> None:
+        """Close and remove the partial file; nothing shows under the final name. Idempotent,
+        and a no-op after :meth:`commit`."""
+        if self._done:
+            return
+        self._done = True
+        try:
+            self._drop()
+        finally:
+            self._remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.abort()
+        elif not self._done:
+            self.commit()
+
+
+class AtomicFile(_PartialFile):
     """One local file being written under a partial name, renamed into place by :meth:`commit`.
 
     Args:
@@ -69,9 +126,9 @@ class AtomicFile:
         fsync: flush the file before the rename and its directory after it.
         mtime_ns: modification time (ns since the epoch) given to the file before the rename.
 
-    The descriptor (:attr:`fd`) is open read-write, so a caller may hash what landed (mmap) or let
-    the kernel copy into it (``copy_file_range``). Used as a context manager, a normal exit
-    commits and an exception aborts; :meth:`abort` may also be called inside the block (the
+    The descriptor (:meth:`fileno`) is open read-write, so a caller may hash what landed (mmap)
+    or let the kernel copy into it (``copy_file_range``). Used as a context manager, a normal
+    exit commits and an exception aborts; :meth:`abort` may also be called inside the block (the
     caller decided not to keep the bytes), after which the exit does nothing.
 
     Raises:
@@ -84,7 +141,9 @@ class AtomicFile:
         self.mtime_ns = mtime_ns
         self.path = partial_name(self.final)
         self.fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
-        self._done = False
+
+    def __enter__(self) -> AtomicFile:
+        return self
 
     def fileno(self) -> int:
         if self.fd is None:
@@ -112,43 +171,24 @@ class AtomicFile:
         finally:
             os.close(fd)
 
-    def commit(self, final: str | os.PathLike[str] | None = None) -> None:
-        """Rename the partial file into place (``final`` when given, for a receiver that picks
-        the name only once the bytes are whole); on failure the partial file is removed."""
-        if self._done:
-            raise ValueError(f"{self.path} was already committed or aborted")
-        target = self.final if final is None else os.fspath(final)
-        try:
-            self.close()
-            os.replace(self.path, target)
-        except BaseException:
-            self.abort()
-            raise
-        self._done = True
-        if self.fsync:
-            fsync_directory(os.path.dirname(target))
-
-    def abort(self) -> None:
-        """Close and remove the partial file; nothing shows under the final name. Idempotent."""
-        if self._done:
-            return
-        self._done = True
+    def _drop(self) -> None:
         if self.fd is not None:
             fd, self.fd = self.fd, None
             os.close(fd)
-        _unlink_quietly(self.path)
 
-    def __enter__(self) -> AtomicFile:
-        return self
+    def _move(self, target: str) -> None:
+        os.replace(self.path, target)
+        if self.fsync:
+            fsync_directory(os.path.dirname(target))
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.abort()
-        elif not self._done:
-            self.commit()
+    def _remove(self) -> None:
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
 
 
-class FsAtomicFile:
+class FsAtomicFile(_PartialFile):
     """The same promise on an fsspec file system that is not local: partial object, then ``fs.mv``.
 
     Same methods as :class:`AtomicFile` (``write``, ``close``, ``commit``, ``abort``, context
@@ -160,7 +200,9 @@ class FsAtomicFile:
         self.final = final
         self.path = partial_name(final)
         self._sink: Any = fs.open(self.path, "wb")
-        self._done = False
+
+    def __enter__(self) -> FsAtomicFile:
+        return self
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         self._sink.write(data)
@@ -171,38 +213,20 @@ class FsAtomicFile:
             sink, self._sink = self._sink, None
             sink.close()
 
-    def commit(self, final: str | None = None) -> None:
-        if self._done:
-            raise ValueError(f"{self.path} was already committed or aborted")
-        try:
-            self.close()
-            self.fs.mv(self.path, self.final if final is None else final)
-        except BaseException:
-            self.abort()
-            raise
-        self._done = True
-
-    def abort(self) -> None:
-        if self._done:
-            return
-        self._done = True
+    def _drop(self) -> None:
         try:
             self.close()
         except Exception:  # noqa: BLE001 - the write already failed; removing the leftover is what matters
             pass
+
+    def _move(self, target: str) -> None:
+        self.fs.mv(self.path, target)
+
+    def _remove(self) -> None:
         try:
             self.fs.rm_file(self.path)
         except FileNotFoundError:
             pass
-
-    def __enter__(self) -> FsAtomicFile:
-        return self
-
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
-        if exc_type is not None:
-            self.abort()
-        elif not self._done:
-            self.commit()
 
 
 def _is_local_fs(fs: Any) -> bool:
@@ -247,10 +271,3 @@ def fsync_directory(path: str) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

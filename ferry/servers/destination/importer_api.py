@@ -332,13 +332,7 @@ class ImporterAPI:
         body = bytearray()
         async for chunk in request.stream():  # InboundGuard stops it past MAX_JSON_BYTES (413)
             body += chunk
-        record.envelope = bytes(body)
-        try:
-            document = json.loads(body)
-        except ValueError as exc:
-            raise EnvelopeError("(body)", f"is not valid JSON: {exc}") from None
-        envelope = validate_envelope(document, suffix=suffix, multipart=False)
-        record.payload_type = envelope.kind
+        envelope = _read_envelope(bytes(body), "(body)", record, suffix=suffix, multipart=False)
         return await self._store(account, envelope, record, request, size=len(body))
 
     async def _multipart(self, request: Request, suffix: str, account: str, record: ReceivedRequest, content_type: str) -> Response:
@@ -351,13 +345,7 @@ class ImporterAPI:
             raise MultipartError(f"part 1 must be application/json, got {first.get('content-type')!r}")
         raw = await reader.read_body(MAX_JSON_BYTES)
         _check_length(first, len(raw), 1)
-        record.envelope = raw
-        try:
-            document = json.loads(raw)
-        except ValueError as exc:
-            raise EnvelopeError("(part 1)", f"is not valid JSON: {exc}") from None
-        envelope = validate_envelope(document, suffix=suffix, multipart=True)
-        record.payload_type = envelope.kind
+        envelope = _read_envelope(raw, "(part 1)", record, suffix=suffix, multipart=True)
         second = await reader.next_part()
         if second is None:
             raise MultipartError("part 2 (the file bytes) is missing")
@@ -444,6 +432,18 @@ class ImporterAPI:
         if kind == "CalendarEvent":
             return f"calendar/{safe_segment(payload['calendarId'], fallback='_no_calendar')}/events/{key[:24]}.json"
         return f"social-posts/{safe_segment(payload['activity']['id'], fallback=key[:24])}.json"
+
+
+def _read_envelope(raw: bytes, where: str, record: ReceivedRequest, *, suffix: str, multipart: bool) -> Envelope:
+    """Parse and validate the JSON envelope (the body, or part 1), recording it as received."""
+    record.envelope = raw
+    try:
+        document = json.loads(raw)
+    except ValueError as exc:
+        raise EnvelopeError(where, f"is not valid JSON: {exc}") from None
+    envelope = validate_envelope(document, suffix=suffix, multipart=multipart)
+    record.payload_type = envelope.kind
+    return envelope
 
 
 async def _drain(request: Request) -> None:
