@@ -27,13 +27,14 @@ import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import and_, case, func, literal, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, literal, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, delete, select
 
 from connectors.checksums import Checksum
 from connectors.models import CONTAINER_KINDS as MODEL_CONTAINER_KINDS
 
+from .upsert import PreparedUpsert
 from .tables import Bookmark, ConnectorState, ExportCursor, LedgerEntry, Outcome, ProblemRow, utcnow
 
 __all__ = [
@@ -130,6 +131,7 @@ class Ledger:
 
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._prepared: dict[str, PreparedUpsert] = {}  # per dialect (see .upsert)
 
     # -- what is known --------------------------------------------------------------------------
 
@@ -181,18 +183,10 @@ class Ledger:
         """
         if not records:
             return
-        with Session(self.engine) as session:
-            self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
-            session.commit()
+        with self.engine.begin() as connection:  # no ORM session: this runs per group of outcomes
+            self._upsert(connection, job_id=job_id, scope=scope, vertical=vertical, records=records)
 
-    def _upsert(self, session: Session, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        elif dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:  # pragma: no cover - the job store runs on SQLite or PostgreSQL
-            raise NotImplementedError(f"ledger upsert on {dialect}")
+    def _upsert(self, connection: Connection, *, job_id: str, scope: str, vertical: str, records: Sequence[LedgerRecord]) -> None:
         now = utcnow()
         latest = {(r.kind, r.item_id): r for r in records}  # an item twice in a batch: last wins
         rows = [
@@ -216,37 +210,11 @@ class Ledger:
             }
             for r in latest.values()
         ]
-        table = LedgerEntry.__table__
-        statement = insert(table)
-        new = statement.excluded
-        # (no IN lists: executemany cannot expand them)
-        was_delivered = or_(*(table.c.outcome == literal(o.value) for o in DELIVERED))
-        is_delivery = or_(*(new.outcome == literal(o.value) for o in DELIVERED))
-        delivered_same = and_(was_delivered, table.c.content_hash == new.content_hash)
-        is_intent = new.outcome == literal(Outcome.SENDING.value)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.scope, table.c.kind, table.c.item_id],
-            set_={
-                "job_id": new.job_id,
-                "vertical": new.vertical,
-                "item_name": func.coalesce(new.item_name, table.c.item_name),
-                "content_hash": new.content_hash,
-                "destination_id": func.coalesce(new.destination_id, table.c.destination_id),
-                "outcome": new.outcome,
-                "bytes": new.bytes,
-                # digest and algorithm go together: a row without a new checksum keeps both
-                "checksum": func.coalesce(new.checksum, table.c.checksum),
-                "checksum_algorithm": case((new.checksum.is_(None), table.c.checksum_algorithm), else_=new.checksum_algorithm),
-                # an intent keeps what the row said (a withdrawn intent restores it, Ledger.withdraw)
-                "error": case((is_intent, table.c.error), else_=new.error),
-                "retryable": case((is_intent, table.c.retryable), else_=new.retryable),
-                "attempts": table.c.attempts + new.attempts,
-                "updated_at": new.updated_at,
-            },
-            where=or_(is_delivery, ~delivered_same),
-        )
+        prepared = self._prepared.get(connection.dialect.name)
+        if prepared is None:
+            prepared = self._prepared[connection.dialect.name] = PreparedUpsert(connection.dialect)
         for start in range(0, len(rows), _CHUNK):
-            session.execute(statement, rows[start : start + _CHUNK])
+            prepared.run(connection, rows[start : start + _CHUNK])
 
     def withdraw(self, *, scope: str, keys: Sequence[tuple[str, str]], previous: Mapping[tuple[str, str], Known]) -> None:
         """Take back intents of items that were never sent (a clean stop before the importer
@@ -302,7 +270,7 @@ class Ledger:
         """Move the vertical's cursor, with the page's problems and last outcomes."""
         with Session(self.engine) as session:
             if records:
-                self._upsert(session, job_id=job_id, scope=scope, vertical=vertical, records=records)
+                self._upsert(session.connection(), job_id=job_id, scope=scope, vertical=vertical, records=records)
             self._add_problems(session, job_id, vertical, problems)
             self._put_cursor(session, job_id, vertical, cursor_json, cursor_version, done, converter_state)
             session.commit()
