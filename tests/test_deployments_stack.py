@@ -17,6 +17,9 @@ from sqlmodel import Session, select
 
 from tests.prefect_stack import FERNET_KEY, shared_stack, wait_until
 
+#: every test here runs Prefect workers against the shared stack (Prefect server + PostgreSQL)
+pytestmark = pytest.mark.stack
+
 
 @pytest.fixture(scope="module")
 def stack(request):

@@ -186,6 +186,7 @@ def test_ctrl_c_exits_130_with_the_resume_command_and_nothing_in_doubt(started, 
     assert len(list((tmp_path / "out").rglob("*.bin"))) == 400
 
 
+@pytest.mark.stack  # the runner starts its own Prefect server
 def test_kill_9_of_the_runner_takes_its_prefect_server_with_it(tmp_path):
     data_dir = tmp_path / "data"
     env = runner_env(data_dir, None, FERRY_PAGE_SIZE="10")  # the runner starts its own Prefect server
