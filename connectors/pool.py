@@ -17,7 +17,8 @@ interrupted) sets a flag that copies poll between chunks through :meth:`OrderedP
 they stop at the next chunk and clean up their temporary files.
 
 With one worker nothing runs on another thread: each job runs inside :meth:`submit`, which is
-exactly the sequential behaviour.
+exactly the sequential behaviour. A job submitted ``inline`` runs there too, whatever the pool
+size (small local copies: see :meth:`OrderedPool.submit`).
 """
 
 from __future__ import annotations
@@ -64,13 +65,19 @@ class OrderedPool(Generic[T]):
         future.set_result(result)
         self._queue.append(future)
 
-    def submit(self, job: Callable[[], T]) -> bool:
+    def submit(self, job: Callable[[], T], *, inline: bool = False) -> bool:
         """Start ``job``, first waiting for a free worker when all are busy.
+
+        ``inline``: run it here, on the calling thread, now (its result still comes back in
+        submission order, behind the jobs in flight). For jobs so short that handing them to a
+        worker costs more than running them: a small local file is a dozen system calls, each
+        a release and re-acquisition of the GIL that four threads fight over.
 
         Returns False, without starting it, once a job has failed (:attr:`stopped`): the caller
         then stops feeding the pool; the job's item gets no result and is redone later.
         """
-        if self._executor is None:
+        if self._executor is None or inline:
+            self._reap()
             if self.stopped is not None:
                 return False
             future: Future[T] = Future()

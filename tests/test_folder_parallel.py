@@ -124,6 +124,41 @@ def test_copies_run_at_once(tmp_path):
     assert [o.status for o in outcomes] == [Outcome.IMPORTED] * 8
 
 
+class _ThreadNoting(KitSource):
+    """Notes which thread opens each item's bytes; serves real local files when ``files``."""
+
+    def __init__(self, root, files: bool):
+        super().__init__()
+        self.root, self.files, self.threads = root, files, {}
+
+    def open_bytes(self, item):
+        self.threads[item.id] = threading.current_thread()
+        if not self.files:
+            return super().open_bytes(item)
+        path = self.root / item.id
+        path.write_bytes(payload(item.ref))
+        return open(path, "rb")
+
+
+@pytest.mark.parametrize("files", [True, False])
+def test_small_local_files_copy_on_the_planning_thread_streams_on_copy_threads(tmp_path, files):
+    """From local files, a small file's copy (a dozen system calls) runs on the importing thread
+    once the first copy showed the sources are files; streamed sources keep the copy threads."""
+    (tmp_path / "src").mkdir()
+    small = [File(id=f"s{n}", folder="/", name=f"{n}.bin", size=5000, ref=f"kit/5000/{n}") for n in range(6)]
+    large = File(id="large", folder="/", name="large.bin", size=300_000, ref="kit/300000/large")
+    source = _ThreadNoting(tmp_path / "src", files)
+    importer = importer_at(str(tmp_path / "out"), 4)
+    first = list(importer.import_page(small[:1], source.context()))  # nothing known about the sources yet
+    rest = list(importer.import_page([*small[1:], large], source.context()))
+    assert [o.status for o in first + rest] == [Outcome.IMPORTED] * 7
+    assert all((tmp_path / "out/files" / f.name).read_bytes() == payload(f.ref) for f in [*small, large])
+    here = threading.current_thread()
+    assert source.threads["s0"] is not here
+    assert all((source.threads[f.id] is here) == files for f in small[1:])
+    assert source.threads["large"] is not here  # larger files keep the threads
+
+
 def test_a_failing_stream_fails_only_its_item(tmp_path):
     items = many_items(files=24, photos=8)
     byte_items = [i for i in items if isinstance(i, File | Photo)]

@@ -31,6 +31,7 @@ from ..progress import Progress
 from . import sidecar
 from .atomic import AtomicWriter, WriteResult
 from .fs import FolderLocation, translate_write_errors
+from .localcopy import plain_file_descriptor
 from .sameness import stored_sha256, stream_sha256
 
 __all__ = ["ByteCopier", "ByteReport", "Copy", "Landed", "writing", "file_time"]
@@ -85,6 +86,10 @@ class ByteCopier:
     def __init__(self, location: FolderLocation, writer: AtomicWriter):
         self.location = location
         self.writer = writer
+        #: whether the last source this copier opened was a whole local file (the kernel's
+        #: path): the importer then copies small files on its own thread (see
+        #: ``FolderImporter._copies_inline``); a remote or streamed source turns it off again
+        self.sources_are_files = False
 
     def run(self, job: Copy, ctx: ImportContext, report: Callable[[int], None], check: Callable[[], None]) -> Landed:
         """Run one planned copy (on a copy thread): the bytes, then the media sidecar.
@@ -181,6 +186,7 @@ class ByteCopier:
             raise RetryableItemError(
                 item.id, f"cannot open the bytes of {item.display_name}: {type(exc).__name__}: {exc}"
             ) from exc
+        self.sources_are_files = plain_file_descriptor(source) is not None
         try:
             with writing(item.id, display):
                 return self.writer.write_stream(
