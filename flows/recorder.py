@@ -4,15 +4,16 @@ Two ways, chosen by what the destination can tell after a crash (``Importer.repe
 
 * **one by one** (RepeatSafety.NONE): each outcome is committed before the importer is asked
   for the next item, so after a ``kill -9`` at most the item in flight is in doubt.
-* **group commit** (RECOGNISES, FINDS): outcomes go to a writer thread that commits them in
-  groups, one transaction each: a group closes at :data:`GROUP_ITEMS` outcomes or
-  :data:`GROUP_BYTES` bytes delivered, whichever comes first, and at every :meth:`flush` (before
-  the next page's intents, a withdrawal, the page checkpoint, the end). Never on a timer. A
-  crash leaves the outcomes of the open group as intents, and the destination tells the engine
-  on resume that it has them (bounded re-checking: at most that many items or bytes); the copies
-  do not wait for the database. Why groups and not one commit per outcome: small local files
-  finish at thousands a second, and a commit per file (a WAL write and its locks, under the
-  GIL) cost more than the copy itself.
+* **group commit** (RECOGNISES, FINDS): outcomes are gathered in groups on the importing
+  thread; a group closes at :data:`GROUP_ITEMS` outcomes or :data:`GROUP_BYTES` bytes
+  delivered, whichever comes first, and at every :meth:`flush` (before the next page's intents,
+  a withdrawal, the page checkpoint, the end), and goes to a writer thread that commits it
+  (with any group that closed meanwhile) in one transaction. Never on a timer. A crash leaves
+  the outcomes of the groups not yet committed as intents, and the destination tells the
+  engine on resume that it has them (bounded re-checking); the copies do not wait for the
+  database. Why groups, handed over whole: small local files finish at thousands a second, and
+  a commit per file (a WAL write and its locks) or even a thread wake-up per file (a GIL
+  hand-off) cost more than the copy itself.
 
 Intents are always committed before the importer starts on the items they cover. A clean stop
 withdraws the intents of items the importer never started (:meth:`OutcomeRecorder.withdraw`), so
@@ -30,7 +31,6 @@ from .store import Known, Ledger, LedgerRecord, Outcome
 __all__ = ["OutcomeRecorder"]
 
 _STOP = object()
-_FLUSH = object()  # closes the open group now (flush): the writer commits what it holds
 
 #: a group commit closes at this many outcomes...
 GROUP_ITEMS = 8
@@ -47,6 +47,8 @@ class OutcomeRecorder:
         self._idle = threading.Condition()
         self._pending = 0
         self._writer: threading.Thread | None = None
+        self._group: list[LedgerRecord] = []  # the open group (touched by the importing thread only)
+        self._group_bytes = 0
 
     def intents(self, records: Sequence[LedgerRecord]) -> None:
         """Commit ``sending`` rows for items about to be sent (after earlier outcomes are in)."""
@@ -68,14 +70,23 @@ class OutcomeRecorder:
         if self._writer is None:
             self._writer = threading.Thread(target=self._run, name=f"ledger-{self.job_id[:8]}", daemon=True)
             self._writer.start()
+        self._group.append(record)
+        self._group_bytes += record.bytes
+        if len(self._group) >= GROUP_ITEMS or self._group_bytes >= GROUP_BYTES:
+            self._close_group()
+
+    def _close_group(self) -> None:
+        if not self._group:
+            return
         with self._idle:
-            self._pending += 1
-        self._queue.put(record)
+            self._pending += len(self._group)
+        self._queue.put(self._group)
+        self._group, self._group_bytes = [], 0
 
     def flush(self) -> None:
         """Return once every recorded outcome is committed (re-raising a write error)."""
         if self._writer is not None:
-            self._queue.put(_FLUSH)
+            self._close_group()
             with self._idle:
                 while self._pending and self._error is None:
                     self._idle.wait(0.5)
@@ -94,21 +105,20 @@ class OutcomeRecorder:
         self.ledger.record(job_id=self.job_id, scope=self.scope, vertical=self.vertical, records=records)
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            batch: list[LedgerRecord] = []
-            nbytes = 0
-            while len(batch) < GROUP_ITEMS and nbytes < GROUP_BYTES:  # the open group
-                more = self._queue.get()
+        while True:
+            first = self._queue.get()
+            if first is _STOP:
+                return
+            batch = list(first)
+            while True:  # and every group that closed while the last commit ran
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
                 if more is _STOP:
-                    stopping = True
+                    self._queue.put(_STOP)
                     break
-                if more is _FLUSH:
-                    break
-                batch.append(more)
-                nbytes += more.bytes
-            if not batch:
-                continue
+                batch.extend(more)
             try:
                 self._write(batch)
             except BaseException as exc:  # surfaced to the importing thread by flush/record
