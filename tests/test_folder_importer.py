@@ -341,7 +341,7 @@ def test_a_child_whose_album_is_unknown_fails_retryably(tmp_path):
 # -- atomicity and verification -----------------------------------------------------------
 
 
-@pytest.fixture(params=["local", "memory", "s3"])
+@pytest.fixture(params=["local", "memory", pytest.param("s3", marks=pytest.mark.stack)])  # s3: moto
 def destination(request, tmp_path):
     """(url, storage options, list-all-files) for each kind of destination."""
     if request.param == "local":

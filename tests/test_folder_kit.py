@@ -86,7 +86,7 @@ def s3_source(s3_bucket):
 
 TestFolderLocalKit = kit_for(CONNECTOR, source=local_source, destination=lambda tmp_path: folder_at(str(tmp_path / "out")))
 TestFolderMemoryKit = kit_for(CONNECTOR, source=memory_source, destination=lambda memory_url: folder_at(memory_url + "-out"))
-TestFolderS3Kit = kit_for(  # the walk and the documents are shared by all verticals: keep the S3 run to the byte paths
+TestFolderS3Kit = pytest.mark.stack(kit_for(  # moto (stack); the walk and the documents are shared by all verticals: keep the S3 run to the byte paths
     CONNECTOR, source=s3_source, destination=lambda s3_bucket: folder_at(f"s3://{s3_bucket[0]}/out", s3_bucket[1]),
     export_verticals=(Vertical.MEDIA,), import_verticals=(Vertical.PHOTOS, Vertical.BLOBS),
-)  # fmt: skip
+))  # fmt: skip

@@ -66,7 +66,7 @@ def summary(outcomes) -> list[tuple]:
     return [(o.item_id, o.status, o.destination_id, o.bytes) for o in outcomes]
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.stack)])  # s3: moto
 def destinations(request, tmp_path):
     """A factory of fresh destination URLs (plus storage options) of one kind."""
     if request.param == "local":

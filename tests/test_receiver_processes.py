@@ -93,6 +93,7 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+@pytest.mark.stack  # the resume starts a temporary Prefect server
 def test_serve_webhooks_sends_no_telemetry_and_leaves_no_prefect_server_after_sigterm(tmp_path):
     """A webhook wakes a waiting job; resuming it without a Prefect API starts a temporary server; SIGTERM stops both."""
     from connectors.tiktok.webhooks import signature_header

@@ -108,6 +108,7 @@ def test_maintenance_refreshes_keeps_alive_flags_dead_and_revokes_unused(env):
     assert again[unused.id] == "revoked-earlier" and again[soon.id] == "ok" and again[dead.id] == "dead"
 
 
+@pytest.mark.stack  # reconnecting resumes paused runs through the Prefect API: a temporary Prefect server starts
 def test_expiry_notice_feeds_reconnect_which_replaces_tokens_in_place(env, tmp_path):
     from typer.testing import CliRunner
 

@@ -201,10 +201,10 @@ def test_truncated_download_is_retryable_and_downloaded_again(fake, tmp_path, mo
 
 def test_rate_limit_is_retryable_with_retry_after(fake, tmp_path):
     with exporter_for(fake, tmp_path) as exp:
-        fake.rate_limit_next(retry_after=7)
+        fake.rate_limit_next(retry_after=2)  # the client then waits this long before its next call: keep it short
         with pytest.raises(RetryableError, match="rate limited") as info:
             exp.list_page(Vertical.VIDEOS, None)
-        assert info.value.retry_after == 7
+        assert info.value.retry_after == 2
         assert fake.adds() == 1 and not fake.requests  # the 429'd add created nothing
         not_ready(exp)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .archives import JPEG, MiB, RawZip, _add_bomb, symlink_member
+from connectors.readlimits import DEFAULT_MAX_MEMBERS
 
 __all__ = ["HostileDownload", "bad_entries", "member_bombs", "main_json_bomb", "huge_main_json", "too_many_members", "MP4"]
 
@@ -139,8 +140,9 @@ def huge_main_json(size: int = 200 * MiB) -> HostileDownload:
     return HostileDownload(_zip(build), refused="the limit for JSON files", note=f"a {size >> 20} MiB main JSON")
 
 
-def too_many_members(count: int = 300_000) -> HostileDownload:
-    """``count`` empty members besides a valid export: refused before any index is built."""
+def too_many_members(count: int = 300_000, limit: int = DEFAULT_MAX_MEMBERS) -> HostileDownload:
+    """``count`` empty members besides a valid export: refused before any index is built by an
+    exporter whose ``max_members`` is ``limit`` (below ``count``)."""
 
     def build(z: RawZip) -> None:
         z.add_bytes(MAIN, b'{"Post": {"Posts": {"VideoList": []}}}')
@@ -148,4 +150,4 @@ def too_many_members(count: int = 300_000) -> HostileDownload:
         for i in range(count):
             z.add(f"spam/{i}.txt", [], crc=empty, compressed=0, size=0, deflated=False)
 
-    return HostileDownload(_zip(build), refused="more than 250,000", note=f"{count:,} members")
+    return HostileDownload(_zip(build), refused=f"more than {limit:,}", note=f"{count:,} members")
