@@ -8,7 +8,10 @@
 Markers (pyproject.toml): a test that needs the Prefect server, a browser, moto or PostgreSQL is marked ``stack``
 here, from the fixtures it uses (:data:`STACK_FIXTURES`), so ``pytest -m "not stack"`` is the
 quick run developers make often; a module whose tests start such a stack themselves says
-``pytestmark = pytest.mark.stack``.
+``pytestmark = pytest.mark.stack``. What the fixture rule cannot see is marked where it happens:
+a parameter that asks for ``s3_bucket`` at run time (``pytest.param("s3", marks=pytest.mark.stack)``),
+a connector kit on S3, and a test whose code makes Prefect start its temporary server (no
+``prefect_api``: a resume or reconnect through the Prefect API, in-process or in a ``ferry`` process).
 """
 
 from __future__ import annotations
