@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from prefect import flow, task
 from prefect.cache_policies import NO_CACHE
+from prefect.settings import get_current_settings
 from prefect.states import Completed, Failed, Paused, State
 
 from connectors.errors import ConfigError, FerryError
@@ -40,6 +41,13 @@ from .store import JobState
 __all__ = ["transfer", "as_prefect_state", "PREFECT_STEPS"]
 
 _TASK = dict(cache_policy=NO_CACHE, persist_result=False)
+
+#: The flow's results are never persisted (its summary lives in ferry's store and in the run's
+#: artifacts). Saying so, with Prefect's local result folder named up front (nothing is written
+#: there), spares every flow run two calls to the API for the server's default result storage
+#: (``persist_result=None`` and ``result_storage=None`` each ask it): about 0.15 s of a one-file
+#: transfer's 0.7 s in the runner on a loaded machine.
+_FLOW_RESULTS = dict(persist_result=False, result_storage=get_current_settings().results.local_storage_path)
 
 
 @task(name="authorize", **_TASK)
@@ -97,7 +105,7 @@ def _connector_name(endpoint: str | None, role: str) -> str:
         return "?"
 
 
-@flow(name="transfer", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=True)
+@flow(name="transfer", flow_run_name=_flow_run_name, log_prints=False, validate_parameters=True, **_FLOW_RESULTS)
 def transfer(
     job_id: str | None = None,
     source: str | None = None,
