@@ -290,3 +290,19 @@ def test_a_transfer_through_the_runner_shows_in_the_runners_prefect_ui(tmp_path)
                 browser.close()
     finally:
         ferry(["server", "stop"], env)
+
+
+def test_runs_without_a_heartbeat_see_it_off_and_leave_the_settings_as_they_were():
+    """The runner's flow runs have Prefect's heartbeat off (settings built once, used per run)."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
+
+    from ferry.runner.service import TransferService
+
+    before = PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value()
+    service = TransferService(heartbeat=False)
+    for _ in range(2):
+        with service._heartbeat():
+            assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() is None
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == before
+    with TransferService(heartbeat=True)._heartbeat():
+        assert PREFECT_FLOWS_HEARTBEAT_FREQUENCY.value() == before

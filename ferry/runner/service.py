@@ -138,6 +138,7 @@ class TransferService:
 
     def __init__(self, *, heartbeat: bool = True):
         self.heartbeat = heartbeat
+        self._no_heartbeat: tuple[Any, Any] | None = None  # (base settings, the same with the heartbeat off)
         self._runs: dict[str, _Run] = {}
         self._lock = threading.Lock()
 
@@ -259,10 +260,22 @@ class TransferService:
         transfer(job_id=job_id, force=force, return_state=True)
 
     def _heartbeat(self):
+        """Prefect's settings with the flow-run heartbeat off, for one run.
+
+        What ``temporary_settings`` does, with the changed settings built once per base settings
+        instead of per run: building them re-reads Prefect's profiles, environment and dotenv
+        files, about 0.04 s of every warm command.
+        """
         import contextlib
 
         if self.heartbeat:
             return contextlib.nullcontext()
-        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+        import prefect.context
+        from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY
 
-        return temporary_settings(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None})
+        current = prefect.context.get_settings_context()
+        cached = self._no_heartbeat
+        if cached is None or cached[0] is not current.settings:
+            cached = (current.settings, current.settings.copy_with_update(updates={PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}))
+            self._no_heartbeat = cached
+        return prefect.context.SettingsContext(profile=current.profile, settings=cached[1])
