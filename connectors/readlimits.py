@@ -30,6 +30,7 @@ __all__ = [
     "ReadLimits",
     "LimitExceeded",
     "BoundedReader",
+    "WrappedStream",
     "DEFAULT_MAX_JSON_MB",
     "DEFAULT_MAX_RATIO",
     "DEFAULT_MAX_MEMBERS",
@@ -81,7 +82,33 @@ class LimitExceeded(Exception):
     """A member went past a cap; ``str(exc)`` says which and is fit to show a person."""
 
 
-class BoundedReader(io.RawIOBase):
+class WrappedStream(io.RawIOBase):
+    """A raw stream over another one: readable, and closing it closes the wrapped stream.
+
+    The base of the guards that stand between a member's bytes and an importer
+    (:class:`BoundedReader` here, :func:`connectors.zipsafety.item_stream`): a subclass reads
+    ``self._raw`` in its ``readinto`` and hands the bytes over with :meth:`_deliver`.
+    """
+
+    def __init__(self, raw: IO[bytes] | io.RawIOBase):
+        self._raw = raw
+
+    def readable(self) -> bool:
+        return True
+
+    @staticmethod
+    def _deliver(buffer, data: bytes) -> int:
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self._raw.close()
+        finally:
+            super().close()
+
+
+class BoundedReader(WrappedStream):
     """A counting stream over a member: never yields more than ``limit`` bytes, nor a bomb's.
 
     Reads from the wrapped stream in chunks of at most :data:`READ_CHUNK`, so zipfile never
@@ -99,15 +126,12 @@ class BoundedReader(io.RawIOBase):
     """
 
     def __init__(self, raw: IO[bytes], *, limit: int | None, compressed: int | None, limits: ReadLimits, what: str):
-        self._raw = raw
+        super().__init__(raw)
         self._limit = limit
         self._compressed = compressed
         self._limits = limits
         self._what = what
         self.produced = 0
-
-    def readable(self) -> bool:
-        return True
 
     def readinto(self, buffer) -> int:
         want = min(len(buffer), READ_CHUNK)
@@ -122,14 +146,7 @@ class BoundedReader(io.RawIOBase):
                 f"inflates more than {self._limits.max_ratio:g} times its compressed size of "
                 f"{human_bytes(self._compressed)} (a zip bomb?); not read further (option max_ratio)"
             )
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
+        return self._deliver(buffer, data)
 
 
 def read_all(stream: io.RawIOBase) -> bytearray:

@@ -25,7 +25,7 @@ import zipfile
 from typing import IO
 
 from .errors import ItemError
-from .readlimits import LimitExceeded, ReadLimits, human_bytes
+from .readlimits import LimitExceeded, ReadLimits, WrappedStream, human_bytes
 from .specialfiles import special_kind
 
 __all__ = ["zip_entry_count", "safe_relpath", "member_refusal", "item_stream"]
@@ -95,14 +95,12 @@ def item_stream(raw: IO[bytes] | io.RawIOBase, item_id: str, where: str) -> io.B
     return io.BufferedReader(_ItemErrors(raw, item_id, where), buffer_size=1 << 16)
 
 
-class _ItemErrors(io.RawIOBase):
+class _ItemErrors(WrappedStream):
     """Turns a member's read errors into :class:`ItemError` (see :func:`item_stream`)."""
 
     def __init__(self, raw: IO[bytes] | io.RawIOBase, item_id: str, where: str):
-        self._raw, self._item_id, self._where = raw, item_id, where
-
-    def readable(self) -> bool:
-        return True
+        super().__init__(raw)
+        self._item_id, self._where = item_id, where
 
     def readinto(self, buffer) -> int:
         try:
@@ -111,11 +109,4 @@ class _ItemErrors(io.RawIOBase):
             raise ItemError(self._item_id, f"{self._where} {exc}") from exc
         except (zipfile.BadZipFile, EOFError, OSError, ValueError, NotImplementedError) as exc:
             raise ItemError(self._item_id, f"cannot read {self._where}: {exc}") from exc
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        try:
-            self._raw.close()
-        finally:
-            super().close()
+        return self._deliver(buffer, data)
